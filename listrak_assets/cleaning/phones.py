@@ -1,0 +1,83 @@
+"""Phone numbers to E.164 digits with the country code and no `+` (Listrak's format).
+
+Vectorised rules rather than a per-number parser: a number written with `+` or `00` already
+carries its country code; any other number is national to the default country, whose trunk
+prefix is dropped and calling code added. Numbers that don't fit are left null (rejected).
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from listrak_assets.cleaning.text import clean_text
+
+
+@dataclass(frozen=True)
+class Country:
+    calling_code: str
+    trunk_prefix: str  # dialled before national numbers inside the country
+    national_lengths: tuple[int, ...]  # digits after the trunk prefix
+
+
+# North America's numbering plan (US, CA and others) writes national numbers as 10 digits,
+# optionally with a leading 1; most other plans use a leading 0 as trunk prefix.
+COUNTRIES: dict[str, Country] = {
+    "US": Country("1", "1", (10,)),
+    "CA": Country("1", "1", (10,)),
+    "GB": Country("44", "0", (9, 10)),
+    "IE": Country("353", "0", (7, 8, 9)),
+    "DE": Country("49", "0", tuple(range(6, 12))),
+    "FR": Country("33", "0", (9,)),
+    "ES": Country("34", "", (9,)),
+    "IT": Country("39", "", tuple(range(6, 12))),
+    "NL": Country("31", "0", (9,)),
+    "BE": Country("32", "0", (8, 9)),
+    "CH": Country("41", "0", (9,)),
+    "AT": Country("43", "0", tuple(range(4, 14))),
+    "SE": Country("46", "0", tuple(range(7, 10))),
+    "AU": Country("61", "0", (9,)),
+    "NZ": Country("64", "0", (8, 9, 10)),
+    "MX": Country("52", "", (10,)),
+    "BR": Country("55", "0", (10, 11)),
+    "IN": Country("91", "0", (10,)),
+    "JP": Country("81", "0", (9, 10)),
+}
+
+_EXTENSION = r"(?i)\s*(?:#|x|ext\.?|extension)\s*\d{1,6}$"
+_ALLOWED = r"^\+?[\d\s().\-/]+$"
+
+
+def normalise_phone(expr: pl.Expr, default_country: str) -> pl.Expr:
+    """E.164 digits without `+`, or null when the text is not a phone number."""
+    country = COUNTRIES[default_country]
+    text = clean_text(expr).str.replace(_EXTENSION, "")
+    digits = text.str.replace_all(r"\D", "")
+    international = text.str.starts_with("+") | text.str.starts_with("00")
+    intl_digits = pl.when(text.str.starts_with("00")).then(digits.str.slice(2)).otherwise(digits)
+
+    national = digits
+    if country.trunk_prefix:
+        # Drop one trunk prefix when the rest still has a valid national length.
+        stripped = national.str.strip_prefix(country.trunk_prefix)
+        national = (
+            pl.when(
+                national.str.starts_with(country.trunk_prefix)
+                & stripped.str.len_bytes().is_in(country.national_lengths)
+            )
+            .then(stripped)
+            .otherwise(national)
+        )
+    national_ok = national.str.len_bytes().is_in(country.national_lengths)
+    if country.calling_code == "1":
+        # NANP area codes and exchange codes never start with 0 or 1.
+        national_ok = national_ok & national.str.contains(r"^[2-9]\d{2}[2-9]")
+
+    e164 = (
+        pl.when(international).then(intl_digits).otherwise(pl.lit(country.calling_code) + national)
+    )
+    valid = (
+        text.str.contains(_ALLOWED)
+        & e164.str.contains(r"^[1-9]\d{7,14}$")
+        & (international | national_ok)
+    )
+    return pl.when(valid).then(e164)

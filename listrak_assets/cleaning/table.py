@@ -1,0 +1,265 @@
+"""Cleans one table: normalise every column, reject what can't be fixed, de-duplicate on the
+key (newest row wins), and validate against the Listrak schema.
+
+Conservation holds by construction and is checked: every raw row is either in `clean`, in
+`rejects` (one line per problem, so a row may appear more than once) or counted in
+`merged_rows`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandera.polars as pa
+import polars as pl
+
+from listrak_assets.cleaning.booleans import normalise_boolean
+from listrak_assets.cleaning.choices import normalise_choice, normalise_gender, normalise_status
+from listrak_assets.cleaning.dates import DateOrder, normalise_date, normalise_datetime
+from listrak_assets.cleaning.emails import normalise_email
+from listrak_assets.cleaning.masking import mask
+from listrak_assets.cleaning.numbers import normalise_decimal, normalise_integer
+from listrak_assets.cleaning.phones import normalise_phone
+from listrak_assets.cleaning.text import clean_text, cut
+from listrak_assets.inbox.reader import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.schemas.reasons import REASONS
+from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.validation import build_schema
+
+ROW = "_row"
+_FLAG = "__unparsed__"
+
+REJECT_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    "column": pl.String(),
+    "value": pl.String(),
+    "reason": pl.String(),
+    "message": pl.String(),
+    "stage": pl.String(),
+}
+
+# Kinds whose text must parse into a typed value; text that doesn't is rejected here, since a
+# typed column can't hold it for the schema to see.
+_PARSE_REASONS: dict[Kind, str] = {
+    Kind.DATE: "invalid_date",
+    Kind.DATETIME: "invalid_datetime",
+    Kind.BOOLEAN: "invalid_boolean",
+    Kind.DECIMAL: "invalid_number",
+    Kind.INTEGER: "invalid_number",
+    Kind.PHONE: "invalid_phone",
+    Kind.STATUS: "invalid_choice",
+}
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    default_phone_country: str = "US"
+    date_order: DateOrder = "MDY"
+    source_timezone: str = "UTC"
+    restrict_pii: bool = True
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    clean: pl.DataFrame
+    rejects: pl.DataFrame
+    raw_rows: int
+    merged_rows: int
+    # Rows of `clean` that still fail the full schema: always empty unless cleaning has a bug;
+    # the blocking `schema_valid` check reports it.
+    schema_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+
+
+def normalise(col: Col, expr: pl.Expr, options: CleanOptions) -> pl.Expr:
+    """The typed, Listrak-formatted value of one column."""
+    match col.kind:
+        case Kind.EMAIL:
+            return normalise_email(expr)
+        case Kind.PHONE:
+            return normalise_phone(expr, options.default_phone_country)
+        case Kind.DATE:
+            return normalise_date(expr, options.date_order)
+        case Kind.DATETIME:
+            return normalise_datetime(expr, options.date_order, options.source_timezone)
+        case Kind.BOOLEAN:
+            return normalise_boolean(expr)
+        case Kind.DECIMAL:
+            return normalise_decimal(expr)
+        case Kind.INTEGER:
+            return normalise_integer(expr)
+        case Kind.STATUS:
+            return normalise_status(expr, col.choices)
+        case Kind.CHOICE if col.choices == ("M", "F", "N"):
+            return normalise_gender(expr)
+        case Kind.CHOICE:
+            return normalise_choice(expr, col.choices)
+        case _:
+            text = clean_text(expr)
+            if col.max_len is not None and col.overflow is Overflow.CUT:
+                text = cut(text, col.max_len)
+            return text
+
+
+def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
+    frame = raw.with_row_index(ROW).with_columns(
+        pl.lit(None, pl.String).alias(c) for c in spec.column_names if c not in raw.columns
+    )
+    for target, source in spec.fallbacks.items():
+        if source in frame.columns:
+            frame = frame.with_columns(
+                pl.coalesce(clean_text(pl.col(target)), clean_text(pl.col(source))).alias(target)
+            )
+    values, flags = [], []
+    for col in spec.columns:
+        value = normalise(col, pl.col(col.name), options)
+        values.append(value.alias(col.name))
+        if col.kind in _PARSE_REASONS:
+            unparsed = clean_text(pl.col(col.name)).is_not_null() & value.is_null()
+            flags.append(unparsed.alias(_FLAG + col.name))
+    extras = [
+        cut(clean_text(pl.col(c)), spec.extra_max_len).alias(c) for c in extra_columns(raw, spec)
+    ]
+    keep = [ROW] + ([UPDATED_AT] if UPDATED_AT in frame.columns else [])
+    return frame.select(*keep, *values, *extras, *flags)
+
+
+def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
+    """Columns outside the spec that ride along (audience attributes)."""
+    if not spec.keep_extra_columns:
+        return []
+    names = set(spec.column_names)
+    return [c for c in frame.columns if c not in names and not c.startswith("_")]
+
+
+def _schema_failures(
+    frame: pl.DataFrame, schema: pa.DataFrameSchema, reasons: dict[str, list[str]]
+) -> pl.DataFrame:
+    """(row position, column, reason) for every failing value; empty when the frame is valid."""
+    empty = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "reason": pl.String})
+    try:
+        schema.validate(frame, lazy=True)
+        return empty
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    if cases.filter(pl.col("index").is_null()).height:
+        # A wrong dtype or a missing column is a defect of the cleaning code, not of the data.
+        raise RuntimeError(
+            f"cleaned {schema.name} does not have the schema's shape: "
+            f"{cases.filter(pl.col('index').is_null()).to_dicts()}"
+        )
+    by_check = [
+        {"column": c, "check_number": i, "by_number": r}
+        for c, rs in reasons.items()
+        for i, r in enumerate(rs)
+    ]
+    lookup = pl.DataFrame(
+        by_check, schema={"column": pl.String, "check_number": pl.Int32, "by_number": pl.String}
+    )
+    cases = cases.join(lookup, on=["column", "check_number"], how="left")
+    reason = (
+        pl.when(pl.col("check") == "not_nullable")
+        .then(pl.lit("missing_required"))
+        .when(pl.col("check").str.contains("uniqueness|unique"))
+        .then(pl.lit("duplicate_key"))
+        .otherwise(pl.col("by_number"))
+    )
+    return cases.select(
+        pl.col("index").cast(pl.Int64), pl.col("column").fill_null("(key)"), reason.alias("reason")
+    ).unique()
+
+
+def _rejects(
+    raw: pl.DataFrame, problems: pl.DataFrame, spec: TableSpec, options: CleanOptions
+) -> pl.DataFrame:
+    """One line per problem with the raw value as it was in the file (masked if PII)."""
+    if problems.is_empty():
+        return pl.DataFrame(schema=REJECT_COLUMNS)
+    rows = raw.with_row_index(ROW).filter(pl.col(ROW).is_in(problems[ROW].implode()))
+    value_cols = [c for c in rows.columns if c not in (ROW, SOURCE_FILE, SOURCE_ROW, UPDATED_AT)]
+    values = rows.unpivot(index=ROW, on=value_cols, variable_name="column", value_name="value")
+    where = rows.select(
+        ROW, pl.col(SOURCE_FILE).alias("source_file"), pl.col(SOURCE_ROW).alias("source_row")
+    )
+    pii = [c.name for c in spec.columns if c.pii] + extra_columns(raw, spec)
+    value = pl.col("value")
+    if options.restrict_pii:
+        value = pl.when(pl.col("column").is_in(pii)).then(mask(value)).otherwise(value)
+    out = (
+        problems.join(values, on=[ROW, "column"], how="left")
+        .join(where, on=ROW, how="left")
+        .with_columns(
+            value.alias("value"),
+            pl.col("reason").replace_strict(REASONS, return_dtype=pl.String).alias("message"),
+        )
+    )
+    return out.sort(ROW, "column").select(list(REJECT_COLUMNS)).cast(REJECT_COLUMNS)
+
+
+def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
+    """Normalise, reject, de-duplicate and validate one raw table."""
+    today = options.today or dt.date.today()
+    frame = _normalised(raw, spec, options)
+    flags = [c for c in frame.columns if c.startswith(_FLAG)]
+
+    parsed = [
+        frame.filter(pl.col(flag)).select(
+            ROW,
+            pl.lit(flag.removeprefix(_FLAG)).alias("column"),
+            pl.lit(_PARSE_REASONS[spec.col(flag.removeprefix(_FLAG)).kind]).alias("reason"),
+            pl.lit("normalise").alias("stage"),
+        )
+        for flag in flags
+    ]
+    frame = frame.drop(flags)
+
+    # Per-row rules first, so that de-duplication picks the newest *valid* row for each key.
+    # All rows are validated, so a row shows every problem it has; a value that failed to
+    # parse is null here and its own reason already stands.
+    row_rules = build_schema(spec, unique_key=False, today=today)
+    failures = _schema_failures(frame, row_rules.schema, row_rules.reasons)
+    validated = failures.select(
+        frame[ROW].gather(failures["index"]).alias(ROW),
+        "column",
+        "reason",
+        pl.lit("validate").alias("stage"),
+    )
+    problems = pl.concat([*parsed, validated]).unique(
+        subset=[ROW, "column"], keep="first", maintain_order=True
+    )
+    frame = frame.filter(~pl.col(ROW).is_in(problems[ROW].implode()))
+
+    before = frame.height
+    order = (
+        normalise_datetime(pl.col(UPDATED_AT), options.date_order, options.source_timezone)
+        if UPDATED_AT in frame.columns
+        else pl.lit(None, pl.Datetime("us", "UTC"))
+    )
+    frame = (
+        frame.with_columns(order.alias("__order"))
+        .sort("__order", ROW, nulls_last=False)
+        .unique(subset=list(spec.key), keep="last")
+        .sort(ROW)
+    )
+    merged = before - frame.height
+
+    clean = frame.select(*spec.column_names, *extra_columns(raw, spec))
+    full = build_schema(spec, today=today)
+    final = _schema_failures(clean, full.schema, full.reasons)
+    schema_failures = (
+        dict(final.group_by("reason").len().iter_rows()) if not final.is_empty() else {}
+    )
+
+    return CleanResult(
+        clean=clean,
+        rejects=_rejects(raw, problems, spec, options),
+        raw_rows=raw.height,
+        merged_rows=merged,
+        schema_failures=schema_failures,
+    )

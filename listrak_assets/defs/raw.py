@@ -1,0 +1,58 @@
+"""Raw assets: each table's inbox files as text, with the file and row of every record."""
+
+import dagster as dg
+
+from listrak_assets.defs.keys import raw_key
+from listrak_assets.defs.metadata import frame_schema
+from listrak_assets.defs.resources import ListrakSettings
+from listrak_assets.inbox import InputFileError, find_files, read_table
+from listrak_assets.schemas import TABLES
+from listrak_assets.schemas.spec import TableSpec
+from listrak_assets.settings import SettingsError
+
+
+def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_key(spec.name),
+        group_name="raw",
+        kinds={"polars", "parquet"},
+        description=f"The {spec.name} files from the inbox, all columns as text, with "
+        "`_source_file` and `_source_row` on every row.",
+    )
+    def _raw(context: dg.AssetExecutionContext, settings: ListrakSettings) -> dg.MaterializeResult:
+        try:
+            conf = settings.load()
+            paths = find_files(conf.inbox, spec.name)
+            table = read_table(
+                spec,
+                paths,
+                mapping=conf.columns.get(spec.name, {}),
+                updated_at=conf.updated_at_column,
+                encoding=conf.encoding,
+                delimiter=conf.delimiter,
+            )
+        except (InputFileError, SettingsError) as err:
+            # The message names the file, line and column; a stack trace would add nothing.
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        if not paths:
+            context.log.warning(f"no {spec.name} files in {conf.inbox}: the table is empty")
+        ignored = {f.name: f.ignored for f in table.files if f.ignored}
+        if ignored:
+            context.log.warning(f"columns Listrak has no place for were left out: {ignored}")
+        return dg.MaterializeResult(
+            value=table.frame,
+            metadata={
+                "dagster/row_count": table.frame.height,
+                "dagster/column_schema": frame_schema(table.frame),
+                "files": dg.MetadataValue.json(
+                    [{"name": f.name, "rows": f.rows, "bytes": f.bytes} for f in table.files]
+                ),
+                "ignored_columns": dg.MetadataValue.json(ignored),
+                "inbox": dg.MetadataValue.path(str(conf.inbox)),
+            },
+        )
+
+    return _raw
+
+
+RAW_ASSETS = [build_raw_asset(spec) for spec in TABLES.values()]

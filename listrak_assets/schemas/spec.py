@@ -1,0 +1,117 @@
+"""Column specifications: the single description of each Listrak table.
+
+Cleaning reads a spec to know how to normalise a column; the Pandera schema and the Dagster
+table schema are both built from it, so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a column is normalised and what type it has once clean."""
+
+    TEXT = "text"
+    EMAIL = "email"
+    PHONE = "phone"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    CHOICE = "choice"  # text with a closed list of values (gender, discount type)
+    STATUS = "status"  # Listrak's order status: name or number in, number out
+
+
+class Overflow(StrEnum):
+    """What to do with text longer than Listrak allows."""
+
+    CUT = "cut"  # free text: cutting a description loses little
+    REJECT = "reject"  # identifiers: a cut key would point at the wrong record
+
+
+@dataclass(frozen=True)
+class Col:
+    """One Listrak column."""
+
+    name: str
+    kind: Kind = Kind.TEXT
+    max_len: int | None = None
+    required: bool = False
+    overflow: Overflow = Overflow.CUT
+    choices: tuple[str, ...] = ()
+    description: str = ""
+    pii: bool = False  # masked in rejects, previews and metadata when PII is restricted
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One Listrak table: its columns in Listrak's order and the key that identifies a row."""
+
+    name: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...]
+    description: str
+    # Source columns outside the spec are kept (as text) when True: audience attributes
+    # become profile fields; the commerce files carry only Listrak's columns.
+    keep_extra_columns: bool = False
+    # Columns filled from another column when empty, before anything else (Listrak's own rule
+    # for `alternateordernumber`).
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    # Maximum length of extra (attribute) text columns.
+    extra_max_len: int = 500
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def col(self, name: str) -> Col:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+DISCOUNT_TYPES: tuple[str, ...] = (
+    "PriceOverride",
+    "PriceRule",
+    "Promotion",
+    "SeniorCitizen",
+    "Markdown",
+    "Coupon",
+    "QuantityDiscount",
+    "Rebate",
+    "CashDiscount",
+    "TradeDiscount",
+    "TradeInKind",
+    "PromptPaymentDiscount",
+    "GeneralDiscount",
+    "GiftVoucher",
+    "FlexibleDiscount",
+    "RewardProgram",
+    "ManufacturerReward",
+    "CreditCardReward",
+)
+
+ORDER_STATUSES: tuple[str, ...] = (
+    "NotSet",
+    "Misc",
+    "PreOrder",
+    "BackOrder",
+    "Pending",
+    "Hold",
+    "Processing",
+    "Shipped",
+    "Completed",
+    "Returned",
+    "Canceled",
+    "Unknown",
+)
+
+GENDERS: tuple[str, ...] = ("M", "F", "N")

@@ -1,0 +1,125 @@
+"""Destination settings from `listrak.yaml` (path overridable with LISTRAK_CONFIG).
+
+Only non-secret settings live in the file; credentials and endpoints come from environment
+variables. A bad file fails with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from listrak_assets.cleaning.phones import COUNTRIES
+from listrak_assets.schemas import TABLES
+
+CONFIG_ENV = "LISTRAK_CONFIG"
+DEFAULT_CONFIG = "listrak.yaml"
+
+
+class SettingsError(ValueError):
+    """listrak.yaml is missing, unreadable or has a bad value."""
+
+
+class _Strict(BaseModel):
+    # An unknown key is almost always a typo: refuse it rather than ignore it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessUserAccess(_Strict):
+    admin_only: bool = False
+    allow_limited_pii: bool = False
+
+
+class Settings(_Strict):
+    """What a user fills in for the destination (see the README for each key)."""
+
+    name: str = "Listrak"
+    description: str = ""
+    list_name: str = ""
+    audience_primary_key: Literal["email", "phone"] = "email"
+    field_group: str = "Amperity Message Attributes"
+    segment_name: str = ""
+    business_user_access: BusinessUserAccess = BusinessUserAccess()
+    unmatched_columns: Literal["fail", "warn", "create"] = "warn"
+    default_phone_country: str = "US"
+    date_order: Literal["MDY", "DMY"] = "MDY"
+    source_timezone: str = "UTC"
+    inbox: Path = Path("data/inbox")
+    warehouse: Path = Path("data/warehouse")
+    encoding: str = "utf-8"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    updated_at_column: str = "updated_at"
+    columns: dict[str, dict[str, str]] = {}
+
+    @property
+    def restrict_pii(self) -> bool:
+        """PII is shown only where business users are allowed limited PII access."""
+        return not self.business_user_access.allow_limited_pii
+
+    @field_validator("default_phone_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.upper()
+        if value not in COUNTRIES:
+            raise ValueError(f"unknown country '{value}'; use one of {', '.join(COUNTRIES)}")
+        return value
+
+    @field_validator("source_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_tables(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for table, mapping in value.items():
+            if table not in TABLES:
+                raise ValueError(f"unknown table '{table}'; use one of {', '.join(TABLES)}")
+            spec = TABLES[table]
+            for source, target in mapping.items():
+                if target not in spec.column_names and not spec.keep_extra_columns:
+                    raise ValueError(
+                        f"'{source}' maps to '{target}', which is not a column of {table} "
+                        f"({', '.join(spec.column_names)})"
+                    )
+        return value
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and check the settings file; relative folders resolve against its directory."""
+    path = path or config_path()
+    if not path.is_file():
+        raise SettingsError(
+            f"settings file {path} not found; create it (see README) or point {CONFIG_ENV} at it"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise SettingsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"'{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in err.errors()
+        )
+        raise SettingsError(f"{path}: bad setting {problems}") from None
+    base = path.resolve().parent
+    return settings.model_copy(
+        update={"inbox": base / settings.inbox, "warehouse": base / settings.warehouse}
+    )
