@@ -31,7 +31,6 @@ SMS_AUDIENCE = TableSpec(
         Col(
             "phone",
             Kind.PHONE,
-            15,
             required=True,
             description="Primary key, E.164 digits",
             pii=True,

@@ -16,12 +16,11 @@ CUSTOMERS = TableSpec(
         Col(
             "mobilephone",
             Kind.PHONE,
-            15,
             description="E.164 digits with country code, no +",
             pii=True,
         ),
         Col("birthday", Kind.DATE, description="YYYY-MM-DD, 1900-01-01 to today", pii=True),
-        Col("gender", Kind.CHOICE, 1, choices=GENDERS, description="M, F or N"),
+        Col("gender", Kind.CHOICE, choices=GENDERS, description="M, F or N"),
         Col("firstname", Kind.TEXT, 50, pii=True),
         Col("lastname", Kind.TEXT, 50, pii=True),
         Col("address1", Kind.TEXT, 255, pii=True),

@@ -1,0 +1,122 @@
+"""Fixtures: a throwaway inbox, settings file and Dagster instance per test, and a runner
+that materializes the real assets through Dagster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+
+from listrak_assets.definitions import defs
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.resources import ListrakSettings, ParquetIOManager
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Workspace:
+    """An inbox, a warehouse and a listrak.yaml under one temporary folder."""
+
+    root: Path
+    instance: dg.DagsterInstance
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "listrak.yaml"
+
+    def settings(self, **overrides: object) -> None:
+        data = yaml.safe_load((REPO / "listrak.yaml").read_text())
+        data.update(inbox="inbox", warehouse="warehouse")
+        data.update(overrides)
+        self.config.write_text(yaml.safe_dump(data))
+
+    def write(self, name: str, text: str | bytes) -> Path:
+        path = self.inbox / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def resources(self) -> dict[str, object]:
+        settings = ListrakSettings(path=str(self.config))
+        return {"settings": settings, "io_manager": ParquetIOManager(settings=settings)}
+
+    def materialize(self, *tables: str) -> dg.ExecuteInProcessResult:
+        """Materialize the raw and clean assets of `tables` with their own checks, or every
+        asset and check when no table is named."""
+        assets = list(defs.assets or [])
+        selection = None
+        cross_table_checks = list(defs.asset_checks or [])
+        if tables:
+            keys = [k for t in tables for k in (raw_key(t), clean_key(t), rejects_key(t))]
+            selection = dg.AssetSelection.assets(*keys)
+            cross_table_checks = []  # they read tables that this run doesn't build
+        return dg.materialize(
+            [*assets, *cross_table_checks],
+            selection=selection,
+            resources=self.resources(),
+            instance=self.instance,
+            raise_on_error=False,
+        )
+
+    def clean(self, table: str) -> pl.DataFrame:
+        return pl.read_parquet(self.warehouse / "clean" / f"{table}.parquet")
+
+    def rejects(self, table: str) -> pl.DataFrame:
+        return pl.read_parquet(self.warehouse / "clean" / f"{table}_rejects.parquet")
+
+    def raw(self, table: str) -> pl.DataFrame:
+        return pl.read_parquet(self.warehouse / "raw" / f"{table}.parquet")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    with dg.instance_for_test() as instance:
+        ws = Workspace(tmp_path, instance)
+        ws.inbox.mkdir()
+        ws.settings()
+        yield ws
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The description of every failed step, as the UI shows it."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            messages.append(user.description if user and user.description else data.error.message)
+    return messages
+
+
+def check_results(
+    result: dg.ExecuteInProcessResult,
+) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """Check evaluations by (asset key path, check name)."""
+    return {
+        ("/".join(e.asset_key.path), e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+
+
+def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict[str, object]:
+    """The metadata of the asset's materialization, as plain values."""
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if mat.asset_key == key:
+            return {k: v.value for k, v in mat.metadata.items()}
+    raise AssertionError(f"{key.to_user_string()} was not materialized")

@@ -1,0 +1,65 @@
+"""The Definitions object as the CLI and the UI load it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from listrak_assets.definitions import defs
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.schemas import TABLES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defs_is_a_plain_definitions_object() -> None:
+    assert type(defs) is dg.Definitions
+
+
+def test_every_table_has_raw_clean_and_rejects_assets_wired_in_order() -> None:
+    graph = defs.resolve_asset_graph()
+    for table in TABLES:
+        assert graph.get(raw_key(table)).parent_keys == set()
+        assert graph.get(clean_key(table)).parent_keys == {raw_key(table)}
+        assert graph.get(rejects_key(table)).parent_keys == {raw_key(table)}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        f"{layer}/{t}{suffix}"
+        for t in TABLES
+        for layer, suffix in (("raw", ""), ("clean", ""), ("clean", "_rejects"))
+    }
+
+
+def test_checks_are_declared_with_their_blocking_flags() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for table in TABLES:
+        assert {
+            (f"clean/{table}", n) for n in ("schema_valid", "conservation", "key_unique")
+        } <= checks
+    assert {
+        ("clean/order_items", "items_have_orders"),
+        ("clean/order_items", "items_have_products"),
+        ("clean/orders", "orders_have_customers"),
+    } <= checks
+    clean = graph.get(clean_key("customers")).assets_def
+    blocking = {s.name: s.blocking for s in clean.check_specs}
+    assert blocking == {"schema_valid": True, "conservation": True, "key_unique": False}
+
+
+def test_dagster_cli_validates_the_workspace() -> None:
+    env = {**os.environ, "LISTRAK_CONFIG": str(REPO / "listrak.yaml")}
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stderr + done.stdout

@@ -1,0 +1,226 @@
+"""Every schema rule with a failing row, the reasons and values in the rejects tables, and
+the conservation of rows, through Dagster runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+from listrak_assets.defs.keys import clean_key, rejects_key
+from listrak_assets.schemas import TABLES
+from listrak_assets.schemas.validation import build_schema
+from listrak_assets_tests.conftest import Workspace, check_results, materialization
+
+TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+
+# (table, header, bad row, column, reason): one row breaking one rule, beside a valid row.
+CASES = [
+    ("customers", "email", "john.doe@", "email", "invalid_email"),
+    ("customers", "email", "no-at-sign.example.com", "email", "invalid_email"),
+    ("customers", "email", "two@@example.com", "email", "invalid_email"),
+    ("customers", "email", "spaces in@example.com", "email", "invalid_email"),
+    ("customers", "email", "", "email", "missing_required"),
+    ("customers", "email", "a" * 90 + "@example.com", "email", "too_long"),
+    ("customers", "mobilephone", "555-01", "mobilephone", "invalid_phone"),
+    ("customers", "mobilephone", "call me", "mobilephone", "invalid_phone"),
+    ("customers", "mobilephone", "(117) 555-9636", "mobilephone", "invalid_phone"),
+    ("customers", "birthday", "31/31/1990", "birthday", "invalid_date"),
+    ("customers", "birthday", "1850-01-01", "birthday", "invalid_date"),
+    ("customers", "birthday", TOMORROW, "birthday", "invalid_date"),
+    ("customers", "gender", "Q", "gender", "invalid_choice"),
+    ("customers", "registered", "maybe", "registered", "invalid_boolean"),
+    ("customers", "customernumber", "1" * 21, "customernumber", "too_long"),
+    ("customers", "state", "Pennsylvania", "state", "too_long"),
+    ("customers", "country", "USA", "country", "too_long"),
+    ("products", "price", "free", "price", "invalid_number"),
+    ("products", "price", "-3.00", "price", "negative_amount"),
+    ("products", "price", "", "price", "missing_required"),
+    ("products", "qoh", "12.5", "qoh", "invalid_number"),
+    ("products", "sku", "S" * 101, "sku", "too_long"),
+    ("products", "salestartdate", "soon", "salestartdate", "invalid_datetime"),
+    ("orders", "status", "Lost", "status", "invalid_choice"),
+    ("orders", "status", "12", "status", "invalid_choice"),
+    ("orders", "merchandisediscounttype", "Bribe", "merchandisediscounttype", "invalid_choice"),
+    ("orders", "dateentered", "", "dateentered", "missing_required"),
+    ("order_items", "quantity", "two", "quantity", "invalid_number"),
+    ("order_items", "sku", "", "sku", "missing_required"),
+    ("sms_audience", "phone", "12345", "phone", "invalid_phone"),
+    ("email_audience", "email", "a@b", "email", "invalid_email"),
+]
+
+VALID = {
+    "customers": {"email": "ok@example.com"},
+    "products": {"sku": "SKU-1", "title": "Shirt", "price": "1.00"},
+    "orders": {
+        "ordernumber": "1",
+        "dateentered": "2024-01-01",
+        "email": "ok@example.com",
+        "ordertotal": "1",
+    },
+    "order_items": {"ordernumber": "1", "sku": "SKU-1", "quantity": "1", "price": "1"},
+    "sms_audience": {"phone": "7175559636"},
+    "email_audience": {"email": "ok@example.com"},
+}
+
+
+def _file(table: str, rows: list[dict[str, str]]) -> str:
+    header = sorted({k for row in rows for k in row})
+    quote = lambda v: '"' + v.replace('"', '""') + '"'  # noqa: E731
+    lines = [",".join(header)] + [",".join(quote(r.get(h, "")) for h in header) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("table", "column", "value", "reject_column", "reason"), CASES)
+def test_rule_rejects_the_row_with_its_reason(
+    workspace: Workspace, table: str, column: str, value: str, reject_column: str, reason: str
+) -> None:
+    workspace.settings(business_user_access={"allow_limited_pii": True})
+    good = dict(VALID[table])
+    bad = dict(good)
+    bad[column] = value
+    # Keep the keys apart so that only the broken rule can reject the row.
+    key = TABLES[table].key[-1]
+    if column != key:
+        bad[key] = "2" + good[key] if key != "email" else "other@example.com"
+        if key == "phone":
+            bad[key] = "7175550100"
+    workspace.write(f"{table}.csv", _file(table, [good, bad]))
+
+    result = workspace.materialize(table)
+    assert result.success
+    assert workspace.clean(table).height == 1
+    rejects = workspace.rejects(table)
+    assert rejects.select("source_file", "source_row", "column", "reason").rows() == [
+        (f"{table}.csv", 2, reject_column, reason)
+    ]
+    assert rejects["value"][0] == value  # as written in the file, for the user to find
+    assert rejects["message"][0]  # a sentence for people, not only the code
+
+
+def test_every_rule_of_every_schema_is_covered() -> None:
+    """Each (column kind, reason) the schemas can raise has a case above, or a direct test
+    below when cleaning makes it unreachable."""
+    raised = set()
+    for spec in TABLES.values():
+        for column, reasons in build_schema(spec).reasons.items():
+            kind = spec.col(column).kind
+            raised |= {(kind, r) for r in reasons}
+    covered = {(TABLES[t].col(c).kind, r) for t, _, _, c, r in CASES}
+    direct = {r for _, r in raised} & {"line_break"}
+    missing = {(k, r) for k, r in raised if (k, r) not in covered and r not in direct}
+    assert not missing, f"schema rules without a failing-row test: {sorted(missing)}"
+
+
+def test_line_break_and_key_uniqueness_rules_in_the_schema_itself() -> None:
+    """Cleaning removes line breaks and duplicates before validation, so these two rules are
+    exercised on the Pandera schema directly."""
+    schema = build_schema(TABLES["email_audience"]).schema
+    frame = pl.DataFrame(
+        {
+            "email": ["a@example.com", "a@example.com"],
+            "firstname": ["Jo\nhn", "Ann"],
+            "lastname": [None, None],
+        },
+        schema={"email": pl.String, "firstname": pl.String, "lastname": pl.String},
+    )
+    with pytest.raises(pa.errors.SchemaErrors) as err:
+        schema.validate(frame, lazy=True)
+    failed = set(err.value.failure_cases.select("column", "check").iter_rows())
+    assert ("email", "field_uniqueness") in failed
+    assert ("firstname", "no line breaks") in failed
+
+
+def test_a_row_shows_every_problem_it_has(workspace: Workspace) -> None:
+    workspace.write("customers.csv", "email,mobilephone,birthday,gender\nbad@,555-01,never,Q\n")
+    assert workspace.materialize("customers").success
+    rejects = workspace.rejects("customers")
+    assert sorted(rejects.select("column", "reason").rows()) == [
+        ("birthday", "invalid_date"),
+        ("email", "invalid_email"),
+        ("gender", "invalid_choice"),
+        ("mobilephone", "invalid_phone"),
+    ]
+    assert set(rejects["source_row"]) == {1}
+
+
+def test_rejected_personal_values_are_masked_when_pii_is_restricted(workspace: Workspace) -> None:
+    workspace.settings(business_user_access={"allow_limited_pii": False})
+    workspace.write("customers.csv", "email,firstname,gender\njohn.doe@,Johnny,Q\n")
+    assert workspace.materialize("customers").success
+    values = dict(workspace.rejects("customers").select("column", "value").iter_rows())
+    assert values == {"email": "j***", "gender": "Q"}  # gender is not personal data
+
+
+# --- de-duplication -----------------------------------------------------------------------
+
+
+def test_newest_row_wins_by_updated_at_then_file_then_row(workspace: Workspace) -> None:
+    workspace.write(
+        "customers_1.csv",
+        (
+            "email,firstname,updated_at\n"
+            "a@example.com,A-new,2024-03-01T00:00:00Z\n"
+            "A@EXAMPLE.COM ,A-old,2024-01-01\n"
+            "b@example.com,B-first-file,\n"
+            "c@example.com,C-valid,2024-01-01\n"
+        ),
+    )
+    workspace.write(
+        "customers_2.csv",
+        (
+            "email,firstname,updated_at\n"
+            "b@example.com,B-second-file,\n"
+            "c@example.com,C-newer,2024-05-01\n"
+        ),
+    )
+    # The newest C row is broken (gender Q), so the older valid one is sent.
+    workspace.write("customers_3.csv", "email,gender,updated_at\nc@example.com,Q,2024-06-01\n")
+
+    result = workspace.materialize("customers")
+    assert result.success
+    names = dict(workspace.clean("customers").select("email", "firstname").iter_rows())
+    assert names == {
+        "a@example.com": "A-new",
+        "b@example.com": "B-second-file",
+        "c@example.com": "C-newer",
+    }
+    meta = materialization(result, clean_key("customers"))
+    assert meta["merged_duplicates"] == 3
+    assert meta["rejected_rows"] == 1
+
+
+# --- conservation -------------------------------------------------------------------------
+
+
+def test_conservation_holds_and_is_checked(workspace: Workspace) -> None:
+    workspace.write(
+        "customers.csv",
+        (
+            "email,gender,updated_at\n"
+            "a@example.com,M,2024-01-01\n"
+            "a@example.com,F,2024-02-01\n"
+            "bad,M,\n"
+            ",,\n"
+            "b@example.com,Q,\n"
+            "c@example.com,,\n"
+        ),
+    )
+    result = workspace.materialize("customers")
+    checks = check_results(result)
+    conservation = checks[("clean/customers", "conservation")]
+    assert conservation.passed
+    meta = {k: v.value for k, v in conservation.metadata.items()}
+    assert meta == {
+        "raw_rows": 6,
+        "clean_rows": 2,
+        "rejected_rows": 3,
+        "merged_duplicates": 1,
+        "unaccounted": 0,
+    }
+    assert checks[("clean/customers", "schema_valid")].passed
+    assert checks[("clean/customers", "key_unique")].passed
+    by_reason = materialization(result, rejects_key("customers"))["rejects_by_reason"]
+    assert by_reason == {"invalid_email": 1, "missing_required": 1, "invalid_choice": 1}
