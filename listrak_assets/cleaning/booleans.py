@@ -2,19 +2,11 @@
 
 import polars as pl
 
-from listrak_assets.cleaning.text import clean_text
-
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "on")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "off")
+_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
-def normalise_boolean(expr: pl.Expr) -> pl.Expr:
+def normalise_boolean(text: pl.Series) -> pl.Series:
     """True/false from Y/N, yes/no, true/false, 1/0, on/off in any case; anything else null."""
-    word = clean_text(expr).str.to_lowercase()
-    return (
-        pl.when(word.is_in(TRUE_WORDS))
-        .then(pl.lit(True))
-        .when(word.is_in(FALSE_WORDS))
-        .then(pl.lit(False))
-        .otherwise(pl.lit(None, dtype=pl.Boolean))
-    )
+    return text.str.to_lowercase().replace_strict(_WORDS, default=None, return_dtype=pl.Boolean)

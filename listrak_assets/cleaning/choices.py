@@ -2,8 +2,6 @@
 
 import polars as pl
 
-from listrak_assets.cleaning.text import clean_text
-
 _GENDER_WORDS = {
     "m": "M",
     "male": "M",
@@ -24,28 +22,28 @@ _GENDER_UNKNOWN = ("u", "unknown", "na", "n/a", "prefer not to say")
 _NULL_CHOICES = ("null", "none", "notset")
 
 
-def normalise_gender(expr: pl.Expr) -> pl.Expr:
-    """M/F/N from the common spellings; unknown means blank; anything else is kept as written
-    so that the schema rejects it with the value shown."""
-    word = clean_text(expr)
-    low = word.str.to_lowercase()
-    mapped = low.replace_strict(_GENDER_WORDS, default=None, return_dtype=pl.String)
-    return pl.when(low.is_in(_GENDER_UNKNOWN)).then(None).otherwise(pl.coalesce(mapped, word))
+def _canonical(text: pl.Series, words: dict[str, str], blank: tuple[str, ...]) -> pl.Series:
+    """The canonical spelling; `blank` words become null; unknown values are kept as written
+    so that the schema rejects them with the value shown."""
+    low = text.str.to_lowercase()
+    mapping = {**words, **dict.fromkeys(blank, None)}
+    mapped = low.replace_strict(mapping, default=text, return_dtype=pl.String)
+    return mapped
 
 
-def normalise_choice(expr: pl.Expr, choices: tuple[str, ...]) -> pl.Expr:
-    """The canonical spelling of a listed value; `null`/`NotSet` means blank; unknown values
-    are kept as written for the schema to reject."""
-    word = clean_text(expr)
-    low = word.str.to_lowercase()
-    canonical = {c.lower(): c for c in choices}
-    mapped = low.replace_strict(canonical, default=None, return_dtype=pl.String)
-    return pl.when(low.is_in(_NULL_CHOICES)).then(None).otherwise(pl.coalesce(mapped, word))
+def normalise_gender(text: pl.Series) -> pl.Series:
+    """M/F/N from the common spellings; unknown means blank."""
+    return _canonical(text, _GENDER_WORDS, _GENDER_UNKNOWN)
 
 
-def normalise_status(expr: pl.Expr, statuses: tuple[str, ...]) -> pl.Expr:
+def normalise_choice(text: pl.Series, choices: tuple[str, ...]) -> pl.Series:
+    """One of `choices` whatever its case; `null`/`NotSet` means blank."""
+    return _canonical(text, {c.lower(): c for c in choices}, _NULL_CHOICES)
+
+
+def normalise_status(text: pl.Series, statuses: tuple[str, ...]) -> pl.Series:
     """Listrak's status number (0-11) from the number or the name; null when neither."""
-    word = clean_text(expr).str.to_lowercase().str.replace("cancelled", "canceled")
+    low = text.str.to_lowercase().str.replace("cancelled", "canceled", literal=True)
     by_name = {name.lower(): i for i, name in enumerate(statuses)}
     by_number = {str(i): i for i in range(len(statuses))}
-    return word.replace_strict({**by_name, **by_number}, default=None, return_dtype=pl.Int64)
+    return low.replace_strict({**by_name, **by_number}, default=None, return_dtype=pl.Int64)

@@ -1,24 +1,19 @@
 """Dates and timestamps in the formats exports use, to ISO 8601 (UTC for timestamps)."""
 
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import polars as pl
 
-from listrak_assets.cleaning.text import clean_text
+from listrak_assets.cleaning.text import fix_some
 
 DateOrder = Literal["MDY", "DMY"]
+Parser = Callable[[pl.Series], pl.Series]
 
 _ISO_DATES = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y%m%d",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%B %d %Y",
-    "%b %d %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-)
+    "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y",
+    "%d %B %Y", "%d %b %Y",
+)  # fmt: skip
 
 
 def _date_formats(order: DateOrder) -> tuple[str, ...]:
@@ -33,48 +28,89 @@ def _date_formats(order: DateOrder) -> tuple[str, ...]:
 def _time_formats(order: DateOrder) -> tuple[str, ...]:
     days = ("%Y-%m-%d", "%m/%d/%Y" if order == "MDY" else "%d/%m/%Y")
     times = (
-        "T%H:%M:%S%.f",
-        "T%H:%M:%S",
-        " %H:%M:%S%.f",
-        " %H:%M:%S",
-        " %H:%M",
-        " %I:%M %p",
-        " %I:%M:%S %p",
-        "T%H:%M",
-    )
+        "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S%.f", " %H:%M:%S%.f", " %H:%M", "T%H:%M",
+        " %I:%M %p", " %I:%M:%S %p",
+    )  # fmt: skip
     return tuple(d + t for d in days for t in times)
 
 
-def normalise_date(expr: pl.Expr, order: DateOrder = "MDY") -> pl.Expr:
-    """A date from any known format; a timestamp keeps only its date part."""
-    text = clean_text(expr)
-    # A full timestamp (`1984-03-07T00:00:00Z`) is accepted for a date: keep the day.
-    day = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}[T ]")).then(text.str.slice(0, 10))
-    text = day.otherwise(text)
-    return pl.coalesce([text.str.to_date(f, strict=False) for f in _date_formats(order)])
+_OFFSET_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%:z",
+    "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%:z",
+)  # fmt: skip
+
+
+_SAMPLE = 256
+
+
+def first_parse(text: pl.Series, parsers: Sequence[Parser], dtype: pl.DataType) -> pl.Series:
+    """Each row parsed by the first format that fits it; null where none does.
+
+    Formats are mutually exclusive (exact matches), so their order doesn't change the result,
+    only the cost: each round runs the format that fits most of a small sample of the rows
+    still unparsed over all of them, so a column with a few formats costs a few parses.
+    """
+    out = pl.Series(text.name, [None] * text.len(), dtype=dtype)
+    remaining = text.is_not_null().arg_true()
+    untried = list(parsers)
+    while remaining.len() and untried:
+        sample = text.gather(remaining.head(_SAMPLE))
+        scores = [parse(sample).is_not_null().sum() for parse in untried]
+        parse = untried.pop(scores.index(max(scores)))
+        parsed = parse(text.gather(remaining))
+        ok = parsed.is_not_null()
+        if ok.any():
+            out.scatter(remaining.filter(ok), parsed.filter(ok))
+            remaining = remaining.filter(~ok)
+    return out
+
+
+def normalise_date(text: pl.Series, order: DateOrder = "MDY") -> pl.Series:
+    """A date from any known format; a full timestamp keeps only its date part."""
+
+    def day_of_timestamp(s: pl.Series) -> pl.Series:
+        return where_iso(s).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+
+    parsers: list[Parser] = [
+        *(lambda s, f=f: s.str.to_date(f, strict=False) for f in _date_formats(order)),
+        day_of_timestamp,
+    ]
+    return first_parse(text, parsers, pl.Date())
+
+
+def where_iso(s: pl.Series) -> pl.Series:
+    return pl.select(pl.when(s.str.contains(r"^\d{4}-\d{2}-\d{2}[T ]")).then(s)).to_series()
 
 
 def normalise_datetime(
-    expr: pl.Expr, order: DateOrder = "MDY", source_timezone: str = "UTC"
-) -> pl.Expr:
+    text: pl.Series, order: DateOrder = "MDY", source_timezone: str = "UTC"
+) -> pl.Series:
     """A UTC timestamp. Offsets in the text win; text without one is in `source_timezone`."""
-    text = clean_text(expr).str.replace(r"(?i)z$", "+00:00")
-    with_offset = [
-        text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-        for f in (
-            "%Y-%m-%dT%H:%M:%S%.f%:z",
-            "%Y-%m-%dT%H:%M:%S%:z",
-            "%Y-%m-%d %H:%M:%S%:z",
-            "%Y-%m-%dT%H:%M:%S%.f%z",
-            "%Y-%m-%d %H:%M:%S%.f%:z",
-        )
-    ]
-    naive = [
-        text.str.to_datetime(f, strict=False, time_unit="us") for f in _time_formats(order)
-    ] + [text.str.to_date(f, strict=False).cast(pl.Datetime("us")) for f in _date_formats(order)]
-    local = (
-        pl.coalesce(naive)
-        .dt.replace_time_zone(source_timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
+    utc = pl.Datetime("us", "UTC")
+
+    def with_offset(fmt: str) -> Parser:
+        return lambda s: s.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+
+    text = fix_some(
+        text,
+        text.str.ends_with("Z") | text.str.ends_with("z"),
+        lambda s: s.str.slice(0, s.str.len_chars() - 1) + "+00:00",
     )
-    return pl.coalesce([*with_offset, local])
+
+    def local(parse: Parser) -> Parser:
+        def run(s: pl.Series) -> pl.Series:
+            naive = parse(s).cast(pl.Datetime("us"))
+            zoned = naive.dt.replace_time_zone(
+                source_timezone, ambiguous="earliest", non_existent="null"
+            )
+            return zoned.dt.convert_time_zone("UTC")
+
+        return run
+
+    parsers: list[Parser] = [
+        *(with_offset(f) for f in _OFFSET_FORMATS),
+        *(local(lambda s, f=f: s.str.to_datetime(f, strict=False, time_unit="us"))
+          for f in _time_formats(order)),
+        *(local(lambda s, f=f: s.str.to_date(f, strict=False)) for f in _date_formats(order)),
+    ]  # fmt: skip
+    return first_parse(text, parsers, utc)

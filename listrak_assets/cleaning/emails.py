@@ -2,8 +2,6 @@
 
 import polars as pl
 
-from listrak_assets.cleaning.text import clean_text
-
 # Practical address syntax: a dot-atom local part, a domain of DNS labels and an alphabetic
 # top-level domain. Quoted local parts and IP-literal domains are valid in RFC 5322 but not
 # accepted by mailbox providers or by Listrak's import, so they are rejected.
@@ -13,7 +11,6 @@ EMAIL_PATTERN = (
 )
 
 
-def normalise_email(expr: pl.Expr) -> pl.Expr:
-    """Trim, drop a `mailto:` prefix or angle brackets, lower-case."""
-    text = clean_text(expr).str.to_lowercase()
-    return text.str.strip_prefix("mailto:").str.strip_chars("<> ")
+def normalise_email(text: pl.Series) -> pl.Series:
+    """Lower-case clean text, without a `mailto:` prefix or angle brackets."""
+    return text.str.to_lowercase().str.strip_prefix("mailto:").str.strip_chars("<> ")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from listrak_assets.cleaning.text import clean_text
+from listrak_assets.cleaning.text import fix_some
 
 
 @dataclass(frozen=True)
@@ -47,37 +47,43 @@ _EXTENSION = r"(?i)\s*(?:#|x|ext\.?|extension)\s*\d{1,6}$"
 _ALLOWED = r"^\+?[\d\s().\-/]+$"
 
 
-def normalise_phone(expr: pl.Expr, default_country: str) -> pl.Expr:
+def normalise_phone(text: pl.Series, default_country: str) -> pl.Series:
     """E.164 digits without `+`, or null when the text is not a phone number."""
     country = COUNTRIES[default_country]
-    text = clean_text(expr).str.replace(_EXTENSION, "")
-    digits = text.str.replace_all(r"\D", "")
-    international = text.str.starts_with("+") | text.str.starts_with("00")
-    intl_digits = pl.when(text.str.starts_with("00")).then(digits.str.slice(2)).otherwise(digits)
-
-    national = digits
+    text = fix_some(text, text.str.contains(r"(?i)[#a-z]"), lambda s: s.str.replace(_EXTENSION, ""))
+    frame = pl.DataFrame({"text": text}).with_columns(
+        digits=pl.col("text").str.replace_all(r"\D", ""),
+        plus=pl.col("text").str.starts_with("+"),
+        zeros=pl.col("text").str.starts_with("00"),
+        allowed=pl.col("text").str.contains(_ALLOWED),
+    )
+    digits, national = pl.col("digits"), pl.col("digits")
     if country.trunk_prefix:
         # Drop one trunk prefix when the rest still has a valid national length.
-        stripped = national.str.strip_prefix(country.trunk_prefix)
+        stripped = digits.str.strip_prefix(country.trunk_prefix)
         national = (
             pl.when(
-                national.str.starts_with(country.trunk_prefix)
+                digits.str.starts_with(country.trunk_prefix)
                 & stripped.str.len_bytes().is_in(country.national_lengths)
             )
             .then(stripped)
-            .otherwise(national)
+            .otherwise(digits)
         )
-    national_ok = national.str.len_bytes().is_in(country.national_lengths)
+    frame = frame.with_columns(national=national)
+    national_ok = pl.col("national").str.len_bytes().is_in(country.national_lengths)
     if country.calling_code == "1":
         # NANP area codes and exchange codes never start with 0 or 1.
-        national_ok = national_ok & national.str.contains(r"^[2-9]\d{2}[2-9]")
-
-    e164 = (
-        pl.when(international).then(intl_digits).otherwise(pl.lit(country.calling_code) + national)
+        national_ok = national_ok & pl.col("national").str.contains(r"^[2-9]\d{2}[2-9]")
+    international = pl.col("plus") | pl.col("zeros")
+    frame = frame.with_columns(
+        e164=pl.when(pl.col("zeros"))
+        .then(digits.str.slice(2))
+        .when(pl.col("plus"))
+        .then(digits)
+        .otherwise(pl.lit(country.calling_code) + pl.col("national")),
+        national_ok=international | national_ok,
     )
     valid = (
-        text.str.contains(_ALLOWED)
-        & e164.str.contains(r"^[1-9]\d{7,14}$")
-        & (international | national_ok)
+        pl.col("allowed") & pl.col("national_ok") & pl.col("e164").str.contains(r"^[1-9]\d{7,14}$")
     )
-    return pl.when(valid).then(e164)
+    return frame.select(pl.when(valid).then(pl.col("e164"))).to_series().alias(text.name)

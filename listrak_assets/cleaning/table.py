@@ -24,7 +24,7 @@ from listrak_assets.cleaning.phones import normalise_phone
 from listrak_assets.cleaning.text import clean_text, cut
 from listrak_assets.inbox.reader import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.schemas.reasons import REASONS
-from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import GENDERS, Col, Kind, Overflow, TableSpec
 from listrak_assets.schemas.validation import build_schema
 
 ROW = "_row"
@@ -38,6 +38,16 @@ REJECT_COLUMNS: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "message": pl.String(),
     "stage": pl.String(),
+}
+
+REJECT_DESCRIPTIONS: dict[str, str] = {
+    "source_file": "input file the row came from",
+    "source_row": "record number in that file, 1 for the first row after the header",
+    "column": "the Listrak column with the problem",
+    "value": "the value as written in the file (masked when PII is restricted)",
+    "reason": "stable reason code, e.g. invalid_email",
+    "message": "the reason in words",
+    "stage": "normalise (value could not be parsed) or validate (broke a schema rule)",
 }
 
 # Kinds whose text must parse into a typed value; text that doesn't is rejected here, since a
@@ -77,57 +87,56 @@ class CleanResult:
         return self.rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
 
 
-def normalise(col: Col, expr: pl.Expr, options: CleanOptions) -> pl.Expr:
-    """The typed, Listrak-formatted value of one column."""
+def normalise(col: Col, text: pl.Series, options: CleanOptions) -> pl.Series:
+    """The typed, Listrak-formatted value of one column, from its clean text."""
     match col.kind:
         case Kind.EMAIL:
-            return normalise_email(expr)
+            return normalise_email(text)
         case Kind.PHONE:
-            return normalise_phone(expr, options.default_phone_country)
+            return normalise_phone(text, options.default_phone_country)
         case Kind.DATE:
-            return normalise_date(expr, options.date_order)
+            return normalise_date(text, options.date_order)
         case Kind.DATETIME:
-            return normalise_datetime(expr, options.date_order, options.source_timezone)
+            return normalise_datetime(text, options.date_order, options.source_timezone)
         case Kind.BOOLEAN:
-            return normalise_boolean(expr)
+            return normalise_boolean(text)
         case Kind.DECIMAL:
-            return normalise_decimal(expr)
+            return normalise_decimal(text)
         case Kind.INTEGER:
-            return normalise_integer(expr)
+            return normalise_integer(text)
         case Kind.STATUS:
-            return normalise_status(expr, col.choices)
-        case Kind.CHOICE if col.choices == ("M", "F", "N"):
-            return normalise_gender(expr)
+            return normalise_status(text, col.choices)
+        case Kind.CHOICE if col.choices == GENDERS:
+            return normalise_gender(text)
         case Kind.CHOICE:
-            return normalise_choice(expr, col.choices)
+            return normalise_choice(text, col.choices)
         case _:
-            text = clean_text(expr)
             if col.max_len is not None and col.overflow is Overflow.CUT:
-                text = cut(text, col.max_len)
+                return cut(text, col.max_len)
             return text
 
 
 def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
-    frame = raw.with_row_index(ROW).with_columns(
-        pl.lit(None, pl.String).alias(c) for c in spec.column_names if c not in raw.columns
-    )
+    """Typed columns, plus one flag column per typed column: text that did not parse."""
+    empty = pl.Series([None] * raw.height, dtype=pl.String)
+    texts = {c: clean_text(raw[c]) if c in raw.columns else empty for c in spec.column_names}
     for target, source in spec.fallbacks.items():
-        if source in frame.columns:
-            frame = frame.with_columns(
-                pl.coalesce(clean_text(pl.col(target)), clean_text(pl.col(source))).alias(target)
-            )
-    values, flags = [], []
+        if source in raw.columns:
+            texts[target] = texts[target].fill_null(clean_text(raw[source]))
+    columns: list[pl.Series] = [pl.Series(ROW, range(raw.height), dtype=pl.UInt32)]
+    if UPDATED_AT in raw.columns:
+        columns.append(raw[UPDATED_AT])
+    flags = []
     for col in spec.columns:
-        value = normalise(col, pl.col(col.name), options)
-        values.append(value.alias(col.name))
+        text = texts[col.name]
+        value = normalise(col, text, options).alias(col.name)
+        columns.append(value)
         if col.kind in _PARSE_REASONS:
-            unparsed = clean_text(pl.col(col.name)).is_not_null() & value.is_null()
-            flags.append(unparsed.alias(_FLAG + col.name))
+            flags.append((text.is_not_null() & value.is_null()).alias(_FLAG + col.name))
     extras = [
-        cut(clean_text(pl.col(c)), spec.extra_max_len).alias(c) for c in extra_columns(raw, spec)
+        cut(clean_text(raw[c]), spec.extra_max_len).alias(c) for c in extra_columns(raw, spec)
     ]
-    keep = [ROW] + ([UPDATED_AT] if UPDATED_AT in frame.columns else [])
-    return frame.select(*keep, *values, *extras, *flags)
+    return pl.DataFrame([*columns, *extras, *flags])
 
 
 def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
@@ -237,7 +246,9 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
 
     before = frame.height
     order = (
-        normalise_datetime(pl.col(UPDATED_AT), options.date_order, options.source_timezone)
+        normalise_datetime(
+            clean_text(frame[UPDATED_AT]), options.date_order, options.source_timezone
+        )
         if UPDATED_AT in frame.columns
         else pl.lit(None, pl.Datetime("us", "UTC"))
     )
