@@ -17,4 +17,7 @@ defs = dg.Definitions(
     jobs=[refresh_job],
     sensors=[inbox_sensor],
     resources={"settings": settings, "io_manager": ParquetIOManager(settings=settings)},
+    # One process per run: the steps are short and polars already uses every core, so a
+    # process per step (the default) costs more than it saves.
+    executor=dg.in_process_executor,
 )

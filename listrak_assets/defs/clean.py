@@ -7,9 +7,15 @@ were merged, what the final validation found); the two that protect Listrak are 
 import dagster as dg
 import polars as pl
 
-from listrak_assets.cleaning.table import REJECT_COLUMNS, CleanOptions, clean_table, extra_columns
+from listrak_assets.cleaning.table import (
+    REJECT_COLUMNS,
+    REJECT_DESCRIPTIONS,
+    CleanOptions,
+    clean_table,
+    extra_columns,
+)
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
-from listrak_assets.defs.metadata import column_lineage, column_schema, preview, text_schema
+from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
 from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
@@ -45,7 +51,9 @@ def build_clean_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 kinds={"polars", "parquet"},
                 description=f"Rows of {spec.name} that could not be sent to Listrak: file, "
                 "row, column, value (masked when PII is restricted) and the reason.",
-                metadata={"dagster/column_schema": text_schema(list(REJECT_COLUMNS))},
+                metadata={
+                    "dagster/column_schema": dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
+                },
             ),
         },
         check_specs=[

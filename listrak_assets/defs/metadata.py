@@ -30,8 +30,14 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def text_schema(columns: list[str]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name=c, type="String") for c in columns])
+def dtype_schema(columns: dict[str, pl.DataType], descriptions: dict[str, str]) -> dg.TableSchema:
+    """A column schema from polars types, for tables with a fixed shape of our own."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=n, type=str(t), description=descriptions.get(n))
+            for n, t in columns.items()
+        ]
+    )
 
 
 def frame_schema(frame: pl.DataFrame) -> dg.TableSchema:

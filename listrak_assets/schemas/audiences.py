@@ -32,7 +32,7 @@ SMS_AUDIENCE = TableSpec(
             "phone",
             Kind.PHONE,
             required=True,
-            description="Primary key, E.164 digits",
+            description="Primary key",
             pii=True,
         ),
         Col("optedout", Kind.BOOLEAN, description="An opted-out number is never subscribed"),

@@ -16,11 +16,10 @@ CUSTOMERS = TableSpec(
         Col(
             "mobilephone",
             Kind.PHONE,
-            description="E.164 digits with country code, no +",
             pii=True,
         ),
-        Col("birthday", Kind.DATE, description="YYYY-MM-DD, 1900-01-01 to today", pii=True),
-        Col("gender", Kind.CHOICE, choices=GENDERS, description="M, F or N"),
+        Col("birthday", Kind.DATE, description="1900-01-01 to today", pii=True),
+        Col("gender", Kind.CHOICE, choices=GENDERS, description="N: neither"),
         Col("firstname", Kind.TEXT, 50, pii=True),
         Col("lastname", Kind.TEXT, 50, pii=True),
         Col("address1", Kind.TEXT, 255, pii=True),

@@ -20,7 +20,7 @@ ORDER_ITEMS = TableSpec(
         Col("ordernumber", Kind.TEXT, 50, required=True, overflow=R, description="Order key"),
         Col("alternateordernumber", Kind.TEXT, 50, overflow=R),
         Col("sku", Kind.TEXT, 100, required=True, overflow=R, description="Product key"),
-        Col("status", Kind.STATUS, choices=ORDER_STATUSES, description="0-11, see Listrak"),
+        Col("status", Kind.STATUS, choices=ORDER_STATUSES),
         Col("quantity", Kind.INTEGER, required=True),
         Col("price", Kind.DECIMAL, required=True),
         Col("discountedprice", Kind.DECIMAL),

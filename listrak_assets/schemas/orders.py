@@ -19,7 +19,7 @@ ORDERS = TableSpec(
     columns=(
         Col("ordernumber", Kind.TEXT, 50, required=True, overflow=R, description="Primary key"),
         Col("alternateordernumber", Kind.TEXT, 50, overflow=R),
-        Col("dateentered", Kind.DATETIME, required=True, description="ISO 8601, UTC"),
+        Col("dateentered", Kind.DATETIME, required=True, description="When the order was placed"),
         Col("email", Kind.EMAIL, 100, required=True, overflow=R, pii=True),
         Col("customernumber", Kind.TEXT, 20, overflow=R),
         Col("itemtotal", Kind.DECIMAL),
@@ -34,7 +34,7 @@ ORDERS = TableSpec(
         Col("nonmerchandisediscounttype", Kind.CHOICE, choices=DISCOUNT_TYPES),
         Col("nonmerchandisediscountdescription", Kind.TEXT, 100),
         Col("couponcode", Kind.TEXT, 32, overflow=R),
-        Col("status", Kind.STATUS, choices=ORDER_STATUSES, description="0-11, see Listrak"),
+        Col("status", Kind.STATUS, choices=ORDER_STATUSES),
         Col("source", Kind.TEXT, 25),
         Col("storenumber", Kind.TEXT, 100, overflow=R),
         Col("associateid", Kind.TEXT, 100),

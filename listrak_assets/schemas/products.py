@@ -11,7 +11,7 @@ PRODUCTS = TableSpec(
     columns=(
         Col("sku", Kind.TEXT, 100, required=True, overflow=R, description="Primary key"),
         Col("title", Kind.TEXT, 500, required=True),
-        Col("price", Kind.DECIMAL, required=True, description="Plain number, no currency"),
+        Col("price", Kind.DECIMAL, required=True, description="List price, no currency"),
         Col("description", Kind.TEXT, 4000),
         Col("imageurl", Kind.TEXT, 500, overflow=R),
         Col("linkurl", Kind.TEXT, 500, overflow=R),

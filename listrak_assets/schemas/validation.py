@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from listrak_assets.cleaning.emails import EMAIL_PATTERN
-from listrak_assets.schemas.spec import Col, Kind, TableSpec
+from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
 
 E164_PATTERN = r"^[1-9]\d{7,14}$"
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -72,6 +72,32 @@ def _checks(col: Col, today: dt.date) -> list[tuple[pa.Check, str]]:
     return checks
 
 
+def describe_column(col: Col) -> str:
+    """What the column holds, in a few words: its own note, its format and its limit."""
+    parts = [col.description] if col.description else []
+    parts.append(_FORMATS[col.kind])
+    if col.max_len is not None:
+        action = "cut" if col.overflow is Overflow.CUT else "longer is rejected"
+        parts.append(f"at most {col.max_len} characters ({action})")
+    if col.choices and col.kind is Kind.CHOICE:
+        parts.append("one of " + ", ".join(col.choices))
+    return "; ".join(parts)
+
+
+_FORMATS: dict[Kind, str] = {
+    Kind.TEXT: "text",
+    Kind.EMAIL: "email, lower case",
+    Kind.PHONE: "E.164 digits with country code, no +",
+    Kind.DATE: "date, YYYY-MM-DD",
+    Kind.DATETIME: "timestamp, UTC",
+    Kind.BOOLEAN: "true/false",
+    Kind.DECIMAL: "number, 2 decimals",
+    Kind.INTEGER: "whole number",
+    Kind.CHOICE: "code",
+    Kind.STATUS: "order status number 0-11",
+}
+
+
 def build_schema(
     spec: TableSpec, *, unique_key: bool = True, today: dt.date | None = None
 ) -> TableSchema:
@@ -88,7 +114,7 @@ def build_schema(
             checks=[c for c, _ in checks],
             nullable=not col.required,
             unique=single_key,
-            description=col.description or None,
+            description=describe_column(col),
             title=col.name,
         )
         reasons[col.name] = [r for _, r in checks]
