@@ -1,0 +1,33 @@
+# Two commands for a fresh clone: `make demo` (build every table from the sample data) and
+# `make test`. Both create .venv and install the project into it first.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test ui lint install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: install
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -m listrak_assets.refresh
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+ui: install
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

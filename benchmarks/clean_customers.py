@@ -1,0 +1,76 @@
+"""How long N generated customers take from raw file to clean, validated table, against
+plain polars reading and writing the same file in the same run.
+
+    python benchmarks/clean_customers.py --customers 1000000
+
+Prints seconds per stage and the ratio to the baseline. Not a test: timings depend on the
+machine, ratios much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from listrak_assets.cleaning.table import CleanOptions, clean_table
+from listrak_assets.generate import generate
+from listrak_assets.inbox import read_table
+from listrak_assets.schemas import TABLES
+
+
+def _timed(label: str, fn):  # noqa: ANN001, ANN202
+    start = time.perf_counter()
+    value = fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<44}{seconds:8.2f} s")
+    return value, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    spec = TABLES["customers"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        generate(
+            folder, customers=args.customers, products=50, orders=0, email_audience=0,
+            sms_audience=0, seed=args.seed,
+        )
+        source = folder / "customers.csv"
+        size_mb = source.stat().st_size / 1e6
+        print(f"customers.csv: {size_mb:.0f} MB\n")
+
+        def baseline() -> None:
+            pl.read_csv(source, infer_schema=False).write_parquet(folder / "baseline.parquet")
+
+        _, base = _timed("baseline: polars read_csv + write_parquet", baseline)
+        raw, t_raw = _timed(
+            "raw: read as text, check shape, match columns",
+            lambda: read_table(spec, [source], mapping={"Zip": "zipcode",
+                                                        "Mobile Phone": "mobilephone"}),
+        )
+        result, t_clean = _timed(
+            "clean: normalise, reject, de-duplicate, validate",
+            lambda: clean_table(raw.frame, spec, CleanOptions()),
+        )
+        _, t_write = _timed(
+            "store: clean + rejects to Parquet",
+            lambda: (result.clean.write_parquet(folder / "clean.parquet"),
+                     result.rejects.write_parquet(folder / "rejects.parquet")),
+        )
+        total = t_raw + t_clean + t_write
+        print(f"\nrows: {result.raw_rows} raw, {result.clean.height} clean, "
+              f"{result.rejected_rows} rejected, {result.merged_rows} merged")
+        print(f"raw -> clean -> validated -> stored: {total:.2f} s "
+              f"= {total / base:.1f}x the polars baseline ({base:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
