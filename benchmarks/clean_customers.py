@@ -40,8 +40,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate(
-            folder, customers=args.customers, products=50, orders=0, email_audience=0,
-            sms_audience=0, seed=args.seed,
+            folder,
+            customers=args.customers,
+            products=50,
+            orders=0,
+            email_audience=0,
+            sms_audience=0,
+            seed=args.seed,
         )
         source = folder / "customers.csv"
         size_mb = source.stat().st_size / 1e6
@@ -53,8 +58,9 @@ def main() -> None:
         _, base = _timed("baseline: polars read_csv + write_parquet", baseline)
         raw, t_raw = _timed(
             "raw: read as text, check shape, match columns",
-            lambda: read_table(spec, [source], mapping={"Zip": "zipcode",
-                                                        "Mobile Phone": "mobilephone"}),
+            lambda: read_table(
+                spec, [source], mapping={"Zip": "zipcode", "Mobile Phone": "mobilephone"}
+            ),
         )
         result, t_clean = _timed(
             "clean: normalise, reject, de-duplicate, validate",
@@ -62,14 +68,20 @@ def main() -> None:
         )
         _, t_write = _timed(
             "store: clean + rejects to Parquet",
-            lambda: (result.clean.write_parquet(folder / "clean.parquet"),
-                     result.rejects.write_parquet(folder / "rejects.parquet")),
+            lambda: (
+                result.clean.write_parquet(folder / "clean.parquet"),
+                result.rejects.write_parquet(folder / "rejects.parquet"),
+            ),
         )
         total = t_raw + t_clean + t_write
-        print(f"\nrows: {result.raw_rows} raw, {result.clean.height} clean, "
-              f"{result.rejected_rows} rejected, {result.merged_rows} merged")
-        print(f"raw -> clean -> validated -> stored: {total:.2f} s "
-              f"= {total / base:.1f}x the polars baseline ({base:.2f} s)")
+        print(
+            f"\nrows: {result.raw_rows} raw, {result.clean.height} clean, "
+            f"{result.rejected_rows} rejected, {result.merged_rows} merged"
+        )
+        print(
+            f"raw -> clean -> validated -> stored: {total:.2f} s "
+            f"= {total / base:.1f}x the polars baseline ({base:.2f} s)"
+        )
 
 
 if __name__ == "__main__":
