@@ -4,7 +4,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Run history of `make demo` and `make ui`, kept so the UI shows the demo's run.
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: demo test ui lint install
 
@@ -18,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	mkdir -p "$(DAGSTER_HOME)"
-	$(BIN)/python -m listrak_assets.refresh
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/python -m listrak_assets.refresh
 
 test: install
 	$(BIN)/ruff check .
@@ -26,7 +27,7 @@ test: install
 
 ui: install
 	mkdir -p "$(DAGSTER_HOME)"
-	$(BIN)/dagster dev
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev
 
 lint: install
 	$(BIN)/ruff check .

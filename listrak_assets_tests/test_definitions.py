@@ -50,8 +50,12 @@ def test_checks_are_declared_with_their_blocking_flags() -> None:
     assert blocking == {"schema_valid": True, "conservation": True, "key_unique": False}
 
 
-def test_dagster_cli_validates_the_workspace() -> None:
-    env = {**os.environ, "LISTRAK_CONFIG": str(REPO / "listrak.yaml")}
+def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LISTRAK_CONFIG": str(REPO / "listrak.yaml"),
+        "DAGSTER_HOME": str(tmp_path),
+    }
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
         [str(dagster), "definitions", "validate"],
