@@ -1,14 +1,31 @@
 """Raw assets: each table's inbox files as text, with the file and row of every record."""
 
 import dagster as dg
+import polars as pl
 
 from listrak_assets.defs.keys import raw_key
-from listrak_assets.defs.metadata import frame_schema
+from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
+from listrak_assets.inbox.reader import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import SettingsError
+
+RAW_DESCRIPTIONS = {
+    SOURCE_FILE: "input file the row came from",
+    SOURCE_ROW: "record number in that file, 1 for the first row after the header",
+    UPDATED_AT: "the updated_at column of the input, used to pick the newest duplicate",
+}
+
+
+def _raw_columns(spec: TableSpec) -> dict[str, pl.DataType]:
+    return {
+        SOURCE_FILE: pl.String(),
+        SOURCE_ROW: pl.Int64(),
+        **dict.fromkeys(spec.column_names, pl.String()),
+        UPDATED_AT: pl.String(),
+    }
 
 
 def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
@@ -16,6 +33,8 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         key=raw_key(spec.name),
         group_name="raw",
         kinds={"polars", "parquet"},
+        # The columns a raw table can have; a run reports the ones the files really had.
+        metadata={"dagster/column_schema": dtype_schema(_raw_columns(spec), RAW_DESCRIPTIONS)},
         description=f"The {spec.name} files from the inbox, all columns as text, with "
         "`_source_file` and `_source_row` on every row.",
     )
