@@ -1,0 +1,353 @@
+"""Listrak's Email API, one method per remote operation (paths under `/email/v1`).
+
+Only what the email audience needs: lists, profile field groups and fields, contacts, and list
+imports. Creating something goes through `find_or_create_*`, which looks before it creates and
+looks again when an answer was lost, so a retry never leaves a duplicate group or field.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from listrak_assets.listrak.errors import (
+    FieldConflict,
+    ImportFailed,
+    ImportTimedOut,
+    ListNotFound,
+    ListrakNotFound,
+    OutcomeUnknown,
+)
+from listrak_assets.listrak.http import MAX_PAGE, ListrakHttp
+
+# Listrak documents neither the import status words nor the per-contact results; these cover
+# the emulator's words and the plausible real ones. Anything else counts as still running.
+_DONE = {"completed", "complete", "finished", "success", "succeeded", "done", "processed"}
+_FAILED = ("fail", "error", "cancel", "abort", "reject")
+
+# Import types and profile-data strategies, as Listrak spells them.
+ADD_SUBSCRIBERS_AND_DATA = "AddSubscribersAndSegmentationData"
+UPDATE_SUBSCRIBERS = "UpdateSubscribers"
+SEGMENTATION_UPDATE = "Update"
+
+CHECKBOX = "CheckBox"
+TEXT = "Text"
+_LOOKS = 3  # find-or-create rounds when answers to creates keep getting lost
+
+
+@dataclass(frozen=True)
+class EmailList:
+    list_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    group_id: int
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    field_id: int
+    name: str
+    data_type: str
+    max_length: int
+    position: int
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """Column `column` (0-based) of an import file is an `Email` or a profile field."""
+
+    column: int
+    column_type: str
+    field_id: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"fileColumn": self.column, "fileColumnType": self.column_type}
+        if self.field_id is not None:
+            out["segmentationFieldId"] = self.field_id
+        return out
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """A `ListImport` request: a CSV file (comma, `"` qualifier, header row) and its mappings."""
+
+    file_name: str
+    content: bytes
+    mappings: tuple[FileMapping, ...]
+    import_type: str = ADD_SUBSCRIBERS_AND_DATA
+    segmentation_import_type: str = SEGMENTATION_UPDATE
+    # Listrak's own notifications about the import; never wanted from a pipeline.
+    suppress_email_notifications: bool = True
+    trigger_journey: bool = False
+    # Only with UpdateSubscribers; left false so nothing about unsubscribed contacts changes.
+    include_unsubscribed: bool = False
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "fileName": self.file_name,
+            "fileStream": base64.b64encode(self.content).decode("ascii"),
+            "fileDelimiter": ",",
+            "textQualifier": '"',
+            "hasColumnNames": True,
+            "fileMappings": [m.body() for m in self.mappings],
+            "importType": self.import_type,
+            "segmentationImportType": self.segmentation_import_type,
+            "suppressEmailNotifications": self.suppress_email_notifications,
+            "triggerJourney": self.trigger_journey,
+            "includeUnsubscribed": self.include_unsubscribed,
+        }
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    status: str
+    start_date: str | None = None
+    end_date: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        word = self.status.lower()
+        return any(f in word for f in _FAILED)
+
+    @property
+    def done(self) -> bool:
+        return self.status.lower() in _DONE
+
+
+def same_name(a: str, b: str) -> bool:
+    """Listrak names compare without regard to case or surrounding spaces."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+class EmailApi:
+    """Typed Email API operations over one authenticated connection."""
+
+    def __init__(self, http: ListrakHttp) -> None:
+        self.http = http
+
+    # Lists ---------------------------------------------------------------------------------
+
+    def lists(self) -> list[EmailList]:
+        data = self.http.request("GET", "/List").get("data") or []
+        return [EmailList(int(d["listId"]), str(d.get("listName") or "")) for d in data]
+
+    def find_list(self, name: str) -> EmailList:
+        """The list with exactly this name. Lists are never created."""
+        lists = self.lists()
+        for item in lists:
+            if item.name == name:
+                return item
+        raise ListNotFound(name, [item.name for item in lists])
+
+    # Profile field groups and fields -------------------------------------------------------
+
+    def field_groups(self, list_id: int) -> list[FieldGroup]:
+        data = self.http.request("GET", f"/List/{list_id}/SegmentationFieldGroup").get("data")
+        return [
+            FieldGroup(
+                int(d["segmentationFieldGroupId"]),
+                str(d.get("segmentationFieldGroupName") or ""),
+                int(d.get("position") or 0),
+            )
+            for d in data or []
+        ]
+
+    def create_field_group(self, list_id: int, name: str, position: int) -> int:
+        body = {"segmentationFieldGroupName": name, "position": position}
+        created = self.http.request(
+            "POST", f"/List/{list_id}/SegmentationFieldGroup", body=body, idempotent=False
+        )
+        return int(created["resourceId"])
+
+    def fields(self, list_id: int, group_id: int) -> list[ProfileField]:
+        path = f"/List/{list_id}/SegmentationFieldGroup/{group_id}/SegmentationField"
+        return [
+            ProfileField(
+                int(d["segmentationFieldId"]),
+                str(d.get("segmentationFieldName") or ""),
+                str(d.get("dataType") or ""),
+                int(d.get("maxLength") or 0),
+                int(d.get("position") or 0),
+            )
+            for d in self.http.request("GET", path).get("data") or []
+        ]
+
+    def create_field(
+        self,
+        list_id: int,
+        group_id: int,
+        name: str,
+        data_type: str,
+        max_length: int,
+        position: int,
+    ) -> int:
+        path = f"/List/{list_id}/SegmentationFieldGroup/{group_id}/SegmentationField"
+        body = {
+            "segmentationFieldName": name,
+            "dataType": data_type,
+            "maxLength": max_length,
+            "position": position,
+        }
+        return int(self.http.request("POST", path, body=body, idempotent=False)["resourceId"])
+
+    def find_or_create_group(self, list_id: int, name: str) -> tuple[FieldGroup, bool]:
+        """The group named `name` (case-insensitively, oldest first), created if missing."""
+        for _ in range(_LOOKS):
+            groups = self.field_groups(list_id)
+            matches = sorted(
+                (g for g in groups if same_name(g.name, name)), key=lambda g: g.group_id
+            )
+            if matches:
+                return matches[0], False
+            position = max((g.position for g in groups), default=0) + 1
+            try:
+                group_id = self.create_field_group(list_id, name, position)
+            except OutcomeUnknown:
+                continue  # maybe created: look again before creating
+            return FieldGroup(group_id, name, position), True
+        raise OutcomeUnknown("POST", f"/List/{list_id}/SegmentationFieldGroup", _LOOKS, "lost")
+
+    def find_or_create_field(
+        self,
+        list_id: int,
+        group: FieldGroup,
+        name: str,
+        data_type: str,
+        max_length: int,
+        *,
+        create: bool = True,
+    ) -> tuple[ProfileField | None, bool]:
+        """The field `name` in `group` (case-insensitively), created when missing and
+        `create` is set; (None, False) when missing and not created."""
+        for _ in range(_LOOKS):
+            existing = self.fields(list_id, group.group_id)
+            matches = sorted(
+                (f for f in existing if same_name(f.name, name)), key=lambda f: f.field_id
+            )
+            if matches:
+                return matches[0], False
+            if not create:
+                return None, False
+            position = max((f.position for f in existing), default=0) + 1
+            try:
+                field_id = self.create_field(
+                    list_id, group.group_id, name, data_type, max_length, position
+                )
+            except OutcomeUnknown:
+                continue
+            return ProfileField(field_id, name, data_type, max_length, position), True
+        raise OutcomeUnknown("POST", f"/List/{list_id}/.../SegmentationField", _LOOKS, "lost")
+
+    def membership_field(
+        self, list_id: int, group: FieldGroup, name: str, *, create: bool = True
+    ) -> tuple[ProfileField | None, bool]:
+        """The CheckBox field that says who is in the audience."""
+        # A CheckBox stores on/off; 3 characters fit either spelling should the length count.
+        found, created = self.find_or_create_field(list_id, group, name, CHECKBOX, 3, create=create)
+        if found is not None and found.data_type.casefold() != CHECKBOX.casefold():
+            raise FieldConflict(
+                f"profile field {name!r} in group {group.name!r} is a {found.data_type} field, "
+                "not a CheckBox: rename `segment_name` or change the field in Listrak"
+            )
+        return found, created
+
+    # Contacts ------------------------------------------------------------------------------
+
+    def contact(
+        self, list_id: int, email: str, field_ids: tuple[int, ...] = ()
+    ) -> dict[str, Any] | None:
+        params = {"segmentationFieldIds": ",".join(map(str, field_ids))} if field_ids else None
+        try:
+            path = f"/List/{list_id}/Contact/{quote(email, safe='@+')}"
+            body = self.http.request("GET", path, params=params)
+        except ListrakNotFound:
+            return None
+        return body.get("data")
+
+    def contacts(
+        self,
+        list_id: int,
+        field_ids: tuple[int, ...] = (),
+        state: str = "Subscribed",
+        count: int = MAX_PAGE,
+    ) -> Iterator[dict[str, Any]]:
+        params = {"subscriptionState": state}
+        if field_ids:
+            params["segmentationFieldIds"] = ",".join(map(str, field_ids))
+        return self.http.paged(f"/List/{list_id}/Contact", params, count)
+
+    def upsert_contact(
+        self,
+        list_id: int,
+        email: str,
+        values: dict[int, str] | None = None,
+        *,
+        subscribed: bool = True,
+    ) -> str:
+        """Create or update one contact; never overrides an earlier unsubscribe."""
+        body = {
+            "emailAddress": email,
+            "subscriptionState": "Subscribed" if subscribed else "Unsubscribed",
+            "segmentationFieldValues": [
+                {"segmentationFieldId": k, "value": v} for k, v in (values or {}).items()
+            ],
+        }
+        # An upsert keyed on the address: repeating it is harmless.
+        return str(self.http.request("POST", f"/List/{list_id}/Contact", body=body)["resourceId"])
+
+    # List imports --------------------------------------------------------------------------
+
+    def start_import(self, list_id: int, file: ImportFile) -> str:
+        # Importing the same file twice gives the same contacts the same values, so a retry
+        # after a lost answer is safe.
+        created = self.http.request("POST", f"/List/{list_id}/ListImport", body=file.body())
+        return str(created["resourceId"])
+
+    def import_status(self, list_id: int, import_id: str) -> ImportStatus:
+        data = self.http.request("GET", f"/List/{list_id}/ListImport/{import_id}/Status")
+        data = data.get("data") or {}
+        return ImportStatus(
+            str(data.get("status") or ""), data.get("startDate"), data.get("endDate")
+        )
+
+    def import_summary(self, list_id: int, import_id: str) -> dict[str, int]:
+        data = self.http.request("GET", f"/List/{list_id}/ListImport/{import_id}/Summary")
+        return {k: int(v) for k, v in (data.get("data") or {}).items() if isinstance(v, int)}
+
+    def import_contacts(self, list_id: int, import_id: str) -> Iterator[dict[str, Any]]:
+        return self.http.paged(f"/List/{list_id}/ListImport/{import_id}/Contact")
+
+    def wait_for_import(
+        self,
+        list_id: int,
+        import_id: str,
+        file_name: str,
+        *,
+        interval: float,
+        timeout: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ImportStatus:
+        """Poll `Status` until the import is done; raise if it failed or took too long.
+        Polls start quick (small imports finish in seconds) and slow down to `interval`."""
+        deadline = clock() + timeout
+        delay = min(interval, 0.25)
+        while True:
+            status = self.import_status(list_id, import_id)
+            if status.failed:
+                raise ImportFailed(import_id, file_name, status.status)
+            if status.done:
+                return status
+            if clock() >= deadline:
+                raise ImportTimedOut(import_id, file_name, status.status, timeout)
+            sleep(delay)
+            delay = min(interval, delay * 2)

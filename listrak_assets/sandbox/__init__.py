@@ -1,0 +1,1 @@
+"""Local stand-ins for Listrak, for the tests and the demo."""
