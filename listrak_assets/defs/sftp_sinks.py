@@ -1,0 +1,142 @@
+"""File sinks: the customer, product, order and order item files, written from the clean tables
+and uploaded to Listrak's SFTP server, where its importer picks them up by name.
+
+One asset per file, downstream of its clean table, so a failing blocking check on a table
+stops its file in the same run. Each run writes the files dated with the day the run started
+(UTC); a re-run of that day replaces them, and removes what an earlier run of the day left
+under another shape (other parts, another compression, a marker no longer wanted).
+"""
+
+import datetime as dt
+import posixpath
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.resources import ListrakSettings, ListrakSftp
+from listrak_assets.files import (
+    DEFAULT_TEMPLATES,
+    DONE_SUFFIX,
+    FileOptions,
+    render,
+    variants,
+    write_files,
+)
+from listrak_assets.schemas import TABLES
+from listrak_assets.settings import SettingsError
+from listrak_assets.sftp import SftpError, UploadResult
+
+GROUP = "listrak"
+# Table -> asset name under `listrak/`.
+FILE_ASSETS: dict[str, str] = {
+    "customers": "customer_file",
+    "products": "product_file",
+    "orders": "order_file",
+    "order_items": "order_item_file",
+}
+
+
+def file_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, FILE_ASSETS[table]])
+
+
+def run_date(context: dg.AssetExecutionContext) -> dt.date:
+    """The day (UTC) the run started: every file of a run carries the same date, even when the
+    run goes past midnight."""
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    started = record.create_timestamp if record else dt.datetime.now(dt.UTC)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return started.astimezone(dt.UTC).date()
+
+
+def _metadata(
+    rows: int, uploads: list[UploadResult], file_rows: list[int], removed: list[str], took: float
+) -> dict[str, object]:
+    size = sum(u.size for u in uploads)
+    upload_seconds = sum(u.seconds for u in uploads)
+    return {
+        "dagster/row_count": rows,
+        "remote_path": dg.MetadataValue.path(uploads[0].remote_path),
+        "files": dg.MetadataValue.json(
+            [
+                {"path": u.remote_path, "rows": n, "bytes": u.size, "attempts": u.attempts}
+                for u, n in zip(uploads, file_rows, strict=True)
+            ]
+        ),
+        "rows": rows,
+        "bytes": size,
+        "duration_seconds": round(took, 3),
+        "upload_seconds": round(upload_seconds, 3),
+        "throughput_mb_per_s": round(size / upload_seconds / 1e6, 2) if upload_seconds else 0.0,
+        "reconnections": sum(u.attempts - 1 for u in uploads),
+        "removed_stale": dg.MetadataValue.json(removed),
+    }
+
+
+def build_file_sink(table: str) -> dg.AssetsDefinition:
+    spec = TABLES[table]
+    default_name = DEFAULT_TEMPLATES[table].format(date="YYYYMMDD")
+
+    @dg.asset(
+        key=file_key(table),
+        group_name=GROUP,
+        ins={"clean": dg.AssetIn(key=clean_key(table))},
+        kinds={"sftp", "csv"},
+        description=f"Listrak's {table.replace('_', ' ')} file (`{default_name}` by default), "
+        f"written from clean/{table} and uploaded over SFTP under a temporary name, then "
+        "renamed into place.",
+    )
+    def _file(
+        context: dg.AssetExecutionContext,
+        clean: pl.DataFrame,
+        settings: ListrakSettings,
+        sftp: ListrakSftp,
+    ) -> dg.MaterializeResult:
+        started = time.perf_counter()
+        try:
+            options = settings.load().sftp
+            name = render(getattr(options.file_names, table), run_date(context))
+            folder = options.remote_folder
+            with (
+                sftp.uploader(options.host_key_fingerprint, log=context.log.warning) as uploader,
+                tempfile.TemporaryDirectory(prefix="listrak-files-") as local,
+            ):
+                uploader.check_folder(folder)  # connects: a bad host key or login fails here
+                files = write_files(
+                    clean,
+                    spec,
+                    name,
+                    Path(local),
+                    FileOptions(options.compression, options.split_rows),
+                )
+                uploads = [uploader.upload(f.path, posixpath.join(folder, f.name)) for f in files]
+                keep = {f.name for f in files}
+                if options.done_marker:
+                    for upload in uploads:
+                        uploader.put_marker(upload.remote_path + DONE_SUFFIX)
+                    keep |= {f.name + DONE_SUFFIX for f in files}
+                removed = uploader.remove_stale(folder, variants(name), keep)
+        except (SftpError, SettingsError) as err:
+            # The message says what to do; a stack trace would add nothing.
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        if removed:
+            context.log.info(f"removed files an earlier run of the day left: {removed}")
+        return dg.MaterializeResult(
+            metadata=_metadata(
+                clean.height,
+                uploads,
+                [f.rows for f in files],
+                removed,
+                time.perf_counter() - started,
+            )
+        )
+
+    return _file
+
+
+FILE_SINKS = [build_file_sink(table) for table in FILE_ASSETS]
