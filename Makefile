@@ -25,9 +25,15 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# Without a Listrak account in the environment, the UI's sinks publish to local stand-ins.
+ifeq ($(LISTRAK_API_URL)$(LISTRAK_SFTP_HOST),)
+STAND_INS := $(BIN)/python -m listrak_assets.sandbox.emulator -- \
+	$(BIN)/python -m listrak_assets.sandbox.sftp_server --
+endif
+
 ui: install
 	mkdir -p "$(DAGSTER_HOME)"
-	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/dagster dev
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(STAND_INS) $(BIN)/dagster dev
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,16 +1,23 @@
-"""`python -m listrak_assets.refresh`: build every table once from the inbox and say where the
-results are. The same job the UI's "Materialize all" and the inbox sensor run."""
+"""`python -m listrak_assets.refresh`: build every table from the inbox, publish them, and say
+where everything went. The same job the UI's "Materialize all" and the inbox sensor run.
+
+Without Listrak settings in the environment, it publishes to local stand-ins: the Listrak
+emulator (email audience) and a sandbox SFTP server serving `outbox/sftp/` beside the
+warehouse folder (`data/outbox/sftp/` by default; the four commerce files), so the whole
+pipeline runs without an account.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 
-from listrak_assets.definitions import defs
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import load_settings
+from listrak_assets.settings import Settings, load_settings
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
@@ -21,41 +28,92 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]
     return out
 
 
+@contextmanager
+def _destinations(settings: Settings) -> Iterator[list[str]]:
+    """Start the local stand-ins for what the environment doesn't point at; yield what was
+    started, in words."""
+    from listrak_assets.sandbox.emulator import run_emulator
+    from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
+
+    started: list[str] = []
+    with ExitStack() as stack:
+        if not os.environ.get("LISTRAK_API_URL"):
+            emulator = stack.enter_context(run_emulator(lists=[settings.list_name]))
+            os.environ.update(emulator.env())
+            started.append(f"Listrak emulator at {emulator.api_url} (list {settings.list_name!r})")
+        if not os.environ.get("LISTRAK_SFTP_HOST"):
+            root = settings.warehouse.parent / "outbox" / "sftp"
+            sftp = stack.enter_context(run_sandbox_sftp(root))
+            os.environ.update(sftp.env())
+            started.append(f"sandbox SFTP server on port {sftp.port} serving {root}")
+        yield started
+
+
+def _print_tables(settings: Settings, meta: dict[str, dict[str, object]]) -> None:
+    print(f"\nInbox:     {settings.inbox}\nWarehouse: {settings.warehouse}\n")
+    print(f"{'table':<16}{'raw':>9}{'clean':>9}{'rejected':>10}{'merged':>8}  clean table")
+    for table in TABLES:
+        raw = meta.get(f"raw/{table}", {})
+        clean = meta.get(f"clean/{table}", {})
+        print(
+            f"{table:<16}{raw.get('dagster/row_count', '-'):>9}"
+            f"{clean.get('dagster/row_count', '-'):>9}{clean.get('rejected_rows', '-'):>10}"
+            f"{clean.get('merged_duplicates', '-'):>8}  {clean.get('path', '(not built)')}"
+        )
+    print(
+        "\nRejected rows, with file, row, column and reason: "
+        f"{settings.warehouse / 'clean'}/<table>_rejects.parquet"
+    )
+
+
+def _print_sinks(meta: dict[str, dict[str, object]]) -> None:
+    sinks = {k: v for k, v in meta.items() if k.startswith("listrak/")}
+    if not sinks:
+        return
+    print("\nPublished:")
+    for key, values in sorted(sinks.items()):
+        shown = {
+            k: v
+            for k, v in values.items()
+            if k in ("remote_path", "rows", "bytes", "members_added", "members_kept",
+                     "members_removed", "requests", "dry_run", "dagster/row_count")
+        }  # fmt: skip
+        print(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+
+
 def main() -> int:
     settings = load_settings()
     # With DAGSTER_HOME set the run is kept, so the UI shows it; without it, nothing is kept.
     home = os.environ.get("DAGSTER_HOME")
     instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
-    with instance:
+    with _destinations(settings) as started, instance:
+        for line in started:
+            print(f"Publishing to the {line}")
+        # Imported here: the resources read the environment the stand-ins just set.
+        from listrak_assets.definitions import defs
+
         result = defs.get_job_def("refresh").execute_in_process(
             instance=instance, raise_on_error=False
         )
         meta = _metadata(result)
-        print(f"\nInbox:     {settings.inbox}\nWarehouse: {settings.warehouse}\n")
-        print(f"{'table':<16}{'raw':>9}{'clean':>9}{'rejected':>10}{'merged':>8}  clean table")
-        for table in TABLES:
-            raw = meta.get(f"raw/{table}", {})
-            clean = meta.get(f"clean/{table}", {})
+        _print_tables(settings, meta)
+        _print_sinks(meta)
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                print(
+                    f"check {check.asset_key.to_user_string()}:{check.check_name} did not pass "
+                    f"({check.severity.value})"
+                )
+        if started:
             print(
-                f"{table:<16}{raw.get('dagster/row_count', '-'):>9}"
-                f"{clean.get('dagster/row_count', '-'):>9}{clean.get('rejected_rows', '-'):>10}"
-                f"{clean.get('merged_duplicates', '-'):>8}  {clean.get('path', '(not built)')}"
+                "\nNo Listrak account was configured, so everything went to local stand-ins. "
+                "To publish for real, set the LISTRAK_* variables listed in the README."
             )
-        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-        for check in failed:
-            print(
-                f"check {check.asset_key.to_user_string()}:{check.check_name} did not pass "
-                f"({check.severity.value})"
-            )
-        print(
-            "\nRejected rows, with file, row, column and reason: "
-            f"{settings.warehouse / 'clean'}/<table>_rejects.parquet"
-        )
-        if not result.success:
-            print("\nThe run failed; see the messages above.", file=sys.stderr)
-            return 1
-        print("Open the UI with `make ui` to see lineage, checks and metadata.")
-        return 0
+    if not result.success:
+        print("\nThe run failed; see the messages above.", file=sys.stderr)
+        return 1
+    print("Open the UI with `make ui` to see lineage, checks and metadata.")
+    return 0
 
 
 if __name__ == "__main__":

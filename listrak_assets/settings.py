@@ -6,15 +6,31 @@ variables. A bad file fails with a message that names the setting.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from listrak_assets.cleaning.phones import COUNTRIES
+from listrak_assets.files.names import (
+    DEFAULT_TEMPLATES,
+    Compression,
+    check_template,
+    render,
+    variants,
+)
 from listrak_assets.schemas import TABLES
+from listrak_assets.sftp.hostkeys import check_fingerprint
 
 CONFIG_ENV = "LISTRAK_CONFIG"
 DEFAULT_CONFIG = "listrak.yaml"
@@ -34,6 +50,57 @@ class BusinessUserAccess(_Strict):
     allow_limited_pii: bool = False
 
 
+class EmailSink(_Strict):
+    """How the email audience is sent: import file size, dry run, import polling."""
+
+    chunk_rows: int = Field(250_000, ge=1)
+    dry_run: bool = False
+    poll_interval_seconds: float = Field(5.0, gt=0)
+    poll_timeout_seconds: float = Field(3600.0, gt=0)
+
+
+class SftpFileNames(_Strict):
+    """Per file, the name Listrak imports it by; `{date}` is the run's date as YYYYMMDD."""
+
+    customers: str = DEFAULT_TEMPLATES["customers"]
+    products: str = DEFAULT_TEMPLATES["products"]
+    orders: str = DEFAULT_TEMPLATES["orders"]
+    order_items: str = DEFAULT_TEMPLATES["order_items"]
+
+    @field_validator("*")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return check_template(value)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SftpFileNames:
+        # A re-run removes the other shapes of its own file, so one file's names must never
+        # be another's.
+        day = dt.date(2000, 1, 1)
+        names = {table: render(template, day) for table, template in self.model_dump().items()}
+        for table, name in names.items():
+            for other, other_name in names.items():
+                if other != table and variants(other_name).fullmatch(name):
+                    raise ValueError(f"{table} and {other} would be uploaded under one name")
+        return self
+
+
+class SftpSink(_Strict):
+    """How the customer, product, order and order item files are written and uploaded."""
+
+    remote_folder: str = Field("/", min_length=1)
+    compression: Compression = "none"
+    split_rows: int = Field(0, ge=0)  # 0: one file per table
+    done_marker: bool = False
+    file_names: SftpFileNames = SftpFileNames()
+    host_key_fingerprint: str | None = None
+
+    @field_validator("host_key_fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        return None if value is None else check_fingerprint(value)
+
+
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
@@ -45,6 +112,8 @@ class Settings(_Strict):
     segment_name: str = ""
     business_user_access: BusinessUserAccess = BusinessUserAccess()
     unmatched_columns: Literal["fail", "warn", "create"] = "warn"
+    email: EmailSink = EmailSink()
+    sftp: SftpSink = SftpSink()
     default_phone_country: str = "US"
     date_order: Literal["MDY", "DMY"] = "MDY"
     source_timezone: str = "UTC"

@@ -14,9 +14,17 @@ import yaml
 
 from listrak_assets.definitions import defs
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
-from listrak_assets.defs.resources import ListrakSettings, ParquetIOManager
+from listrak_assets.defs.resources import (
+    ListrakEmailApi,
+    ListrakSettings,
+    ListrakSftp,
+    ParquetIOManager,
+)
 
 REPO = Path(__file__).resolve().parents[1]
+# The Listrak emulator and client fixtures (`emulator`, `email_api`); the SFTP servers
+# (`sftp_server`, `sshd_server`, `sandbox_server`).
+pytest_plugins = ["listrak_assets_tests.listrak_fixtures", "listrak_assets_tests.sftp_servers"]
 
 
 @dataclass
@@ -54,13 +62,21 @@ class Workspace:
 
     def resources(self) -> dict[str, object]:
         settings = ListrakSettings(path=str(self.config))
-        return {"settings": settings, "io_manager": ParquetIOManager(settings=settings)}
+        return {
+            "settings": settings,
+            "io_manager": ParquetIOManager(settings=settings),
+            # Unconfigured: `materialize` leaves the file sinks out; their tests pass their own.
+            "sftp": ListrakSftp(),
+            # Likewise for the email sink; its tests point one at the emulator.
+            "listrak_email": ListrakEmailApi(),
+        }
 
     def materialize(self, *tables: str) -> dg.ExecuteInProcessResult:
         """Materialize the raw and clean assets of `tables` with their own checks, or every
-        asset and check when no table is named."""
+        asset and check when no table is named (but the `listrak` sinks, whose tests start
+        the servers they send to)."""
         assets = list(defs.assets or [])
-        selection = None
+        selection = dg.AssetSelection.all() - dg.AssetSelection.groups("listrak")
         cross_table_checks = list(defs.asset_checks or [])
         if tables:
             keys = [k for t in tables for k in (raw_key(t), clean_key(t), rejects_key(t))]

@@ -26,7 +26,9 @@ def test_every_table_has_raw_clean_and_rejects_assets_wired_in_order() -> None:
         assert graph.get(raw_key(table)).parent_keys == set()
         assert graph.get(clean_key(table)).parent_keys == {raw_key(table)}
         assert graph.get(rejects_key(table)).parent_keys == {raw_key(table)}
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+    # The sinks (`listrak/...`) are checked by their own tests.
+    tables = {k for k in graph.get_all_asset_keys() if k.path[0] != "listrak"}
+    assert {k.to_user_string() for k in tables} == {
         f"{layer}/{t}{suffix}"
         for t in TABLES
         for layer, suffix in (("raw", ""), ("clean", ""), ("clean", "_rejects"))

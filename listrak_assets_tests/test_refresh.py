@@ -9,15 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+
+from listrak_assets.sandbox.emulator import run_emulator
+from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets_tests.conftest import REPO, Workspace
 
 
 def _refresh(workspace: Workspace, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LISTRAK_CONFIG": str(workspace.config), "DAGSTER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "listrak_assets.refresh"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    # The file sinks send to a local SFTP server serving `<workspace>/sftp`, the email
+    # audience to the Listrak emulator.
+    with run_sandbox_sftp(workspace.root / "sftp") as sftp, run_emulator() as listrak:
+        env = {**env, **sftp.env(), **listrak.env()}
+        return subprocess.run(
+            [sys.executable, "-m", "listrak_assets.refresh"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
 
 
 def test_builds_every_table_and_says_where(workspace: Workspace, tmp_path: Path) -> None:
@@ -38,6 +46,11 @@ def test_builds_every_table_and_says_where(workspace: Workspace, tmp_path: Path)
         assert (clean / f"{table}.parquet").is_file()
     # The run is kept in DAGSTER_HOME, so the UI started with the same home shows it.
     assert any((home / "history").iterdir())
+    # The four commerce files reached the SFTP server.
+    assert len(list((workspace.root / "sftp").glob("Listrak_*.csv"))) == 4
+    # The email audience reached Listrak: its mirror state is written only after that.
+    members = workspace.warehouse / "state" / "email_audience_members.parquet"
+    assert pl.read_parquet(members).height == manifest["files"]["email_audience.csv"]["clean_rows"]
 
 
 def test_exits_non_zero_when_the_run_fails(workspace: Workspace, tmp_path: Path) -> None:
@@ -46,3 +59,24 @@ def test_exits_non_zero_when_the_run_fails(workspace: Workspace, tmp_path: Path)
     assert done.returncode == 1
     assert "The run failed" in done.stderr
     assert "required column 'email' is missing" in done.stdout + done.stderr
+
+
+def test_without_an_account_it_publishes_to_local_stand_ins(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.write("customers.csv", "email\na@example.com\n")
+    workspace.write("email_audience.csv", "email\na@example.com\nb@example.com\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
+    env.update(LISTRAK_CONFIG=str(workspace.config), DAGSTER_HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "listrak_assets.refresh"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Publishing to the Listrak emulator" in done.stdout
+    assert "No Listrak account was configured" in done.stdout
+    uploaded = list((workspace.root / "outbox" / "sftp").glob("Listrak_Customer_*.csv"))
+    assert len(uploaded) == 1
+    assert "a@example.com" in uploaded[0].read_text()
+    members = pl.read_parquet(workspace.warehouse / "state" / "email_audience_members.parquet")
+    assert members.height == 2

@@ -19,6 +19,9 @@ import httpx
 import pytest
 import yaml
 
+from listrak_assets.defs.sftp_sinks import FILE_ASSETS
+from listrak_assets.sandbox.emulator import run_emulator
+from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets.schemas import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +106,25 @@ def _fail_on_load_error(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def sftp_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The file sinks of the refresh run send to a local SFTP server."""
+    with run_sandbox_sftp(tmp_path_factory.mktemp("sftp")) as sftp:
+        yield sftp.env()
+
+
+@pytest.fixture(scope="module")
+def listrak_env() -> Iterator[dict[str, str]]:
+    """The email sink of the refresh run sends to the Listrak emulator."""
+    with run_emulator() as listrak:
+        yield listrak.env()
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    sftp_env: dict[str, str],
+    listrak_env: dict[str, str],
+) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("webserver")
     home, inbox = root / "dagster_home", root / "inbox"
     home.mkdir()
@@ -117,7 +138,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
 
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "LISTRAK_CONFIG": str(root / "listrak.yaml")}
+    env = {**os.environ, **sftp_env, **listrak_env, "DAGSTER_HOME": str(home)}
+    env["LISTRAK_CONFIG"] = str(root / "listrak.yaml")
     executable = shutil.which("dagster-webserver", path=str(Path(sys.executable).parent))
     command = [executable or "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1"]
     log = root / "webserver.log"
@@ -185,7 +207,8 @@ def test_every_table_has_raw_clean_and_rejects(nodes: dict[str, dict[str, Any]])
     tables = ["customers", "products", "orders", "order_items", "email_audience", "sms_audience"]
     assert sorted(TABLES) == sorted(tables)
     expected = {k for t in tables for k in (f"raw/{t}", f"clean/{t}", f"clean/{t}_rejects")}
-    assert set(nodes) == expected
+    assert {k for k in nodes if not k.startswith("listrak/")} == expected
+    assert {f"listrak/{name}" for name in FILE_ASSETS.values()} <= set(nodes)
     for key, node in nodes.items():
         assert node["groupName"] == key.split("/")[0]
         assert node["description"], f"{key} has no description"
@@ -313,7 +336,9 @@ def test_refresh_run_materializes_customers(server: Server) -> None:
         }
         for m in run["assetMaterializations"]
     }
-    assert len(rows) == 3 * len(TABLES)
+    assert len([k for k in rows if not k.startswith("listrak/")]) == 3 * len(TABLES)
+    assert {f"listrak/{name}" for name in FILE_ASSETS.values()} <= set(rows)
+    assert {"listrak/email_audience", "listrak/email_audience_rejects"} <= set(rows)
     assert rows["raw/customers"]["dagster/row_count"] == 2
     assert rows["clean/customers"]["dagster/row_count"] == 2
     assert rows["clean/customers"]["rejected_rows"] == 0

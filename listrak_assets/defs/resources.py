@@ -1,11 +1,27 @@
-"""Resources: the destination settings and the Parquet storage of every table."""
+"""Resources: the destination settings, the Parquet storage of every table, Listrak's Email
+API and Listrak's SFTP account."""
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from listrak_assets.listrak.auth import (
+    API_URL_ENV,
+    AUTH_URL_ENV,
+    DEFAULT_API_URL,
+    DEFAULT_AUTH_URL,
+    Credentials,
+    Integration,
+)
+from listrak_assets.listrak.client import ClientOptions, connect
+from listrak_assets.listrak.email import EmailApi
+from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.settings import Settings, config_path, load_settings
+from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
 
 
 class ListrakSettings(dg.ConfigurableResource):
@@ -41,3 +57,134 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return pl.read_parquet(self._path(context.asset_key))
+
+
+# The environment variable behind each field of ListrakEmailApi.
+EMAIL_ENV: dict[str, str] = {
+    "client_id": Integration.EMAIL.client_id_env,
+    "client_secret": Integration.EMAIL.client_secret_env,
+    "api_url": API_URL_ENV,
+    "auth_url": AUTH_URL_ENV,
+}
+
+
+class ListrakEmailApi(dg.ConfigurableResource):
+    """Listrak's Email REST API, as the Email integration's client id and secret.
+
+    `from_env()` wires an `EnvVar` for each of its variables that is set. A field still
+    empty when a run starts is read from its variable then (so variables set after the code
+    loaded count too); the URLs fall back to Listrak's own, and a missing credential fails
+    the email sink only, with a message naming the variable.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_url: str | None = None
+    auth_url: str | None = None
+    retry_attempts: int = 6
+    backoff_seconds: float = 0.5  # first retry's wait; doubles, with jitter
+    max_backoff_seconds: float = 30.0
+    timeout_seconds: float = 60.0  # per read; connecting gets 10 s, uploads 120 s
+
+    @classmethod
+    def from_env(cls) -> "ListrakEmailApi":
+        """An `EnvVar` for each variable that is set: Dagster fails every run at launch,
+        tables included, when an `EnvVar` names an unset variable."""
+        return cls(**{f: dg.EnvVar(var) for f, var in EMAIL_ENV.items() if os.environ.get(var)})
+
+    def _value(self, field: str) -> str | None:
+        return getattr(self, field) or dg.EnvVar(EMAIL_ENV[field]).get_value()
+
+    def options(self) -> ClientOptions:
+        return ClientOptions(
+            api_url=self._value("api_url") or DEFAULT_API_URL,
+            auth_url=self._value("auth_url") or DEFAULT_AUTH_URL,
+            retry=RetryPolicy(
+                attempts=self.retry_attempts,
+                base_delay=self.backoff_seconds,
+                max_delay=self.max_backoff_seconds,
+            ),
+            timeouts=Timeouts(read=self.timeout_seconds),
+        )
+
+    @contextmanager
+    def open(self, stats: Stats | None = None) -> Iterator[EmailApi]:
+        """An authenticated, pooled connection for one run; closed on exit."""
+        credentials = Credentials.of(
+            Integration.EMAIL, self._value("client_id"), self._value("client_secret")
+        )
+        with connect(credentials, self.options(), stats=stats) as http:
+            yield EmailApi(http)
+
+
+# The environment variable behind each field of ListrakSftp.
+SFTP_ENV: dict[str, str] = {
+    "host": "LISTRAK_SFTP_HOST",
+    "port": "LISTRAK_SFTP_PORT",
+    "username": "LISTRAK_SFTP_USERNAME",
+    "password": "LISTRAK_SFTP_PASSWORD",
+    "private_key": "LISTRAK_SFTP_PRIVATE_KEY",
+    "private_key_passphrase": "LISTRAK_SFTP_PRIVATE_KEY_PASSPHRASE",
+    "known_hosts": "LISTRAK_SFTP_KNOWN_HOSTS",
+}
+
+
+class ListrakSftp(dg.ConfigurableResource):
+    """Listrak's SFTP account: host, port, user, password or private key, trusted host keys.
+
+    `from_env()` reads each field from its LISTRAK_SFTP_* variable. What is missing fails the
+    file sinks only, with a message naming the variable.
+    """
+
+    host: str | None = None
+    port: int = 22
+    username: str | None = None
+    password: str | None = None
+    private_key: str | None = None  # the key's text, or the path of a key file
+    private_key_passphrase: str | None = None
+    known_hosts: str | None = None  # path of a known_hosts file
+    max_attempts: int = 5  # per file, counting reconnections after a drop
+    backoff_seconds: float = 1.0  # first wait before reconnecting; doubles, at most 30 s
+    timeout_seconds: float = 60.0  # a connection silent this long counts as dropped
+
+    @classmethod
+    def from_env(cls) -> "ListrakSftp":
+        """An `EnvVar` for each LISTRAK_SFTP_* variable that is set.
+
+        Only for those: Dagster fails every run at launch, tables included, when an `EnvVar`
+        names an unset variable.
+        """
+        fields = {
+            name: dg.EnvVar.int(var) if name == "port" else dg.EnvVar(var)
+            for name, var in SFTP_ENV.items()
+            if os.environ.get(var)
+        }
+        return cls(**fields)
+
+    def config(self, host_key_fingerprint: str | None = None) -> SftpConfig:
+        """The uploader's settings; SftpConfigError naming what is missing."""
+        missing = [SFTP_ENV[name] for name in ("host", "username") if not getattr(self, name)]
+        if not self.password and not self.private_key:
+            missing.append(f"{SFTP_ENV['password']} or {SFTP_ENV['private_key']}")
+        if missing:
+            raise SftpConfigError(f"SFTP is not configured: set {' and '.join(missing)}")
+        assert self.host and self.username
+        return SftpConfig(
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            private_key=self.private_key,
+            private_key_passphrase=self.private_key_passphrase,
+            known_hosts=Path(self.known_hosts).expanduser() if self.known_hosts else None,
+            host_key_fingerprint=host_key_fingerprint,
+            max_attempts=self.max_attempts,
+            backoff=self.backoff_seconds,
+            io_timeout=self.timeout_seconds,
+        )
+
+    def uploader(
+        self, host_key_fingerprint: str | None, log: Callable[[str], None] | None = None
+    ) -> SftpUploader:
+        """An uploader that connects on first use; use it as a context manager."""
+        return SftpUploader(self.config(host_key_fingerprint), log=log)
