@@ -17,7 +17,7 @@ Compression = Literal["none", "gzip", "zip"]
 DATE_FORMAT = "%Y%m%d"
 DONE_SUFFIX = ".DONE"
 
-# Listrak's predefined names for automatic import (file-schemas.md, "expected names").
+# Listrak's predefined names for automatic import (its File Import Guide).
 DEFAULT_TEMPLATES: dict[str, str] = {
     "customers": "Listrak_Customer_{date}.csv",
     "products": "Listrak_Product_Feed_{date}.csv",

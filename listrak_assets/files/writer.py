@@ -1,7 +1,7 @@
 """Listrak flat files from clean tables.
 
 Listrak's importer reads a header row, UTF-8, comma-delimited values with `"` as the text
-qualifier, and no line breaks inside values (file-schemas.md, "File-level rules"). Values take
+qualifier, and no line breaks inside values (Listrak's File Import Guide). Values take
 Listrak's formats: dates `YYYY-MM-DD`, timestamps ISO 8601 in UTC with `Z`, booleans
 `true`/`false`, amounts with two decimals, empty for missing. Files are written to disk and
 uploaded from there, so a large table never needs a second copy in memory as text.
