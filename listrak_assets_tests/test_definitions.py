@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from listrak_assets.definitions import defs
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.sandbox.emulator import run_emulator
+from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets.schemas import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,3 +73,36 @@ def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
+
+
+def _materialize_cli(tmp_path: Path, selection: str, extra_env: dict[str, str]) -> str:
+    workspace = tmp_path / "ws"
+    shutil.copytree(REPO / "data" / "inbox", workspace / "inbox")
+    config = yaml.safe_load((REPO / "listrak.yaml").read_text())
+    config.update(inbox="inbox", warehouse="warehouse")
+    (workspace / "listrak.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "home").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
+    env.update(LISTRAK_CONFIG=str(workspace / "listrak.yaml"), DAGSTER_HOME=str(tmp_path / "home"))
+    env.update(extra_env)
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "asset", "materialize", "-m", "listrak_assets.definitions",
+         "--select", selection],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return str(workspace)
+
+
+def test_cli_materializes_every_table_without_an_account(tmp_path: Path) -> None:
+    workspace = Path(_materialize_cli(tmp_path, "group:raw or group:clean", {}))
+    for table in TABLES:
+        assert (workspace / "warehouse" / "clean" / f"{table}.parquet").is_file()
+
+
+def test_cli_materializes_everything_with_the_stand_ins(tmp_path: Path) -> None:
+    with run_sandbox_sftp(tmp_path / "sftp") as sftp, run_emulator() as listrak:
+        _materialize_cli(tmp_path, "*", {**sftp.env(), **listrak.env()})
+        assert listrak.writes > 0
+    assert len(list((tmp_path / "sftp").glob("Listrak_*.csv"))) == 4
