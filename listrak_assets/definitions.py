@@ -11,15 +11,17 @@ from listrak_assets.defs.resources import (
     ListrakEmailApi,
     ListrakSettings,
     ListrakSftp,
+    ListrakSmsApi,
     ParquetIOManager,
 )
 from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.sftp_sinks import FILE_SINKS
+from listrak_assets.defs.sms_sink import listrak_sms_audience
 
 settings = ListrakSettings()
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *CLEAN_ASSETS, listrak_email_audience, *FILE_SINKS],
+    assets=[*RAW_ASSETS, *CLEAN_ASSETS, listrak_email_audience, listrak_sms_audience, *FILE_SINKS],
     asset_checks=REFERENTIAL_CHECKS,
     jobs=[refresh_job],
     sensors=[inbox_sensor],
@@ -29,6 +31,8 @@ defs = dg.Definitions(
         # EnvVar for each LISTRAK_EMAIL_CLIENT_ID/_SECRET, LISTRAK_API_URL/_AUTH_URL that is
         # set; a missing credential fails only the email sink, naming the variable.
         "listrak_email": ListrakEmailApi.from_env(),
+        # Likewise with LISTRAK_SMS_CLIENT_ID/_SECRET: the SMS integration's own token.
+        "listrak_sms": ListrakSmsApi.from_env(),
         # EnvVar for each LISTRAK_SFTP_* variable that is set; a missing one fails only the
         # file sinks, naming the variable.
         "sftp": ListrakSftp.from_env(),

@@ -38,7 +38,13 @@ def _destinations(settings: Settings) -> Iterator[list[str]]:
     started: list[str] = []
     with ExitStack() as stack:
         if not os.environ.get("LISTRAK_API_URL"):
-            emulator = stack.enter_context(run_emulator(lists=[settings.list_name]))
+            emulator = stack.enter_context(
+                run_emulator(
+                    lists=[settings.list_name],
+                    sender_code=settings.sms.sender_code,
+                    phone_lists=[settings.sms.phone_list],
+                )
+            )
             os.environ.update(emulator.env())
             started.append(f"Listrak emulator at {emulator.api_url} (list {settings.list_name!r})")
         if not os.environ.get("LISTRAK_SFTP_HOST"):
@@ -76,7 +82,8 @@ def _print_sinks(meta: dict[str, dict[str, object]]) -> None:
             k: v
             for k, v in values.items()
             if k in ("remote_path", "rows", "bytes", "members_added", "members_kept",
-                     "members_removed", "requests", "dry_run", "dagster/row_count")
+                     "members_removed", "subscribed", "unsubscribed", "updated", "skipped",
+                     "requests", "dry_run", "dagster/row_count")
         }  # fmt: skip
         print(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
 

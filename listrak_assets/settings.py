@@ -59,6 +59,23 @@ class EmailSink(_Strict):
     poll_timeout_seconds: float = Field(3600.0, gt=0)
 
 
+class SmsSink(_Strict):
+    """Where and how the SMS audience is synced: sender code and phone list (each an id or a
+    name; never created), dry run, and how many per-number calls run at once."""
+
+    sender_code: str = "12345"
+    phone_list: str = "SMS Audience"
+    dry_run: bool = False
+    concurrency: int = Field(8, ge=1, le=64)
+    poll_interval_seconds: float = Field(5.0, gt=0)
+    poll_timeout_seconds: float = Field(3600.0, gt=0)
+
+    @field_validator("sender_code", "phone_list", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
 class SftpFileNames(_Strict):
     """Per file, the name Listrak imports it by; `{date}` is the run's date as YYYYMMDD."""
 
@@ -113,6 +130,7 @@ class Settings(_Strict):
     business_user_access: BusinessUserAccess = BusinessUserAccess()
     unmatched_columns: Literal["fail", "warn", "create"] = "warn"
     email: EmailSink = EmailSink()
+    sms: SmsSink = SmsSink()
     sftp: SftpSink = SftpSink()
     default_phone_country: str = "US"
     date_order: Literal["MDY", "DMY"] = "MDY"

@@ -18,6 +18,7 @@ from listrak_assets.defs.resources import (
     ListrakEmailApi,
     ListrakSettings,
     ListrakSftp,
+    ListrakSmsApi,
     ParquetIOManager,
 )
 
@@ -69,6 +70,7 @@ class Workspace:
             "sftp": ListrakSftp(),
             # Likewise for the email sink; its tests point one at the emulator.
             "listrak_email": ListrakEmailApi(),
+            "listrak_sms": ListrakSmsApi(),
         }
 
     def materialize(self, *tables: str) -> dg.ExecuteInProcessResult:

@@ -1,5 +1,5 @@
 """Resources: the destination settings, the Parquet storage of every table, Listrak's Email
-API and Listrak's SFTP account."""
+and SMS APIs and Listrak's SFTP account."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -20,6 +20,7 @@ from listrak_assets.listrak.auth import (
 from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.email import EmailApi
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
+from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.settings import Settings, config_path, load_settings
 from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
 
@@ -115,6 +116,58 @@ class ListrakEmailApi(dg.ConfigurableResource):
         )
         with connect(credentials, self.options(), stats=stats) as http:
             yield EmailApi(http)
+
+
+# The environment variable behind each field of ListrakSmsApi.
+SMS_ENV: dict[str, str] = {
+    "client_id": Integration.SMS.client_id_env,
+    "client_secret": Integration.SMS.client_secret_env,
+    "api_url": API_URL_ENV,
+    "auth_url": AUTH_URL_ENV,
+}
+
+
+class ListrakSmsApi(dg.ConfigurableResource):
+    """Listrak's SMS REST API, as the SMS integration's own client id and secret (its own
+    token: an Email token is refused there). Variables are read as for `ListrakEmailApi`;
+    a missing credential fails the SMS sink only."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_url: str | None = None
+    auth_url: str | None = None
+    retry_attempts: int = 6
+    backoff_seconds: float = 0.5  # first retry's wait; doubles, with jitter
+    max_backoff_seconds: float = 30.0
+    timeout_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> "ListrakSmsApi":
+        """An `EnvVar` for each variable that is set (see `ListrakEmailApi.from_env`)."""
+        return cls(**{f: dg.EnvVar(var) for f, var in SMS_ENV.items() if os.environ.get(var)})
+
+    def _value(self, field: str) -> str | None:
+        return getattr(self, field) or dg.EnvVar(SMS_ENV[field]).get_value()
+
+    @contextmanager
+    def open(self, stats: Stats | None = None, concurrency: int = 8) -> Iterator[SmsApi]:
+        """An authenticated connection pool with room for `concurrency` calls at once."""
+        credentials = Credentials.of(
+            Integration.SMS, self._value("client_id"), self._value("client_secret")
+        )
+        options = ClientOptions(
+            api_url=self._value("api_url") or DEFAULT_API_URL,
+            auth_url=self._value("auth_url") or DEFAULT_AUTH_URL,
+            retry=RetryPolicy(
+                attempts=self.retry_attempts,
+                base_delay=self.backoff_seconds,
+                max_delay=self.max_backoff_seconds,
+            ),
+            timeouts=Timeouts(read=self.timeout_seconds),
+            max_connections=concurrency,
+        )
+        with connect(credentials, options, stats=stats) as http:
+            yield SmsApi(http)
 
 
 # The environment variable behind each field of ListrakSftp.

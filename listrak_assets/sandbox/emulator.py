@@ -8,8 +8,8 @@ start it with `run_emulator()`; on its own:
     python -m listrak_assets.sandbox.emulator                 # prints the variables to export
     python -m listrak_assets.sandbox.emulator -- COMMAND ...  # runs COMMAND against it
 
-The SMS API is served only as far as its token and sender codes, so a token of one
-integration can be shown to be refused by the other.
+The SMS API's routes for the SMS audience are served too (`sms_backend.py`), with their own
+credentials and tokens: a token of one integration is refused by the other.
 """
 
 from __future__ import annotations
@@ -34,10 +34,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from listrak_assets.listrak.auth import API_URL_ENV, AUTH_URL_ENV, Credentials, Integration
 from listrak_assets.sandbox.email_backend import EmailBackend, Json, error
+from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
 MAX_BODY = 262_144_000  # Listrak's 250 MB request limit; larger bodies get a 404 like Data's
 DEFAULT_LISTS = ("Newsletter",)
+DEFAULT_SENDER_CODE = "12345"
+DEFAULT_PHONE_LISTS = ("SMS Audience",)
 _JSON = "application/json; charset=utf-8"
 
 
@@ -117,9 +120,11 @@ class Emulator:
         email: EmailBackend,
         token_lifetime: int,
         record_bodies: bool,
+        sms: SmsBackend | None = None,
     ) -> None:
         self.credentials = credentials
         self.email = email
+        self.sms = sms or SmsBackend()
         self.token_lifetime = token_lifetime
         self.record_bodies = record_bodies
         self.base_url = ""
@@ -270,12 +275,11 @@ class Emulator:
                     return refused
                 params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
                 sub = path[len(integration.prefix) :]
-                if integration is Integration.EMAIL:
-                    parsed = self._json_body(method, headers, body)
-                    if isinstance(parsed, _Reply):
-                        return parsed
-                    return _Reply(*self.email.handle(method, sub, params, parsed))
-                return self._sms(method, sub)
+                parsed = self._json_body(method, headers, body)
+                if isinstance(parsed, _Reply):
+                    return parsed
+                backend = self.email if integration is Integration.EMAIL else self.sms
+                return _Reply(*backend.handle(method, sub, params, parsed))
         return _Reply(*error(404, "ERROR_UNKNOWN_ROUTE", "The requested route does not exist."))
 
     def _token(self, method: str, headers: dict[str, str], body: bytes) -> _Reply:
@@ -339,12 +343,6 @@ class Emulator:
                 *error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
             )
 
-    def _sms(self, method: str, path: str) -> _Reply:
-        if method == "GET" and path == "/ShortCode":
-            code = {"shortCodeId": 1, "code": "12345", "country": "US", "merchantName": "Demo"}
-            return _Reply(200, {"status": 200, "data": [code]})
-        return _Reply(*error(404, "ERROR_UNKNOWN_ROUTE", "The requested route does not exist."))
-
     # Summary for people ---------------------------------------------------------------------
 
     def summary(self) -> str:
@@ -368,6 +366,17 @@ class Emulator:
                         on = sum(c.values.get(f.field_id) == "on" for c in item.contacts.values())
                         group = item.groups[f.group_id].name
                         lines.append(f"    {group} / {f.name}: {on} contacts on")
+        with self.sms.lock:
+            for code in self.sms.sender_codes.values():
+                for phone_list in code.lists.values():
+                    on = sum(
+                        c.lists.get(phone_list.phone_list_id) == "Subscribed"
+                        for c in code.contacts.values()
+                    )
+                    lines.append(
+                        f"  sender code {code.code!r} phone list {phone_list.name!r} "
+                        f"(id {phone_list.phone_list_id}): {on} subscribed"
+                    )
         return "\n".join(lines)
 
 
@@ -444,6 +453,8 @@ def _fake_credentials() -> dict[Integration, Credentials]:
 def run_emulator(
     *,
     lists: Sequence[str] = DEFAULT_LISTS,
+    sender_code: str = DEFAULT_SENDER_CODE,
+    phone_lists: Sequence[str] = DEFAULT_PHONE_LISTS,
     faults: Faults | None = None,
     port: int = 0,
     token_lifetime: int = 3599,
@@ -452,12 +463,21 @@ def run_emulator(
     credentials: dict[Integration, Credentials] | None = None,
 ) -> Iterator[Emulator]:
     """Start an emulator on 127.0.0.1 (a free port unless `port` is given) with the named
-    email lists already there; stop it on exit."""
+    email lists, the SMS sender code and its phone lists already there; stop it on exit."""
     email = EmailBackend(import_delay=import_delay)
     for name in lists:
         email.create_list(name)
+    sms = SmsBackend()
+    code = sms.create_sender_code(sender_code)
+    for name in phone_lists:
+        sms.create_phone_list(code.sender_code_id, name)
     emulator = Emulator(
-        credentials or _fake_credentials(), faults or Faults(), email, token_lifetime, record_bodies
+        credentials or _fake_credentials(),
+        faults or Faults(),
+        email,
+        token_lifetime,
+        record_bodies,
+        sms,
     )
     server = _Server(("127.0.0.1", port), _Handler)
     server.emulator = emulator

@@ -1,0 +1,367 @@
+"""The SMS audience sink through Dagster (`dg.materialize` of raw -> clean -> sink) against the
+emulator over real HTTP, every request checked against Listrak's SMS Swagger document: the
+phone list mirrored exactly, opted-out numbers never subscribed, failures that say what to
+do, faults that still converge, and a dry run that writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import httpx
+import polars as pl
+import pytest
+
+from listrak_assets.definitions import defs
+from listrak_assets.defs import email_sink
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.resources import ListrakEmailApi, ListrakSmsApi
+from listrak_assets.defs.sms_sink import REJECTS, SINK
+from listrak_assets.listrak.auth import Integration
+from listrak_assets.listrak.client import ClientOptions, connect
+from listrak_assets.listrak.errors import ListrakApiError
+from listrak_assets.listrak.sms import SmsApi
+from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
+from listrak_assets_tests.listrak_fixtures import FAST_RETRY
+
+KEYS = [raw_key("sms_audience"), clean_key("sms_audience"), rejects_key("sms_audience")]
+CODE = 1  # the emulator's default sender code "12345"
+
+
+def _resource(emulator: Emulator, integration: Integration = Integration.SMS) -> dict:
+    creds = emulator.credentials[integration]
+    return {
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+        "api_url": emulator.api_url,
+        "auth_url": emulator.auth_url,
+        "retry_attempts": 8,
+        "backoff_seconds": 0.001,
+        "max_backoff_seconds": 0.01,
+    }
+
+
+def sync(
+    workspace: Workspace,
+    emulator: Emulator,
+    rows: dict[str, list[object]],
+    *,
+    dry_run: bool = False,
+    phone_list: str = "SMS Audience",
+    extra_keys: list[dg.AssetKey] | None = None,
+    **settings: object,
+) -> dg.ExecuteInProcessResult:
+    """Write the audience file, then materialize raw -> clean -> the SMS sink."""
+    pl.DataFrame(rows).write_csv(workspace.inbox / "sms_audience.csv")
+    workspace.settings(
+        sms={
+            "sender_code": "12345",
+            "phone_list": phone_list,
+            "dry_run": dry_run,
+            "concurrency": 4,
+            "poll_interval_seconds": 0.01,
+            "poll_timeout_seconds": 30,
+        },
+        **settings,
+    )
+    return dg.materialize(
+        list(defs.assets or []),
+        selection=dg.AssetSelection.assets(*KEYS, SINK, REJECTS, *(extra_keys or [])),
+        resources={
+            **workspace.resources(),
+            "listrak_sms": ListrakSmsApi(**_resource(emulator)),
+            "listrak_email": ListrakEmailApi(**_resource(emulator, Integration.EMAIL)),
+        },
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+
+
+def phone_list_id(emulator: Emulator, name: str = "SMS Audience") -> int:
+    code = emulator.sms.sender_codes[CODE]
+    return next(i for i, p in code.lists.items() if p.name == name)
+
+
+def members(emulator: Emulator, name: str = "SMS Audience") -> set[str]:
+    return set(emulator.sms.members(CODE, phone_list_id(emulator, name)))
+
+
+def value(emulator: Emulator, phone: str, field_id: int) -> str | None:
+    return emulator.sms.sender_codes[CODE].contacts[phone].values.get(field_id)
+
+
+def numbers(*suffixes: int) -> list[str]:
+    return [f"1212555{n:04d}" for n in suffixes]
+
+
+def test_the_sink_reads_the_clean_audience() -> None:
+    graph = defs.resolve_asset_graph()
+    assert graph.get(SINK).parent_keys == {clean_key("sms_audience")}
+    assert graph.get(SINK).group_name == "listrak"
+
+
+def test_first_sync_subscribes_every_valid_number(workspace: Workspace, emulator: Emulator) -> None:
+    tier = emulator.sms.create_field("Tier")
+    result = sync(
+        workspace,
+        emulator,
+        {
+            "Phone Number": ["(212) 555-0101", "212-555-0102", "not a phone"],
+            "firstname": ["Ann", "Bob", "Cy"],
+            "tier": ["gold", "silver", "gold"],
+        },
+    )
+    assert result.success, failure_messages(result)
+    assert members(emulator) == set(numbers(101, 102))
+    assert value(emulator, "12125550101", tier.field_id) == "gold"
+    contact = emulator.sms.sender_codes[CODE].contacts["12125550101"]
+    assert contact.profile["firstName"] == "Ann"
+    meta = materialization(result, SINK)
+    assert (meta["subscribed"], meta["created"], meta["unsubscribed"]) == (2, 2, 0)
+    assert meta["updated"] == 0 and meta["skipped"] == 0
+    assert meta["mapped_columns"] == {"tier": "Tier"}
+    assert meta["requests"] == sum(r.api in ("auth", "sms") for r in emulator.requests)
+    assert meta["duration_seconds"] >= 0
+    # Created and subscribed with one call each: no look first, no import needed.
+    writes = [r for r in emulator.requests if r.is_write]
+    assert [r.method for r in writes] == ["POST", "POST"]
+
+
+def test_second_sync_changes_only_what_changed(workspace: Workspace, emulator: Emulator) -> None:
+    tier = emulator.sms.create_field("Tier")
+    other = emulator.sms.create_phone_list(CODE, "VIP")
+    first = {"phone": numbers(1, 2, 3, 4), "tier": ["a", "b", "c", "d"]}
+    assert sync(workspace, emulator, first).success
+    # A leaver that is also on another list stays there.
+    emulator.sms.sender_codes[CODE].contacts["12125550001"].lists[other.phone_list_id] = (
+        "Subscribed"
+    )
+    emulator.clear_requests()
+    second = {"phone": numbers(2, 3, 4, 5), "tier": ["b", "C", "d", "e"]}
+    result = sync(workspace, emulator, second)
+    assert result.success, failure_messages(result)
+
+    assert members(emulator) == set(numbers(2, 3, 4, 5))
+    assert members(emulator, "VIP") == {"12125550001"}
+    assert value(emulator, "12125550003", tier.field_id) == "C"
+    meta = materialization(result, SINK)
+    assert (meta["subscribed"], meta["unsubscribed"], meta["updated"]) == (1, 1, 1)
+    assert meta["kept"] == 3
+    [imported] = meta["imports"]
+    assert imported["rows"] == 1 and imported["status"] == "Completed"
+    writes = sorted((r.method, r.path) for r in emulator.requests if r.is_write)
+    assert writes == sorted(
+        [
+            (
+                "DELETE",
+                f"/sms/v1/ShortCode/1/ContactUnsubscribe/12125550001/PhoneList/{phone_list_id(emulator)}",
+            ),
+            ("POST", f"/sms/v1/ShortCode/1/PhoneList/{phone_list_id(emulator)}/Contact"),
+            ("POST", "/sms/v1/ShortCode/1/ContactImport"),
+        ]
+    )
+
+
+def test_opted_out_numbers_stay_unsubscribed(workspace: Workspace, emulator: Emulator) -> None:
+    emulator.sms.opt_out(CODE, "12125550003")  # texted STOP earlier
+    rows = {"phone": numbers(1, 2, 3), "optedout": ["false", "true", "false"]}
+    result = sync(workspace, emulator, rows)
+    assert result.success, failure_messages(result)
+    assert members(emulator) == {"12125550001"}
+    assert "12125550002" not in emulator.sms.sender_codes[CODE].contacts
+    meta = materialization(result, SINK)
+    assert meta["skipped_reasons"] == {
+        "opted out at Listrak": 1,
+        "opted out in the audience": 1,
+    }
+    # Nor on the next sync.
+    assert sync(workspace, emulator, rows).success
+    assert members(emulator) == {"12125550001"}
+
+
+def test_a_number_written_many_ways_is_one_contact(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    formats = ["(212) 555-0101", "+1 212-555-0101", "1.212.555.0101", "212 555 0101"]
+    result = sync(workspace, emulator, {"phone": formats})
+    assert result.success, failure_messages(result)
+    assert list(emulator.sms.sender_codes[CODE].contacts) == ["12125550101"]
+    assert members(emulator) == {"12125550101"}
+
+
+def test_a_wrong_phone_list_fails_listing_the_lists(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    result = sync(workspace, emulator, {"phone": numbers(1)}, phone_list="Nope")
+    assert not result.success
+    [message] = failure_messages(result)
+    assert "no SMS phone list 'Nope'" in message and "'SMS Audience'" in message
+    assert emulator.writes == 0
+
+
+def test_unmatched_columns_fail_before_anything_is_written(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    result = sync(
+        workspace, emulator, {"phone": numbers(1), "shoe": ["9"]}, unmatched_columns="fail"
+    )
+    assert not result.success
+    [message] = failure_messages(result)
+    assert "shoe" in message and "can't be created" in message
+    assert emulator.writes == 0
+
+
+def test_faults_on_a_fifth_of_requests_still_end_in_the_right_state(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    tier = emulator.sms.create_field("Tier")
+    emulator.set_faults(
+        throttle=0.05, errors=0.05, drops=0.05, drops_after=0.05, match=r"/sms/", seed=3
+    )
+    first = {"phone": numbers(*range(30)), "tier": ["x"] * 30}
+    assert sync(workspace, emulator, first).success
+    second = {"phone": numbers(*range(15, 45)), "tier": ["y"] * 30}
+    result = sync(workspace, emulator, second)
+    assert result.success, failure_messages(result)
+    assert members(emulator) == set(numbers(*range(15, 45)))
+    assert {value(emulator, p, tier.field_id) for p in numbers(*range(15, 45))} == {"y"}
+    assert materialization(result, SINK)["rejected_numbers"] == 0
+    faults = {r.fault for r in emulator.requests if r.fault}
+    assert {"429", "500", "drop", "drop_after"} <= faults
+
+
+def test_a_dry_run_writes_nothing(workspace: Workspace, emulator: Emulator) -> None:
+    assert sync(workspace, emulator, {"phone": numbers(1, 2)}).success
+    emulator.clear_requests()
+    result = sync(workspace, emulator, {"phone": numbers(2, 3)}, dry_run=True)
+    assert result.success, failure_messages(result)
+    assert emulator.writes == 0
+    assert members(emulator) == set(numbers(1, 2))
+    meta = materialization(result, SINK)
+    assert meta["dry_run"] is True
+    assert (meta["subscribed"], meta["unsubscribed"]) == (1, 1)
+
+
+def test_email_and_sms_sinks_run_together_with_their_own_tokens(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    pl.DataFrame({"Email": ["ann@example.com"]}).write_csv(workspace.inbox / "email_audience.csv")
+    email_keys = [
+        raw_key("email_audience"),
+        clean_key("email_audience"),
+        rejects_key("email_audience"),
+        email_sink.SINK,
+        email_sink.REJECTS,
+    ]
+    result = sync(
+        workspace, emulator, {"phone": numbers(1)}, extra_keys=email_keys, email={"dry_run": False}
+    )
+    assert result.success, failure_messages(result)
+    assert members(emulator) == {"12125550001"}
+    tokens = {
+        api: {r.headers.get("authorization") for r in emulator.requests if r.api == api}
+        for api in ("email", "sms")
+    }
+    assert tokens["email"] and tokens["sms"] and not tokens["email"] & tokens["sms"]
+    assert sum(r.api == "auth" for r in emulator.requests) == 2
+
+
+def test_restricted_pii_masks_rejected_numbers(workspace: Workspace, emulator: Emulator) -> None:
+    emulator.set_faults(errors=1.0, match=r"ContactUnsubscribe")
+    assert sync(workspace, emulator, {"phone": numbers(1, 2)}).success
+    result = sync(workspace, emulator, {"phone": numbers(2)})
+    assert result.success, failure_messages(result)
+    rejects = pl.read_parquet(workspace.warehouse / "listrak" / "sms_audience_rejects.parquet")
+    assert rejects.rows() == [("1***", "unsubscribe", "ListrakUnavailable")]
+    meta = materialization(result, SINK)
+    assert meta["unsubscribed"] == 0 and meta["rejected_numbers"] == 1
+    assert "12125550001" not in str(meta)
+
+
+@pytest.mark.parametrize("wanted", ["12345", "Demo", "1"])
+def test_the_sender_code_is_found_by_id_code_or_name(
+    workspace: Workspace, emulator: Emulator, wanted: str
+) -> None:
+    pl.DataFrame({"phone": numbers(1)}).write_csv(workspace.inbox / "sms_audience.csv")
+    workspace.settings(sms={"sender_code": wanted, "phone_list": str(phone_list_id(emulator))})
+    result = dg.materialize(
+        list(defs.assets or []),
+        selection=dg.AssetSelection.assets(*KEYS, SINK, REJECTS),
+        resources={**workspace.resources(), "listrak_sms": ListrakSmsApi(**_resource(emulator))},
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+    assert members(emulator) == {"12125550001"}
+
+
+# The emulator's SMS state rules, through our client ---------------------------------------------
+
+
+@pytest.fixture
+def sms_api(emulator: Emulator) -> Iterator[SmsApi]:
+    options = ClientOptions(
+        api_url=emulator.api_url, auth_url=emulator.auth_url, retry=FAST_RETRY, seed=1
+    )
+    with connect(emulator.credentials[Integration.SMS], options) as http:
+        yield SmsApi(http)
+
+
+def _code_of(call: Callable[[], object]) -> str | None:
+    with pytest.raises(ListrakApiError) as caught:
+        call()
+    return caught.value.code
+
+
+def test_emulator_keeps_the_contracts_state_rules(emulator: Emulator, sms_api: SmsApi) -> None:
+    main = phone_list_id(emulator)
+    vip = emulator.sms.create_phone_list(CODE, "VIP").phone_list_id
+    sms_api.create_and_subscribe(CODE, main, {"phoneNumber": "12125550001"})
+    # One contact per sender code: a second create is refused, subscribing it elsewhere works.
+    again = _code_of(
+        lambda: sms_api.create_and_subscribe(CODE, vip, {"phoneNumber": "12125550001"})
+    )
+    assert again == "ERROR_PHONE_NUMBER_FOUND"
+    sms_api.subscribe(CODE, "12125550001", vip)
+    assert _code_of(lambda: sms_api.subscribe(CODE, "12125550001", vip)) == (
+        "ERROR_SUBSCRIBED_PHONE_NUMBER"
+    )
+    # Unsubscribing is per list.
+    sms_api.unsubscribe(CODE, "12125550001", main)
+    assert members(emulator) == set() and members(emulator, "VIP") == {"12125550001"}
+    assert _code_of(lambda: sms_api.unsubscribe(CODE, "12125550001", main)) == (
+        "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED"
+    )
+    # An opted-out number can't be subscribed again.
+    emulator.sms.opt_out(CODE, "12125550001")
+    assert _code_of(lambda: sms_api.subscribe(CODE, "12125550001", main)) == (
+        "ERROR_PHONE_NUMBER_SUSPENDED"
+    )
+    assert sms_api.contact(CODE, "12125550001")["optedOut"] is True
+    assert sms_api.contact(CODE, "12125550009") is None
+    assert _code_of(lambda: sms_api.contact(CODE, "12")) == "ERROR_INVALID_PHONE_NUMBER"
+
+
+def test_emulator_profile_fields_are_read_only(emulator: Emulator, sms_api: SmsApi) -> None:
+    emulator.sms.create_field("Tier")
+    assert [f.name for f in sms_api.fields(CODE)] == ["Tier"]
+    # Not an operation of the SMS API: sent with another user agent, outside the contract check.
+    response = httpx.post(
+        f"{emulator.api_url}/sms/v1/ShortCode/{CODE}/SegmentationField",
+        json={"segmentationFieldName": "Shoe"},
+        headers={"Authorization": f"Bearer {sms_api.http.tokens.token()}"},
+    )
+    assert response.status_code == 405
+    assert [f.name for f in sms_api.fields(CODE)] == ["Tier"]
+
+
+def test_an_email_token_is_refused_by_the_sms_api(emulator: Emulator, sms_api: SmsApi) -> None:
+    options = ClientOptions(api_url=emulator.api_url, auth_url=emulator.auth_url, seed=1)
+    with connect(emulator.credentials[Integration.EMAIL], options) as http:
+        email_token = http.tokens.token()
+    response = httpx.get(
+        f"{emulator.api_url}/sms/v1/ShortCode",
+        headers={"Authorization": f"Bearer {email_token}"},
+    )
+    assert response.status_code == 401
