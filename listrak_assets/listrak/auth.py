@@ -118,7 +118,7 @@ class TokenProvider:
                 "POST", self.auth_url, data=form, headers={"Accept": "application/json"}
             )
 
-        self.sender.stats.token_requests += 1
+        self.sender.stats.add(token_requests=1)
         response = self.sender.send(build, idempotent=True, label="POST token")
         body = parse_body(response)
         integration = creds.integration.value

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -73,9 +74,18 @@ class Stats:
     reauthentications: int = 0
     bytes_sent: int = 0  # request bodies, token requests included
     by_status: dict[str, int] = field(default_factory=dict)
+    # Per-number SMS calls run in threads: counts are changed under a lock.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, outcome: str) -> None:
-        self.by_status[outcome] = self.by_status.get(outcome, 0) + 1
+        with self._lock:
+            self.by_status[outcome] = self.by_status.get(outcome, 0) + 1
+
+    def add(self, **amounts: int) -> None:
+        """Add to the named counters (`requests=1`, `bytes_sent=n`, ...)."""
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,8 +147,7 @@ class Sender:
         method, _, path = label.partition(" ")
         for attempt in range(1, self.retry.attempts + 1):
             request = build()
-            self.stats.requests += 1
-            self.stats.bytes_sent += len(request.content or b"")
+            self.stats.add(requests=1, bytes_sent=len(request.content or b""))
             try:
                 response = self.client.send(request)
             except httpx.TransportError as err:
@@ -157,7 +166,7 @@ class Sender:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
-        self.stats.retries += 1
+        self.stats.add(retries=1)
         self.sleep(self.retry.delay(attempt, retry_after, self.rng))
 
 
@@ -213,12 +222,12 @@ class ListrakHttp:
                 )
 
             if method != "GET":
-                self.stats.writes += 1
+                self.stats.add(writes=1)
             response = self.sender.send(build, idempotent=idempotent, label=label)
             if response.status_code == 401 and not reauthenticated:
                 # Expired or revoked token: one new token, one more try.
                 self.tokens.invalidate(token)
-                self.stats.reauthentications += 1
+                self.stats.add(reauthentications=1)
                 reauthenticated = True
                 continue
             return self._envelope(response, method, path)
