@@ -5,6 +5,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar, Self
 
 import dagster as dg
 import polars as pl
@@ -60,23 +61,30 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return pl.read_parquet(self._path(context.asset_key))
 
 
-# The environment variable behind each field of ListrakEmailApi.
-EMAIL_ENV: dict[str, str] = {
-    "client_id": Integration.EMAIL.client_id_env,
-    "client_secret": Integration.EMAIL.client_secret_env,
-    "api_url": API_URL_ENV,
-    "auth_url": AUTH_URL_ENV,
-}
+def _api_env(integration: Integration) -> dict[str, str]:
+    """The environment variable behind each field of a Listrak REST API resource."""
+    return {
+        "client_id": integration.client_id_env,
+        "client_secret": integration.client_secret_env,
+        "api_url": API_URL_ENV,
+        "auth_url": AUTH_URL_ENV,
+    }
 
 
-class ListrakEmailApi(dg.ConfigurableResource):
-    """Listrak's Email REST API, as the Email integration's client id and secret.
+EMAIL_ENV = _api_env(Integration.EMAIL)
+SMS_ENV = _api_env(Integration.SMS)
+
+
+class _ListrakApi(dg.ConfigurableResource):
+    """One Listrak REST integration: its own client id and secret, so its own token.
 
     `from_env()` wires an `EnvVar` for each of its variables that is set. A field still
     empty when a run starts is read from its variable then (so variables set after the code
     loaded count too); the URLs fall back to Listrak's own, and a missing credential fails
-    the email sink only, with a message naming the variable.
+    this integration's sink only, with a message naming the variable.
     """
+
+    INTEGRATION: ClassVar[Integration]
 
     client_id: str | None = None
     client_secret: str | None = None
@@ -88,15 +96,16 @@ class ListrakEmailApi(dg.ConfigurableResource):
     timeout_seconds: float = 60.0  # per read; connecting gets 10 s, uploads 120 s
 
     @classmethod
-    def from_env(cls) -> "ListrakEmailApi":
+    def from_env(cls) -> Self:
         """An `EnvVar` for each variable that is set: Dagster fails every run at launch,
         tables included, when an `EnvVar` names an unset variable."""
-        return cls(**{f: dg.EnvVar(var) for f, var in EMAIL_ENV.items() if os.environ.get(var)})
+        env = _api_env(cls.INTEGRATION)
+        return cls(**{f: dg.EnvVar(var) for f, var in env.items() if os.environ.get(var)})
 
     def _value(self, field: str) -> str | None:
-        return getattr(self, field) or dg.EnvVar(EMAIL_ENV[field]).get_value()
+        return getattr(self, field) or dg.EnvVar(_api_env(self.INTEGRATION)[field]).get_value()
 
-    def options(self) -> ClientOptions:
+    def options(self, **extra: int) -> ClientOptions:
         return ClientOptions(
             api_url=self._value("api_url") or DEFAULT_API_URL,
             auth_url=self._value("auth_url") or DEFAULT_AUTH_URL,
@@ -106,67 +115,37 @@ class ListrakEmailApi(dg.ConfigurableResource):
                 max_delay=self.max_backoff_seconds,
             ),
             timeouts=Timeouts(read=self.timeout_seconds),
+            **extra,
         )
+
+    def credentials(self) -> Credentials:
+        return Credentials.of(
+            self.INTEGRATION, self._value("client_id"), self._value("client_secret")
+        )
+
+
+class ListrakEmailApi(_ListrakApi):
+    """Listrak's Email REST API, as the Email integration."""
+
+    INTEGRATION: ClassVar[Integration] = Integration.EMAIL
 
     @contextmanager
     def open(self, stats: Stats | None = None) -> Iterator[EmailApi]:
         """An authenticated, pooled connection for one run; closed on exit."""
-        credentials = Credentials.of(
-            Integration.EMAIL, self._value("client_id"), self._value("client_secret")
-        )
-        with connect(credentials, self.options(), stats=stats) as http:
+        with connect(self.credentials(), self.options(), stats=stats) as http:
             yield EmailApi(http)
 
 
-# The environment variable behind each field of ListrakSmsApi.
-SMS_ENV: dict[str, str] = {
-    "client_id": Integration.SMS.client_id_env,
-    "client_secret": Integration.SMS.client_secret_env,
-    "api_url": API_URL_ENV,
-    "auth_url": AUTH_URL_ENV,
-}
+class ListrakSmsApi(_ListrakApi):
+    """Listrak's SMS REST API, as the SMS integration (an Email token is refused there)."""
 
-
-class ListrakSmsApi(dg.ConfigurableResource):
-    """Listrak's SMS REST API, as the SMS integration's own client id and secret (its own
-    token: an Email token is refused there). Variables are read as for `ListrakEmailApi`;
-    a missing credential fails the SMS sink only."""
-
-    client_id: str | None = None
-    client_secret: str | None = None
-    api_url: str | None = None
-    auth_url: str | None = None
-    retry_attempts: int = 6
-    backoff_seconds: float = 0.5  # first retry's wait; doubles, with jitter
-    max_backoff_seconds: float = 30.0
-    timeout_seconds: float = 60.0
-
-    @classmethod
-    def from_env(cls) -> "ListrakSmsApi":
-        """An `EnvVar` for each variable that is set (see `ListrakEmailApi.from_env`)."""
-        return cls(**{f: dg.EnvVar(var) for f, var in SMS_ENV.items() if os.environ.get(var)})
-
-    def _value(self, field: str) -> str | None:
-        return getattr(self, field) or dg.EnvVar(SMS_ENV[field]).get_value()
+    INTEGRATION: ClassVar[Integration] = Integration.SMS
 
     @contextmanager
     def open(self, stats: Stats | None = None, concurrency: int = 8) -> Iterator[SmsApi]:
         """An authenticated connection pool with room for `concurrency` calls at once."""
-        credentials = Credentials.of(
-            Integration.SMS, self._value("client_id"), self._value("client_secret")
-        )
-        options = ClientOptions(
-            api_url=self._value("api_url") or DEFAULT_API_URL,
-            auth_url=self._value("auth_url") or DEFAULT_AUTH_URL,
-            retry=RetryPolicy(
-                attempts=self.retry_attempts,
-                base_delay=self.backoff_seconds,
-                max_delay=self.max_backoff_seconds,
-            ),
-            timeouts=Timeouts(read=self.timeout_seconds),
-            max_connections=concurrency,
-        )
-        with connect(credentials, options, stats=stats) as http:
+        options = self.options(max_connections=concurrency)
+        with connect(self.credentials(), options, stats=stats) as http:
             yield SmsApi(http)
 
 
