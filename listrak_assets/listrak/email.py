@@ -123,6 +123,33 @@ class ImportStatus:
         return self.status.lower() in _DONE
 
 
+def poll_import(
+    fetch: Callable[[], ImportStatus],
+    import_id: str,
+    file_name: str,
+    *,
+    first_delay: float,
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ImportStatus:
+    """Poll an import (Email or SMS) until it is done; ImportFailed / ImportTimedOut
+    otherwise. Waits start at `first_delay` and double up to `interval`."""
+    deadline = clock() + timeout
+    delay = first_delay
+    while True:
+        status = fetch()
+        if status.failed:
+            raise ImportFailed(import_id, file_name, status.status)
+        if status.done:
+            return status
+        if clock() >= deadline:
+            raise ImportTimedOut(import_id, file_name, status.status, timeout)
+        sleep(delay)
+        delay = min(interval, delay * 2)
+
+
 def same_name(a: str, b: str) -> bool:
     """Listrak names compare without regard to case or surrounding spaces."""
     return a.strip().casefold() == b.strip().casefold()
@@ -339,15 +366,13 @@ class EmailApi:
     ) -> ImportStatus:
         """Poll `Status` until the import is done; raise if it failed or took too long.
         Polls start quick (small imports finish in seconds) and slow down to `interval`."""
-        deadline = clock() + timeout
-        delay = min(interval, 0.25)
-        while True:
-            status = self.import_status(list_id, import_id)
-            if status.failed:
-                raise ImportFailed(import_id, file_name, status.status)
-            if status.done:
-                return status
-            if clock() >= deadline:
-                raise ImportTimedOut(import_id, file_name, status.status, timeout)
-            sleep(delay)
-            delay = min(interval, delay * 2)
+        return poll_import(
+            lambda: self.import_status(list_id, import_id),
+            import_id,
+            file_name,
+            first_delay=min(interval, 0.25),
+            interval=interval,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+        )

@@ -12,10 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from listrak_assets.listrak.email import ImportStatus
+from listrak_assets.listrak.email import ImportStatus, poll_import
 from listrak_assets.listrak.errors import (
-    ImportFailed,
-    ImportTimedOut,
     ListrakConfigError,
     ListrakNotFound,
 )
@@ -205,13 +203,13 @@ class SmsApi:
         clock: Callable[[], float] = time.monotonic,
     ) -> ImportStatus:
         """Poll until the import is done; ImportFailed / ImportTimedOut otherwise."""
-        deadline = clock() + timeout
-        while True:
-            status = self.import_status(sender_code_id, import_id)
-            if status.failed:
-                raise ImportFailed(import_id, file_name, status.status)
-            if status.done:
-                return status
-            if clock() >= deadline:
-                raise ImportTimedOut(import_id, file_name, status.status, timeout)
-            sleep(interval)
+        return poll_import(
+            lambda: self.import_status(sender_code_id, import_id),
+            import_id,
+            file_name,
+            first_delay=interval,
+            interval=interval,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+        )
