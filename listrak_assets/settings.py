@@ -2,11 +2,14 @@
 
 Only non-secret settings live in the file; credentials and endpoints come from environment
 variables. A bad file fails with a message that names the setting.
+
+Each value is checked against the rule that owns it, taken from the neutral `formats` and
+`file_names` modules and the table specs; the packages that act on the settings (cleaning,
+files, SFTP, Listrak's APIs) are not imported here: they sit above the settings, not below.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
@@ -21,16 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from listrak_assets.cleaning.phones import COUNTRIES
-from listrak_assets.files.names import (
+from listrak_assets.file_names import (
     DEFAULT_TEMPLATES,
     Compression,
+    check_distinct,
     check_template,
-    render,
-    variants,
 )
+from listrak_assets.formats import COUNTRIES, DateOrder, check_fingerprint
 from listrak_assets.schemas import TABLES
-from listrak_assets.sftp.hostkeys import check_fingerprint
 
 CONFIG_ENV = "LISTRAK_CONFIG"
 DEFAULT_CONFIG = "listrak.yaml"
@@ -91,14 +92,7 @@ class SftpFileNames(_Strict):
 
     @model_validator(mode="after")
     def _distinct(self) -> SftpFileNames:
-        # A re-run removes the other shapes of its own file, so one file's names must never
-        # be another's.
-        day = dt.date(2000, 1, 1)
-        names = {table: render(template, day) for table, template in self.model_dump().items()}
-        for table, name in names.items():
-            for other, other_name in names.items():
-                if other != table and variants(other_name).fullmatch(name):
-                    raise ValueError(f"{table} and {other} would be uploaded under one name")
+        check_distinct(self.model_dump())
         return self
 
 
@@ -133,7 +127,7 @@ class Settings(_Strict):
     sms: SmsSink = SmsSink()
     sftp: SftpSink = SftpSink()
     default_phone_country: str = "US"
-    date_order: Literal["MDY", "DMY"] = "MDY"
+    date_order: DateOrder = "MDY"
     source_timezone: str = "UTC"
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from listrak_assets.cleaning.table import CleanOptions, clean_table
+from listrak_assets.file_names import compressed_name, part_name
 from listrak_assets.files import (
     DEFAULT_TEMPLATES,
     FileOptions,
@@ -26,7 +27,6 @@ from listrak_assets.files import (
     variants,
     write_files,
 )
-from listrak_assets.files.names import compressed_name, part_name
 from listrak_assets.inbox import find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import Kind, TableSpec

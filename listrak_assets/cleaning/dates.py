@@ -1,13 +1,12 @@
 """Dates and timestamps in the formats exports use, to ISO 8601 (UTC for timestamps)."""
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import polars as pl
 
 from listrak_assets.cleaning.text import fix_some
+from listrak_assets.formats import DateOrder
 
-DateOrder = Literal["MDY", "DMY"]
 Parser = Callable[[pl.Series], pl.Series]
 
 _ISO_DATES = (
@@ -17,7 +16,6 @@ _ISO_DATES = (
 
 
 def _date_formats(order: DateOrder) -> tuple[str, ...]:
-    # Slashed and dashed day/month dates are ambiguous: the `date_order` setting decides.
     if order == "MDY":
         local = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
     else:

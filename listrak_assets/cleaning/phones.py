@@ -5,43 +5,10 @@ carries its country code; any other number is national to the default country, w
 prefix is dropped and calling code added. Numbers that don't fit are left null (rejected).
 """
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from listrak_assets.cleaning.text import fix_some
-
-
-@dataclass(frozen=True)
-class Country:
-    calling_code: str
-    trunk_prefix: str  # dialled before national numbers inside the country
-    national_lengths: tuple[int, ...]  # digits after the trunk prefix
-
-
-# North America's numbering plan (US, CA and others) writes national numbers as 10 digits,
-# optionally with a leading 1; most other plans use a leading 0 as trunk prefix.
-COUNTRIES: dict[str, Country] = {
-    "US": Country("1", "1", (10,)),
-    "CA": Country("1", "1", (10,)),
-    "GB": Country("44", "0", (9, 10)),
-    "IE": Country("353", "0", (7, 8, 9)),
-    "DE": Country("49", "0", tuple(range(6, 12))),
-    "FR": Country("33", "0", (9,)),
-    "ES": Country("34", "", (9,)),
-    "IT": Country("39", "", tuple(range(6, 12))),
-    "NL": Country("31", "0", (9,)),
-    "BE": Country("32", "0", (8, 9)),
-    "CH": Country("41", "0", (9,)),
-    "AT": Country("43", "0", tuple(range(4, 14))),
-    "SE": Country("46", "0", tuple(range(7, 10))),
-    "AU": Country("61", "0", (9,)),
-    "NZ": Country("64", "0", (8, 9, 10)),
-    "MX": Country("52", "", (10,)),
-    "BR": Country("55", "0", (10, 11)),
-    "IN": Country("91", "0", (10,)),
-    "JP": Country("81", "0", (9, 10)),
-}
+from listrak_assets.formats import COUNTRIES, E164_PATTERN
 
 _EXTENSION = r"(?i)\s*(?:#|x|ext\.?|extension)\s*\d{1,6}$"
 _ALLOWED = r"^\+?[\d\s().\-/]+$"
@@ -83,7 +50,5 @@ def normalise_phone(text: pl.Series, default_country: str) -> pl.Series:
         .otherwise(pl.lit(country.calling_code) + pl.col("national")),
         national_ok=international | national_ok,
     )
-    valid = (
-        pl.col("allowed") & pl.col("national_ok") & pl.col("e164").str.contains(r"^[1-9]\d{7,14}$")
-    )
+    valid = pl.col("allowed") & pl.col("national_ok") & pl.col("e164").str.contains(E164_PATTERN)
     return frame.select(pl.when(valid).then(pl.col("e164"))).to_series().alias(text.name)

@@ -22,7 +22,7 @@ from listrak_assets.cleaning.masking import mask
 from listrak_assets.cleaning.numbers import normalise_decimal, normalise_integer
 from listrak_assets.cleaning.phones import normalise_phone
 from listrak_assets.cleaning.text import clean_text, cut
-from listrak_assets.inbox.reader import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.schemas.reasons import REASONS
 from listrak_assets.schemas.spec import GENDERS, Col, Kind, Overflow, TableSpec
 from listrak_assets.schemas.validation import build_schema

@@ -1,6 +1,6 @@
 """Listrak flat files: names, formats, compression and splitting. No Dagster inside."""
 
-from listrak_assets.files.names import (
+from listrak_assets.file_names import (
     DEFAULT_TEMPLATES,
     DONE_SUFFIX,
     Compression,

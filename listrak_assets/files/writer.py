@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from listrak_assets.files.names import Compression, compressed_name, part_name
+from listrak_assets.file_names import Compression, compressed_name, part_name
 from listrak_assets.schemas.spec import TableSpec
 
 # Clean text never holds line breaks; the writer still removes any, since a stray one would

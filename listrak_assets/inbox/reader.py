@@ -13,13 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
+from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.inbox.csv_shape import first_ragged
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.schemas.spec import TableSpec
 
-SOURCE_FILE = "_source_file"
-SOURCE_ROW = "_source_row"
-UPDATED_AT = "_updated_at"
 SUFFIXES = (".csv", ".txt", ".parquet")
 _BOM = b"\xef\xbb\xbf"
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from listrak_assets.cleaning.emails import EMAIL_PATTERN
+from listrak_assets.formats import E164_PATTERN, EMAIL_PATTERN
 from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
 
-E164_PATTERN = r"^[1-9]\d{7,14}$"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 DTYPES: dict[Kind, pl.DataType] = {

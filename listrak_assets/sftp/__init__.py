@@ -8,7 +8,7 @@ from listrak_assets.sftp.errors import (
     SftpError,
     SftpUploadError,
 )
-from listrak_assets.sftp.hostkeys import check_fingerprint, fingerprint
+from listrak_assets.sftp.hostkeys import fingerprint
 from listrak_assets.sftp.uploader import SftpConfig, SftpUploader, UploadResult
 
 __all__ = [
@@ -20,6 +20,5 @@ __all__ = [
     "SftpUploadError",
     "SftpUploader",
     "UploadResult",
-    "check_fingerprint",
     "fingerprint",
 ]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from pathlib import Path
 
 import paramiko
 
+from listrak_assets.formats import check_fingerprint
 from listrak_assets.sftp.errors import HostKeyError, SftpConfigError
 
-_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 # Signature algorithms that an RSA host key (stored as ssh-rsa) can be negotiated with.
 _RSA_ALGORITHMS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 
@@ -26,17 +25,6 @@ def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's SHA256 fingerprint, as `ssh-keygen -lf` and `ssh` print it."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
-
-
-def check_fingerprint(value: str) -> str:
-    """`SHA256:<43 base64 characters>`, or ValueError; trailing `=` padding is dropped."""
-    cleaned = value.strip().rstrip("=")
-    if not _FINGERPRINT.fullmatch(cleaned):
-        raise ValueError(
-            f"'{value}' is not a SHA256 host key fingerprint (expected SHA256: followed by 43 "
-            "base64 characters, as `ssh-keygen -lf` prints it)"
-        )
-    return cleaned
 
 
 def host_id(host: str, port: int) -> str:

@@ -4,6 +4,9 @@ A template holds at most one token, `{date}` (the run's date as YYYYMMDD). Split
 adds `_001`, `_002`, ... before the extension; gzip appends `.gz`; zip swaps the extension for
 `.zip`. Every name one file can take on one date matches `variants(name)`, which lets a re-run
 remove what an earlier run of the same date left under another shape.
+
+Neutral on purpose: the file writer names its parts, the SFTP sink renders and cleans up,
+and the settings check their templates, all by these rules.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+from collections.abc import Mapping
 from typing import Literal
 
 Compression = Literal["none", "gzip", "zip"]
@@ -79,3 +83,14 @@ def variants(name: str) -> re.Pattern[str]:
     stem, ext = _split(name)
     body = rf"{re.escape(stem)}(?:_\d{{3,}})?(?:{re.escape(ext)}(?:\.gz)?|\.zip)"
     return re.compile(rf"{body}(?:{re.escape(DONE_SUFFIX)})?")
+
+
+def check_distinct(templates: Mapping[str, str]) -> None:
+    """ValueError when one file's names could be another's: a re-run removes the other shapes
+    of its own file, so it would remove the other file."""
+    day = dt.date(2000, 1, 1)
+    names = {table: render(template, day) for table, template in templates.items()}
+    for table, name in names.items():
+        for other, other_name in names.items():
+            if other != table and variants(other_name).fullmatch(name):
+                raise ValueError(f"{table} and {other} would be uploaded under one name")
