@@ -15,7 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from listrak_assets.cleaning.booleans import normalise_boolean
-from listrak_assets.cleaning.choices import normalise_choice, normalise_gender, normalise_status
+from listrak_assets.cleaning.choices import normalise_choice, normalise_status
 from listrak_assets.cleaning.dates import DateOrder, normalise_date, normalise_datetime
 from listrak_assets.cleaning.emails import normalise_email
 from listrak_assets.cleaning.masking import mask
@@ -24,7 +24,7 @@ from listrak_assets.cleaning.phones import normalise_phone
 from listrak_assets.cleaning.text import clean_text, cut
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.schemas.reasons import REASONS
-from listrak_assets.schemas.spec import GENDERS, Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
 from listrak_assets.schemas.validation import build_schema
 
 ROW = "_row"
@@ -106,10 +106,8 @@ def normalise(col: Col, text: pl.Series, options: CleanOptions) -> pl.Series:
             return normalise_integer(text)
         case Kind.STATUS:
             return normalise_status(text, col.choices)
-        case Kind.CHOICE if col.choices == GENDERS:
-            return normalise_gender(text)
         case Kind.CHOICE:
-            return normalise_choice(text, col.choices)
+            return normalise_choice(text, col.choices, col.spellings)
         case _:
             if col.max_len is not None and col.overflow is Overflow.CUT:
                 return cut(text, col.max_len)

@@ -1,6 +1,6 @@
 """Listrak Customer file (`Listrak_Customer_DATE.csv`), keyed on email."""
 
-from listrak_assets.schemas.spec import GENDERS, Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import GENDER_SPELLINGS, GENDERS, Col, Kind, Overflow, TableSpec
 
 R = Overflow.REJECT
 
@@ -19,7 +19,13 @@ CUSTOMERS = TableSpec(
             pii=True,
         ),
         Col("birthday", Kind.DATE, description="1900-01-01 to today", pii=True),
-        Col("gender", Kind.CHOICE, choices=GENDERS, description="N: neither"),
+        Col(
+            "gender",
+            Kind.CHOICE,
+            choices=GENDERS,
+            spellings=GENDER_SPELLINGS,
+            description="N: neither",
+        ),
         Col("firstname", Kind.TEXT, 50, pii=True),
         Col("lastname", Kind.TEXT, 50, pii=True),
         Col("address1", Kind.TEXT, 255, pii=True),

@@ -2,6 +2,7 @@
 
 from listrak_assets.schemas.spec import (
     DISCOUNT_TYPES,
+    NOT_SET,
     ORDER_STATUSES,
     Col,
     Kind,
@@ -26,7 +27,7 @@ ORDER_ITEMS = TableSpec(
         Col("discountedprice", Kind.DECIMAL),
         Col("itemdiscounttotal", Kind.DECIMAL),
         Col("itemtotal", Kind.DECIMAL),
-        Col("discounttype", Kind.CHOICE, choices=DISCOUNT_TYPES),
+        Col("discounttype", Kind.CHOICE, choices=DISCOUNT_TYPES, spellings=NOT_SET),
         Col("discountdescription", Kind.TEXT, 100),
         Col("shipdate", Kind.DATETIME),
         Col("trackingnumber", Kind.TEXT, 32, overflow=R),

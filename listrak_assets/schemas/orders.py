@@ -2,6 +2,7 @@
 
 from listrak_assets.schemas.spec import (
     DISCOUNT_TYPES,
+    NOT_SET,
     ORDER_STATUSES,
     Col,
     Kind,
@@ -29,9 +30,9 @@ ORDERS = TableSpec(
         Col("merchandisediscount", Kind.DECIMAL),
         Col("nonmerchandisediscount", Kind.DECIMAL),
         Col("ordertotal", Kind.DECIMAL, required=True),
-        Col("merchandisediscounttype", Kind.CHOICE, choices=DISCOUNT_TYPES),
+        Col("merchandisediscounttype", Kind.CHOICE, choices=DISCOUNT_TYPES, spellings=NOT_SET),
         Col("merchandisediscountdescription", Kind.TEXT, 100),
-        Col("nonmerchandisediscounttype", Kind.CHOICE, choices=DISCOUNT_TYPES),
+        Col("nonmerchandisediscounttype", Kind.CHOICE, choices=DISCOUNT_TYPES, spellings=NOT_SET),
         Col("nonmerchandisediscountdescription", Kind.TEXT, 100),
         Col("couponcode", Kind.TEXT, 32, overflow=R),
         Col("status", Kind.STATUS, choices=ORDER_STATUSES),

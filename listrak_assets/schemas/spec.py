@@ -6,6 +6,7 @@ table schema are both built from it, so the three can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -42,6 +43,9 @@ class Col:
     required: bool = False
     overflow: Overflow = Overflow.CUT
     choices: tuple[str, ...] = ()
+    # Other spellings of the choices, in lower case, and the choice each one means (None: no
+    # value). The choices themselves match whatever their case.
+    spellings: Mapping[str, str | None] = field(default_factory=dict)
     description: str = ""
     pii: bool = False  # masked in rejects, previews and metadata when PII is restricted
 
@@ -114,4 +118,21 @@ ORDER_STATUSES: tuple[str, ...] = (
     "Unknown",
 )
 
+# An unset code: Listrak's own word for it, and the words exports use instead.
+NOT_SET: dict[str, str | None] = dict.fromkeys(("null", "none", "notset"), None)
+
 GENDERS: tuple[str, ...] = ("M", "F", "N")
+
+GENDER_SPELLINGS: dict[str, str | None] = {
+    "male": "M",
+    "man": "M",
+    "female": "F",
+    "woman": "F",
+    "neither": "N",
+    "other": "N",
+    "non-binary": "N",
+    "nonbinary": "N",
+    "x": "N",
+    # Listrak guesses the gender from the first name when it is blank.
+    **dict.fromkeys(("u", "unknown", "na", "n/a", "prefer not to say"), None),
+}

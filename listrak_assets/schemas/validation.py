@@ -49,7 +49,7 @@ def _checks(col: Col, today: dt.date) -> list[tuple[pa.Check, str]]:
         checks.append(
             (pa.Check.in_range(EARLIEST_DATE, today, error="1900-01-01..today"), "invalid_date")
         )
-    if col.kind in (Kind.CHOICE,):
+    if col.kind is Kind.CHOICE:
         checks.append(
             (
                 pa.Check.isin(list(col.choices), error=f"one of {', '.join(col.choices)}"),
