@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -21,8 +23,10 @@ from listrak_assets.generate import generate
 from listrak_assets.inbox import read_table
 from listrak_assets.schemas import TABLES
 
+T = TypeVar("T")
 
-def _timed(label: str, fn):  # noqa: ANN001, ANN202
+
+def _timed(label: str, fn: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = fn()
     seconds = time.perf_counter() - start

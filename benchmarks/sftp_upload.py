@@ -18,15 +18,12 @@ import os
 import pstats
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from listrak_assets.sftp import SftpConfig, SftpUploader  # noqa: E402
-from listrak_assets_tests.sshd import Sshd, make_user_keys, run_sshd  # noqa: E402
+from listrak_assets.sftp import SftpConfig, SftpUploader
+from listrak_assets_tests.sshd import Sshd, make_user_keys, run_sshd
 
 CHUNK = 8 << 20
 

@@ -107,9 +107,6 @@ class Sshd:
     gid: int
     log: Path
 
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
 
 @contextlib.contextmanager
 def _throwaway_account(home: Path) -> Iterator[tuple[str, str]]:

@@ -66,10 +66,13 @@ VALID = {
 }
 
 
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
 def _file(table: str, rows: list[dict[str, str]]) -> str:
     header = sorted({k for row in rows for k in row})
-    quote = lambda v: '"' + v.replace('"', '""') + '"'  # noqa: E731
-    lines = [",".join(header)] + [",".join(quote(r.get(h, "")) for h in header) for r in rows]
+    lines = [",".join(header)] + [",".join(_quote(r.get(h, "")) for h in header) for r in rows]
     return "\n".join(lines) + "\n"
 
 

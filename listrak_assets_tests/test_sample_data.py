@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def _fresh(inbox: Path) -> dict:
 
 
 @pytest.mark.parametrize("source", [_committed_sample, _fresh], ids=["sample", "generated"])
-def test_every_counted_dirt_comes_out(workspace: Workspace, source) -> None:  # noqa: ANN001
+def test_every_counted_dirt_comes_out(workspace: Workspace, source: Callable[[Path], dict]) -> None:
     manifest = source(workspace.inbox)
     result = workspace.materialize()
     assert result.success

@@ -58,16 +58,20 @@ def column_lineage(
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
+def _escape(cell: object) -> str:
+    """A cell's text that can't end its Markdown column early."""
+    return str(cell).replace("|", "\\|")
+
+
 def preview(frame: pl.DataFrame, pii_columns: list[str], restrict_pii: bool) -> dg.MetadataValue:
     """The first rows as a Markdown table, personal columns masked when PII is restricted."""
     head = frame.head(PREVIEW_ROWS)
     if restrict_pii:
         head = head.with_columns(mask(pl.col(c)) for c in pii_columns if c in head.columns)
     cells = head.select(pl.all().cast(pl.String).fill_null(""))
-    escape = lambda v: str(v).replace("|", "\\|")  # noqa: E731
     lines = [
         "| " + " | ".join(cells.columns) + " |",
         "|" + "---|" * len(cells.columns),
-        *("| " + " | ".join(escape(v) for v in row) + " |" for row in cells.iter_rows()),
+        *("| " + " | ".join(_escape(v) for v in row) + " |" for row in cells.iter_rows()),
     ]
     return dg.MetadataValue.md("\n".join(lines))

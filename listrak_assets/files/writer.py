@@ -25,19 +25,6 @@ from listrak_assets.schemas.spec import TableSpec
 # split a record in Listrak's importer.
 _LINE_BREAKS = r"[\r\n]+"
 
-CSV_FORMAT: dict[str, object] = {
-    "include_header": True,
-    "separator": ",",
-    "quote_char": '"',
-    "quote_style": "necessary",
-    "line_terminator": "\n",
-    "null_value": "",
-    "date_format": "%Y-%m-%d",
-    "datetime_format": "%Y-%m-%dT%H:%M:%SZ",
-    "float_precision": 2,
-    "float_scientific": False,
-}
-
 _COPY_CHUNK = 1 << 20
 
 
@@ -77,7 +64,19 @@ def listrak_frame(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """One CSV file in Listrak's format."""
-    frame.write_csv(path, **CSV_FORMAT)  # type: ignore[arg-type]
+    frame.write_csv(
+        path,
+        include_header=True,
+        separator=",",
+        quote_char='"',
+        quote_style="necessary",
+        line_terminator="\n",
+        null_value="",
+        date_format="%Y-%m-%d",
+        datetime_format="%Y-%m-%dT%H:%M:%SZ",
+        float_precision=2,
+        float_scientific=False,
+    )
 
 
 def _compress(csv: Path, compression: Compression) -> Path:

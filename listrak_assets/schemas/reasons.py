@@ -15,8 +15,3 @@ REASONS: dict[str, str] = {
     "line_break": "contains a line break",
     "duplicate_key": "the key appears more than once",
 }
-
-
-def describe(reason: str) -> str:
-    """The sentence for a reason code."""
-    return REASONS[reason]

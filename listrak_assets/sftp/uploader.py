@@ -83,11 +83,6 @@ class UploadResult:
     sent: int  # bytes sent, counting those sent again after a reconnection
     write_size: int  # bytes per write request, as agreed with the server
 
-    @property
-    def throughput(self) -> float:
-        """Bytes per second."""
-        return self.size / self.seconds if self.seconds > 0 else 0.0
-
 
 def temp_path(remote_path: str) -> str:
     """The hidden name a file is written under before it is renamed into place."""
