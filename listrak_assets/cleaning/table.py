@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandera.polars as pa
 import polars as pl
@@ -82,7 +83,7 @@ class CleanResult:
     # the blocking `schema_valid` check reports it.
     schema_failures: dict[str, int] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def rejected_rows(self) -> int:
         return self.rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
 
@@ -209,13 +210,12 @@ def _rejects(
     return out.sort(ROW, "column").select(list(REJECT_COLUMNS)).cast(REJECT_COLUMNS)
 
 
-def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
-    """Normalise, reject, de-duplicate and validate one raw table."""
-    today = options.today or dt.date.today()
-    frame = _normalised(raw, spec, options)
+def _parse_problems(
+    frame: pl.DataFrame, spec: TableSpec
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The frame without its flag columns, and the values that did not parse (per column)."""
     flags = [c for c in frame.columns if c.startswith(_FLAG)]
-
-    parsed = [
+    problems = [
         frame.filter(pl.col(flag)).select(
             ROW,
             pl.lit(flag.removeprefix(_FLAG)).alias("column"),
@@ -224,25 +224,29 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
         )
         for flag in flags
     ]
-    frame = frame.drop(flags)
+    return frame.drop(flags), problems
 
-    # Per-row rules first, so that de-duplication picks the newest *valid* row for each key.
-    # All rows are validated, so a row shows every problem it has; a value that failed to
-    # parse is null here and its own reason already stands.
-    row_rules = build_schema(spec, unique_key=False, today=today)
-    failures = _schema_failures(frame, row_rules.schema, row_rules.reasons)
-    validated = failures.select(
+
+def _rule_problems(frame: pl.DataFrame, spec: TableSpec, today: dt.date) -> pl.DataFrame:
+    """One problem per value that breaks a per-row rule of the schema.
+
+    Run before de-duplication, so that it picks the newest *valid* row for each key. All
+    rows are validated, so a row shows every problem it has; a value that failed to parse is
+    null here and its own reason already stands.
+    """
+    rules = build_schema(spec, unique_key=False, today=today)
+    failures = _schema_failures(frame, rules.schema, rules.reasons)
+    return failures.select(
         frame[ROW].gather(failures["index"]).alias(ROW),
         "column",
         "reason",
         pl.lit("validate").alias("stage"),
     )
-    problems = pl.concat([*parsed, validated]).unique(
-        subset=[ROW, "column"], keep="first", maintain_order=True
-    )
-    frame = frame.filter(~pl.col(ROW).is_in(problems[ROW].implode()))
 
-    before = frame.height
+
+def _newest_per_key(frame: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
+    """One row per key: the one updated last (a row without a time counts as oldest), and
+    of equals the one read last; kept in the order the rows were read."""
     order = (
         normalise_datetime(
             clean_text(frame[UPDATED_AT]), options.date_order, options.source_timezone
@@ -250,25 +254,35 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
         if UPDATED_AT in frame.columns
         else pl.lit(None, pl.Datetime("us", "UTC"))
     )
-    frame = (
+    return (
         frame.with_columns(order.alias("__order"))
         .sort("__order", ROW, nulls_last=False)
         .unique(subset=list(spec.key), keep="last")
         .sort(ROW)
     )
-    merged = before - frame.height
 
-    clean = frame.select(*spec.column_names, *extra_columns(raw, spec))
+
+def _failure_counts(clean: pl.DataFrame, spec: TableSpec, today: dt.date) -> dict[str, int]:
+    """Values of the clean table that break the full schema, by reason."""
     full = build_schema(spec, today=today)
     final = _schema_failures(clean, full.schema, full.reasons)
-    schema_failures = (
-        dict(final.group_by("reason").len().iter_rows()) if not final.is_empty() else {}
-    )
+    return dict(final.group_by("reason").len().iter_rows()) if not final.is_empty() else {}
 
+
+def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
+    """Normalise, reject, de-duplicate and validate one raw table."""
+    today = options.today or dt.date.today()
+    frame, unparsed = _parse_problems(_normalised(raw, spec, options), spec)
+    problems = pl.concat([*unparsed, _rule_problems(frame, spec, today)]).unique(
+        subset=[ROW, "column"], keep="first", maintain_order=True
+    )
+    valid = frame.filter(~pl.col(ROW).is_in(problems[ROW].implode()))
+    newest = _newest_per_key(valid, spec, options)
+    clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
     return CleanResult(
         clean=clean,
         rejects=_rejects(raw, problems, spec, options),
         raw_rows=raw.height,
-        merged_rows=merged,
-        schema_failures=schema_failures,
+        merged_rows=valid.height - newest.height,
+        schema_failures=_failure_counts(clean, spec, today),
     )
