@@ -10,6 +10,7 @@ from typing import ClassVar, Self
 import dagster as dg
 import polars as pl
 
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.listrak.auth import (
     API_URL_ENV,
     AUTH_URL_ENV,
@@ -22,21 +23,12 @@ from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.email import EmailApi
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
-from listrak_assets.settings import Settings, config_path, load_settings
 from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
 
 
-class ListrakSettings(dg.ConfigurableResource):
-    """The destination settings file (`listrak.yaml`, or LISTRAK_CONFIG when set)."""
-
-    path: str | None = None
-
-    def load(self) -> Settings:
-        return load_settings(Path(self.path) if self.path else config_path())
-
-
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores each table as `<warehouse>/<asset key path>.parquet`.
+    """Stores each table as `<warehouse>/<asset key path>.parquet`, the warehouse folder taken
+    from the settings the run parsed.
 
     Our own because dagster-polars can't load Parquet under polars 2.x, and because it must
     add no data samples (PII) to metadata.
