@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import polars as pl
 
@@ -28,14 +27,22 @@ from listrak_assets.listrak.email import (
     FileMapping,
     ImportFile,
     ProfileField,
-    same_name,
+    require_checkbox,
 )
 from listrak_assets.listrak.errors import FieldConflict, ListrakConfigError, UnmatchedColumns
+from listrak_assets.listrak.fields import (
+    Policy,
+    fields_by_name,
+    match_fields,
+    name_key,
+    same_name,
+)
 from listrak_assets.listrak.membership import (
     EMAIL,
     MAX_FILE_BYTES,
     OFF,
     ON,
+    MembershipPlan,
     chunks,
     email_sha256,
     import_rows,
@@ -64,8 +71,6 @@ REJECT_COLUMNS: dict[str, pl.DataType] = {
     "result": pl.String(),
 }
 _CUTTABLE = {"text", "commentarea"}
-
-Policy = Literal["fail", "warn", "create"]
 
 
 @dataclass(frozen=True)
@@ -154,12 +159,43 @@ def _max_length(column: str) -> int:
     return spec.extra_max_len
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Fields:
+    """The group and fields a send needs, as they are in Listrak (None: not there yet)."""
+
     group: FieldGroup | None
     membership: ProfileField | None
     mapped: dict[str, ProfileField | None]  # None: to be created
     unmatched: list[str]
+
+
+@dataclass(frozen=True)
+class EmailPlan:
+    """A send as decided before its first write: the list, the fields, who joins and who
+    leaves. Everything that can fail without writing has been checked by then."""
+
+    options: SendOptions
+    audience: pl.DataFrame  # `email` and the attribute columns with a value in some row
+    list_id: int
+    fields: _Fields
+    membership: MembershipPlan
+
+    @property
+    def removed(self) -> int:
+        return self.membership.leavers.len()
+
+
+@dataclass(frozen=True)
+class _Made:
+    """The fields a send writes with: made in Listrak, or only planned in a dry run."""
+
+    group: FieldGroup | None
+    group_created: bool
+    membership: ProfileField | None
+    field_created: bool
+    mapped: dict[str, ProfileField]  # audience column -> its (existing) field
+    created: list[str]  # attribute fields created by this send
+    would_create: list[str]  # dry run only
 
 
 def _check(options: SendOptions, audience: pl.DataFrame) -> None:
@@ -174,6 +210,15 @@ def _check(options: SendOptions, audience: pl.DataFrame) -> None:
         raise ListrakConfigError("`email.chunk_rows` must be at least 1")
 
 
+def _with_values(audience: pl.DataFrame) -> pl.DataFrame:
+    """The email and the columns with something to send: a column empty in every row has
+    nothing (e.g. names the export didn't have)."""
+    columns = [
+        c for c in audience.columns if c != EMAIL and audience[c].null_count() < audience.height
+    ]
+    return audience.select(EMAIL, *columns)
+
+
 def _resolve_fields(
     api: EmailApi, list_id: int, columns: list[str], options: SendOptions
 ) -> _Fields:
@@ -181,34 +226,91 @@ def _resolve_fields(
     groups = [g for g in api.field_groups(list_id) if same_name(g.name, options.field_group)]
     group = min(groups, key=lambda g: g.group_id) if groups else None
     existing = api.fields(list_id, group.group_id) if group else []
-    # Newest first, so that among fields whose names differ only in case the oldest wins.
-    by_name = {f.name.strip().casefold(): f for f in sorted(existing, key=lambda f: -f.field_id)}
-    membership = by_name.get(options.segment_name.strip().casefold())
-    if membership is not None and membership.data_type.casefold() != "checkbox":
-        raise FieldConflict(
-            f"profile field {membership.name!r} in group {options.field_group!r} is a "
-            f"{membership.data_type} field, not a CheckBox: rename `segment_name` or change "
-            "the field in Listrak"
-        )
+    membership = fields_by_name(existing).get(name_key(options.segment_name))
+    if membership is not None:
+        require_checkbox(membership, options.field_group)
     clash = [c for c in columns if same_name(c, options.segment_name)]
     if clash:
         raise FieldConflict(
             f"audience column {clash[0]!r} has the membership field's name "
             f"({options.segment_name!r}); rename the column or `segment_name`"
         )
-    mapped: dict[str, ProfileField | None] = {}
-    unmatched: list[str] = []
-    for column in columns:
-        found = by_name.get(column.strip().casefold())
+    match = match_fields(
+        columns,
+        existing,
+        options.unmatched_columns,
+        lambda unmatched: UnmatchedColumns(
+            unmatched, options.field_group, [f.name for f in existing]
+        ),
+    )
+    if options.unmatched_columns == "create":
+        mapped = {c: match.mapped.get(c) for c in columns}
+        return _Fields(group, membership, mapped, [])
+    return _Fields(group, membership, dict(match.mapped), match.unmatched)
+
+
+def plan_email_audience(
+    api: EmailApi,
+    audience: pl.DataFrame,
+    options: SendOptions,
+    state: MemberState,
+    log: Callable[[str], None] = lambda _: None,
+) -> EmailPlan:
+    """Read only: check the settings, find the list and the fields, and measure the
+    audience against who had the membership field `on` before."""
+    _check(options, audience)
+    audience = _with_values(audience)
+    target = api.find_list(options.list_name)
+    fields = _resolve_fields(api, target.list_id, audience.columns[1:], options)
+    if fields.unmatched:
+        log(
+            f"audience columns without a profile field in {options.field_group!r} are left "
+            f"out: {', '.join(fields.unmatched)} (set unmatched_columns: create to create them)"
+        )
+    # A field not made yet is `on` for nobody, whatever an old state file says.
+    if fields.membership is None:
+        previous = pl.Series(EMAIL, [], dtype=pl.String)
+    else:
+        previous = state.previous(target.list_id, fields.membership.field_id)
+    return EmailPlan(
+        options, audience, target.list_id, fields, plan_membership(audience[EMAIL], previous)
+    )
+
+
+def _as_planned(plan: EmailPlan) -> _Made:
+    """A dry run's fields: what exists, and what a send would create."""
+    fields, options = plan.fields, plan.options
+    would_create = [
+        *([f"field group {options.field_group!r}"] if fields.group is None else []),
+        *([f"CheckBox field {options.segment_name!r}"] if fields.membership is None else []),
+        *(f"Text field {c!r}" for c, f in fields.mapped.items() if f is None),
+    ]
+    mapped = {c: f for c, f in fields.mapped.items() if f is not None}
+    return _Made(fields.group, False, fields.membership, False, mapped, [], would_create)
+
+
+def _create_fields(api: EmailApi, plan: EmailPlan) -> _Made:
+    """Write: the group, the membership field and the attribute fields that are missing."""
+    fields, options, list_id = plan.fields, plan.options, plan.list_id
+    group, group_created = fields.group, False
+    if group is None:
+        group, group_created = api.find_or_create_group(list_id, options.field_group)
+    membership, field_created = fields.membership, False
+    if membership is None:
+        membership, field_created = api.membership_field(list_id, group, options.segment_name)
+    mapped: dict[str, ProfileField] = {}
+    created: list[str] = []
+    for column, found in fields.mapped.items():
+        made = False
+        if found is None:
+            found, made = api.find_or_create_field(
+                list_id, group, column, TEXT, _max_length(column)
+            )
         if found is not None:
             mapped[column] = found
-        elif options.unmatched_columns == "create":
-            mapped[column] = None
-        else:
-            unmatched.append(column)
-    if unmatched and options.unmatched_columns == "fail":
-        raise UnmatchedColumns(unmatched, options.field_group, [f.name for f in existing])
-    return _Fields(group, membership, mapped, unmatched)
+        if made:
+            created.append(column)
+    return _Made(group, group_created, membership, field_created, mapped, created, [])
 
 
 def _cut(frame: pl.DataFrame, fields: dict[str, ProfileField]) -> tuple[pl.DataFrame, int]:
@@ -221,6 +323,65 @@ def _cut(frame: pl.DataFrame, fields: dict[str, ProfileField]) -> tuple[pl.DataF
             cut += int(too_long.sum())
             exprs.append(pl.col(column).cast(pl.String).str.slice(0, target.max_length))
     return (frame.with_columns(exprs) if exprs else frame), cut
+
+
+def _import_files(
+    plan: EmailPlan, made: _Made, on_frame: pl.DataFrame
+) -> list[tuple[ImportFile, ImportReport]]:
+    """The `on` files (members, with their attributes) and the `off` files (leavers)."""
+    options, flag = plan.options, plan.options.segment_name
+    membership_id = made.membership.field_id if made.membership else 0
+    files: list[tuple[ImportFile, ImportReport]] = []
+    parts = [
+        (ON, import_rows(on_frame, flag, ON), ADD_SUBSCRIBERS_AND_DATA),
+        (OFF, import_rows(plan.membership.leavers.to_frame(), flag, OFF), UPDATE_SUBSCRIBERS),
+    ]
+    for action, rows, import_type in parts:
+        attributes = made.mapped.values() if action == ON else ()
+        mappings = (
+            FileMapping(0, "Email"),
+            *(
+                FileMapping(i, "SegmentationField", f.field_id)
+                for i, f in enumerate(attributes, start=1)
+            ),
+            FileMapping(rows.width - 1, "SegmentationField", membership_id),
+        )
+        for number, (part, content) in enumerate(
+            chunks(rows, options.chunk_rows, options.max_file_bytes), start=1
+        ):
+            name = f"listrak-assets_email-audience_{options.batch}_{action}_{number:03d}.csv"
+            file = ImportFile(name, content, mappings, import_type=import_type)
+            files.append((file, ImportReport(name, action, part.height, len(content))))
+    return files
+
+
+def _report(plan: EmailPlan, made: _Made) -> tuple[SendReport, list[ImportFile]]:
+    """The files to send, and the report of a send that has sent none of them yet."""
+    on_frame, values_cut = _cut(plan.audience.select(EMAIL, *made.mapped), made.mapped)
+    if plan.options.dry_run:
+        # Columns whose field doesn't exist yet would be sent too.
+        on_frame = plan.audience.select(EMAIL, *plan.fields.mapped)
+    files = _import_files(plan, made, on_frame)
+    report = SendReport(
+        dry_run=plan.options.dry_run,
+        list_id=plan.list_id,
+        group=plan.options.field_group,
+        group_id=made.group.group_id if made.group else None,
+        group_created=made.group_created,
+        field_id=made.membership.field_id if made.membership else None,
+        field_created=made.field_created,
+        mapped={c: f.name for c, f in made.mapped.items()},
+        fields_created=made.created,
+        unmatched=plan.fields.unmatched,
+        values_cut=values_cut,
+        added=plan.membership.added,
+        kept=plan.membership.kept,
+        removed=plan.removed,
+        imports=[item for _, item in files],
+        rejects=pl.DataFrame(schema=REJECT_COLUMNS),
+        would_create=made.would_create,
+    )
+    return report, [file for file, _ in files]
 
 
 def _rejects(api: EmailApi, list_id: int, report: ImportReport) -> pl.DataFrame:
@@ -243,6 +404,56 @@ def _rejects(api: EmailApi, list_id: int, report: ImportReport) -> pl.DataFrame:
     ).cast(REJECT_COLUMNS)
 
 
+def _run_import(
+    api: EmailApi,
+    list_id: int,
+    file: ImportFile,
+    item: ImportReport,
+    options: SendOptions,
+    log: Callable[[str], None],
+    sleep: Callable[[float], None],
+) -> pl.DataFrame:
+    """Write one file: start its import, wait for it, and read back what it refused."""
+    item.import_id = api.start_import(list_id, file)
+    log(f"list import {item.import_id} started: {item.file_name} ({item.rows} rows)")
+    status = api.wait_for_import(
+        list_id,
+        item.import_id,
+        item.file_name,
+        interval=options.poll_interval,
+        timeout=options.poll_timeout,
+        sleep=sleep,
+    )
+    item.status = status.status
+    item.summary = api.import_summary(list_id, item.import_id)
+    return _rejects(api, list_id, item)
+
+
+def send_email_plan(
+    api: EmailApi,
+    plan: EmailPlan,
+    state: MemberState,
+    log: Callable[[str], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendReport:
+    """Carry out a plan: create the missing fields, import the files, record the members.
+    A dry run only reports."""
+    if plan.options.dry_run:
+        return _report(plan, _as_planned(plan))[0]
+    made = _create_fields(api, plan)
+    report, files = _report(plan, made)
+    assert made.membership is not None
+    field_id = made.membership.field_id
+    state.record_pending(plan.list_id, field_id, plan.membership.current)
+    rejects = [
+        _run_import(api, plan.list_id, file, item, plan.options, log, sleep)
+        for file, item in zip(files, report.imports, strict=True)
+    ]
+    state.commit(plan.list_id, field_id, plan.membership.current)
+    report.rejects = pl.concat([report.rejects, *rejects])
+    return report
+
+
 def send_email_audience(
     api: EmailApi,
     audience: pl.DataFrame,
@@ -252,122 +463,5 @@ def send_email_audience(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
     """Mirror `audience` (one row per email, attribute columns as text) into the list."""
-    _check(options, audience)
-    # A column empty in every row has nothing to send (e.g. names the export didn't have).
-    columns = [
-        c for c in audience.columns if c != EMAIL and audience[c].null_count() < audience.height
-    ]
-    audience = audience.select(EMAIL, *columns)
-    target = api.find_list(options.list_name)
-    fields = _resolve_fields(api, target.list_id, columns, options)
-    if fields.unmatched:
-        log(
-            f"audience columns without a profile field in {options.field_group!r} are left "
-            f"out: {', '.join(fields.unmatched)} (set unmatched_columns: create to create them)"
-        )
-
-    # Writes start here: the group, the membership field, attribute fields.
-    would_create: list[str] = []
-    group, group_created = fields.group, False
-    membership, field_created = fields.membership, False
-    created: list[str] = []
-    if options.dry_run:
-        if group is None:
-            would_create.append(f"field group {options.field_group!r}")
-        if membership is None:
-            would_create.append(f"CheckBox field {options.segment_name!r}")
-        would_create += [f"Text field {c!r}" for c, f in fields.mapped.items() if f is None]
-    else:
-        if group is None:
-            group, group_created = api.find_or_create_group(target.list_id, options.field_group)
-        if membership is None:
-            membership, field_created = api.membership_field(
-                target.list_id, group, options.segment_name
-            )
-        for column, found in list(fields.mapped.items()):
-            if found is None:
-                fields.mapped[column], made = api.find_or_create_field(
-                    target.list_id, group, column, TEXT, _max_length(column)
-                )
-                if made:
-                    created.append(column)
-    mapped = {c: f for c, f in fields.mapped.items() if f is not None}
-
-    # A field made just now is `on` for nobody, whatever an old state file says.
-    if membership is None or field_created:
-        previous = pl.Series(EMAIL, [], dtype=pl.String)
-    else:
-        previous = state.previous(target.list_id, membership.field_id)
-    plan = plan_membership(audience[EMAIL], previous)
-
-    on_frame, values_cut = _cut(audience.select(EMAIL, *mapped), mapped)
-    if options.dry_run:
-        # Columns whose field doesn't exist yet would be sent too.
-        on_frame = audience.select(EMAIL, *fields.mapped)
-    flag = options.segment_name
-    membership_id = membership.field_id if membership else 0
-    files: list[ImportFile] = []
-    reports: list[ImportReport] = []
-    parts = [
-        (ON, import_rows(on_frame, flag, ON), ADD_SUBSCRIBERS_AND_DATA),
-        (OFF, import_rows(plan.leavers.to_frame(), flag, OFF), UPDATE_SUBSCRIBERS),
-    ]
-    for action, rows, import_type in parts:
-        mappings = (
-            FileMapping(0, "Email"),
-            *(
-                FileMapping(i, "SegmentationField", f.field_id)
-                for i, f in enumerate(mapped.values(), start=1)
-                if action == ON
-            ),
-            FileMapping(rows.width - 1, "SegmentationField", membership_id),
-        )
-        for number, (part, content) in enumerate(
-            chunks(rows, options.chunk_rows, options.max_file_bytes), start=1
-        ):
-            name = f"listrak-assets_email-audience_{options.batch}_{action}_{number:03d}.csv"
-            files.append(ImportFile(name, content, mappings, import_type=import_type))
-            reports.append(ImportReport(name, action, part.height, len(content)))
-
-    rejects = [pl.DataFrame(schema=REJECT_COLUMNS)]
-    report = SendReport(
-        dry_run=options.dry_run,
-        list_id=target.list_id,
-        group=options.field_group,
-        group_id=group.group_id if group else None,
-        group_created=group_created,
-        field_id=membership.field_id if membership else None,
-        field_created=field_created,
-        mapped={c: f.name for c, f in mapped.items()},
-        fields_created=created,
-        unmatched=fields.unmatched,
-        values_cut=values_cut,
-        added=plan.added,
-        kept=plan.kept,
-        removed=plan.leavers.len(),
-        imports=reports,
-        rejects=rejects[0],
-        would_create=would_create,
-    )
-    if options.dry_run:
-        return report
-
-    assert membership is not None
-    state.record_pending(target.list_id, membership.field_id, plan.current)
-    for file, item in zip(files, reports, strict=True):
-        item.import_id = api.start_import(target.list_id, file)
-        log(f"list import {item.import_id} started: {item.file_name} ({item.rows} rows)")
-        status = api.wait_for_import(
-            target.list_id,
-            item.import_id,
-            item.file_name,
-            interval=options.poll_interval,
-            timeout=options.poll_timeout,
-            sleep=sleep,
-        )
-        item.status = status.status
-        item.summary = api.import_summary(target.list_id, item.import_id)
-        rejects.append(_rejects(api, target.list_id, item))
-    state.commit(target.list_id, membership.field_id, plan.current)
-    report.rejects = pl.concat(rejects)
-    return report
+    plan = plan_email_audience(api, audience, options, state, log)
+    return send_email_plan(api, plan, state, log, sleep)

@@ -7,27 +7,20 @@ looks again when an answer was lost, so a retry never leaves a duplicate group o
 
 from __future__ import annotations
 
-import base64
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from listrak_assets.listrak.errors import (
     FieldConflict,
-    ImportFailed,
-    ImportTimedOut,
     ListNotFound,
     ListrakNotFound,
     OutcomeUnknown,
 )
-from listrak_assets.listrak.http import MAX_PAGE, ListrakHttp
-
-# Listrak documents neither the import status words nor the per-contact results; these cover
-# the emulator's words and the plausible real ones. Anything else counts as still running.
-_DONE = {"completed", "complete", "finished", "success", "succeeded", "done", "processed"}
-_FAILED = ("fail", "error", "cancel", "abort", "reject")
+from listrak_assets.listrak.fields import same_name, values_body
+from listrak_assets.listrak.http import MAX_PAGE
+from listrak_assets.listrak.imports import ImportingApi, ImportStatus, csv_file
 
 # Import types and profile-data strategies, as Listrak spells them.
 ADD_SUBSCRIBERS_AND_DATA = "AddSubscribersAndSegmentationData"
@@ -93,11 +86,8 @@ class ImportFile:
 
     def body(self) -> dict[str, Any]:
         return {
-            "fileName": self.file_name,
-            "fileStream": base64.b64encode(self.content).decode("ascii"),
+            **csv_file(self.file_name, self.content),
             "fileDelimiter": ",",
-            "textQualifier": '"',
-            "hasColumnNames": True,
             "fileMappings": [m.body() for m in self.mappings],
             "importType": self.import_type,
             "segmentationImportType": self.segmentation_import_type,
@@ -107,59 +97,20 @@ class ImportFile:
         }
 
 
-@dataclass(frozen=True)
-class ImportStatus:
-    status: str
-    start_date: str | None = None
-    end_date: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        word = self.status.lower()
-        return any(f in word for f in _FAILED)
-
-    @property
-    def done(self) -> bool:
-        return self.status.lower() in _DONE
+def require_checkbox(found: ProfileField, group: str) -> None:
+    """The membership field must be a CheckBox: FieldConflict, saying what to change, if not."""
+    if found.data_type.casefold() != CHECKBOX.casefold():
+        raise FieldConflict(
+            f"profile field {found.name!r} in group {group!r} is a {found.data_type} field, "
+            "not a CheckBox: rename `segment_name` or change the field in Listrak"
+        )
 
 
-def poll_import(
-    fetch: Callable[[], ImportStatus],
-    import_id: str,
-    file_name: str,
-    *,
-    first_delay: float,
-    interval: float,
-    timeout: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> ImportStatus:
-    """Poll an import (Email or SMS) until it is done; ImportFailed / ImportTimedOut
-    otherwise. Waits start at `first_delay` and double up to `interval`."""
-    deadline = clock() + timeout
-    delay = first_delay
-    while True:
-        status = fetch()
-        if status.failed:
-            raise ImportFailed(import_id, file_name, status.status)
-        if status.done:
-            return status
-        if clock() >= deadline:
-            raise ImportTimedOut(import_id, file_name, status.status, timeout)
-        sleep(delay)
-        delay = min(interval, delay * 2)
-
-
-def same_name(a: str, b: str) -> bool:
-    """Listrak names compare without regard to case or surrounding spaces."""
-    return a.strip().casefold() == b.strip().casefold()
-
-
-class EmailApi:
+class EmailApi(ImportingApi):
     """Typed Email API operations over one authenticated connection."""
 
-    def __init__(self, http: ListrakHttp) -> None:
-        self.http = http
+    # Small imports finish in seconds: polls start quick and slow down to the interval.
+    first_poll: ClassVar[float | None] = 0.25
 
     # Lists ---------------------------------------------------------------------------------
 
@@ -280,11 +231,8 @@ class EmailApi:
         """The CheckBox field that says who is in the audience."""
         # A CheckBox stores on/off; 3 characters fit either spelling should the length count.
         found, created = self.find_or_create_field(list_id, group, name, CHECKBOX, 3, create=create)
-        if found is not None and found.data_type.casefold() != CHECKBOX.casefold():
-            raise FieldConflict(
-                f"profile field {name!r} in group {group.name!r} is a {found.data_type} field, "
-                "not a CheckBox: rename `segment_name` or change the field in Listrak"
-            )
+        if found is not None:
+            require_checkbox(found, group.name)
         return found, created
 
     # Contacts ------------------------------------------------------------------------------
@@ -324,9 +272,7 @@ class EmailApi:
         body = {
             "emailAddress": email,
             "subscriptionState": "Subscribed" if subscribed else "Unsubscribed",
-            "segmentationFieldValues": [
-                {"segmentationFieldId": k, "value": v} for k, v in (values or {}).items()
-            ],
+            "segmentationFieldValues": values_body(values or {}),
         }
         # An upsert keyed on the address: repeating it is harmless.
         return str(self.http.request("POST", f"/List/{list_id}/Contact", body=body)["resourceId"])
@@ -341,10 +287,7 @@ class EmailApi:
 
     def import_status(self, list_id: int, import_id: str) -> ImportStatus:
         data = self.http.request("GET", f"/List/{list_id}/ListImport/{import_id}/Status")
-        data = data.get("data") or {}
-        return ImportStatus(
-            str(data.get("status") or ""), data.get("startDate"), data.get("endDate")
-        )
+        return ImportStatus.of(data.get("data") or {})
 
     def import_summary(self, list_id: int, import_id: str) -> dict[str, int]:
         data = self.http.request("GET", f"/List/{list_id}/ListImport/{import_id}/Summary")
@@ -352,27 +295,3 @@ class EmailApi:
 
     def import_contacts(self, list_id: int, import_id: str) -> Iterator[dict[str, Any]]:
         return self.http.paged(f"/List/{list_id}/ListImport/{import_id}/Contact")
-
-    def wait_for_import(
-        self,
-        list_id: int,
-        import_id: str,
-        file_name: str,
-        *,
-        interval: float,
-        timeout: float,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> ImportStatus:
-        """Poll `Status` until the import is done; raise if it failed or took too long.
-        Polls start quick (small imports finish in seconds) and slow down to `interval`."""
-        return poll_import(
-            lambda: self.import_status(list_id, import_id),
-            import_id,
-            file_name,
-            first_delay=min(interval, 0.25),
-            interval=interval,
-            timeout=timeout,
-            sleep=sleep,
-            clock=clock,
-        )

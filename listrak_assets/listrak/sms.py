@@ -6,18 +6,13 @@ the API), contacts and their list subscriptions, and the contact-update import.
 
 from __future__ import annotations
 
-import base64
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from listrak_assets.listrak.email import ImportStatus, poll_import
-from listrak_assets.listrak.errors import (
-    ListrakConfigError,
-    ListrakNotFound,
-)
-from listrak_assets.listrak.http import ListrakHttp
+from listrak_assets.listrak.errors import ListrakConfigError, ListrakNotFound
+from listrak_assets.listrak.fields import name_key
+from listrak_assets.listrak.imports import ImportingApi, ImportStatus, csv_file
 
 UPDATE_SUBSCRIBERS = "UpdateSubscribers"  # the only import type of the SMS API
 
@@ -59,16 +54,21 @@ class SmsImportFile:
             for i, f in enumerate(self.field_ids, start=1)
         ]
         return {
-            "fileName": self.file_name,
-            "fileStream": base64.b64encode(self.content).decode("ascii"),
+            **csv_file(self.file_name, self.content),
             "importType": UPDATE_SUBSCRIBERS,
-            "hasColumnNames": True,
-            "textQualifier": '"',
             "fileMappings": mappings,
         }
 
 
-def _pick(items: list[Any], wanted: str | int, ident: Callable[[Any], int], names: Callable):
+T = TypeVar("T")
+
+
+def _pick(
+    items: list[T],
+    wanted: str | int,
+    ident: Callable[[T], int],
+    names: Callable[[T], tuple[str, ...]],
+) -> T | None:
     """The item whose id is `wanted`, or whose name matches it case-insensitively."""
     text = str(wanted).strip()
     if text.isdigit():
@@ -76,16 +76,14 @@ def _pick(items: list[Any], wanted: str | int, ident: Callable[[Any], int], name
             if ident(item) == int(text):
                 return item
     for item in items:
-        if any(n.strip().casefold() == text.casefold() for n in names(item)):
+        if any(name_key(n) == text.casefold() for n in names(item)):
             return item
     return None
 
 
-class SmsApi:
-    """Typed SMS API operations over one authenticated connection."""
-
-    def __init__(self, http: ListrakHttp) -> None:
-        self.http = http
+class SmsApi(ImportingApi):
+    """Typed SMS API operations over one authenticated connection; imports are polled at a
+    steady interval."""
 
     # Sender codes, phone lists, profile fields ----------------------------------------------
 
@@ -186,30 +184,4 @@ class SmsApi:
 
     def import_status(self, sender_code_id: int, import_id: str) -> ImportStatus:
         data = self.http.request("GET", f"/ShortCode/{sender_code_id}/ContactImport/{import_id}")
-        item = data.get("data") or {}
-        return ImportStatus(
-            str(item.get("status") or ""), item.get("startDate"), item.get("endDate")
-        )
-
-    def wait_for_import(
-        self,
-        sender_code_id: int,
-        import_id: str,
-        file_name: str,
-        *,
-        interval: float,
-        timeout: float,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> ImportStatus:
-        """Poll until the import is done; ImportFailed / ImportTimedOut otherwise."""
-        return poll_import(
-            lambda: self.import_status(sender_code_id, import_id),
-            import_id,
-            file_name,
-            first_delay=interval,
-            interval=interval,
-            timeout=timeout,
-            sleep=sleep,
-            clock=clock,
-        )
+        return ImportStatus.of(data.get("data") or {})

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 
@@ -29,6 +29,7 @@ from listrak_assets.listrak.errors import (
     ListrakUnavailable,
     OutcomeUnknown,
 )
+from listrak_assets.listrak.fields import Policy, match_fields, values_body
 from listrak_assets.listrak.sms import SmsApi, SmsField, SmsImportFile
 
 PHONE = "phone"
@@ -43,7 +44,8 @@ REJECT_COLUMNS: dict[str, pl.DataType] = {
 IMPORT_ROWS = 100_000  # contacts per contact-update import file
 _ROUNDS = 3  # tries when an answer to a write is lost
 
-Policy = Literal["fail", "warn", "create"]
+T = TypeVar("T")
+Change = Literal["update", "import"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,7 @@ class _Row:
         return {
             "phoneNumber": self.phone,
             **self.standard,
-            "segmentationFieldValues": [
-                {"segmentationFieldId": k, "value": v} for k, v in sorted(self.values.items())
-            ],
+            "segmentationFieldValues": values_body(dict(sorted(self.values.items()))),
         }
 
 
@@ -108,29 +108,47 @@ def _current(contact: dict[str, Any]) -> tuple[dict[str, str], dict[int, str]]:
     return standard, values
 
 
-def _differs(row: _Row, contact: dict[str, Any]) -> tuple[bool, bool]:
-    """(standard fields differ, profile values differ)."""
+def _change(row: _Row, contact: dict[str, Any]) -> Change | None:
+    """How a known number's profile is brought up to date: by a per-contact update when a
+    standard field differs (the import can't carry those), by the import when only profile
+    values do; None when nothing differs."""
     standard, values = _current(contact)
-    return (
-        any(standard.get(k) != v for k, v in row.standard.items()),
-        any(values.get(k, "") != v for k, v in row.values.items()),
-    )
+    if any(standard.get(k) != v for k, v in row.standard.items()):
+        return "update"
+    if any(values.get(k, "") != v for k, v in row.values.items()):
+        return "import"
+    return None
 
 
-def _match_fields(
-    columns: list[str], fields: list[SmsField], policy: Policy
-) -> tuple[dict[str, SmsField], list[str]]:
-    by_name = {f.name.strip().casefold(): f for f in sorted(fields, key=lambda f: -f.field_id)}
-    mapped = {c: by_name[c.strip().casefold()] for c in columns if c.strip().casefold() in by_name}
-    unmatched = [c for c in columns if c not in mapped]
-    if unmatched and policy == "fail":
+def _check(options: SmsOptions, audience: pl.DataFrame) -> None:
+    if PHONE not in audience.columns:
+        raise ListrakConfigError("the SMS audience has no `phone` column")
+    for key in ("sender_code", "phone_list"):
+        if not str(getattr(options, key)).strip():
+            raise ListrakConfigError(f"`sms.{key}` is empty in the settings (see README)")
+    if options.concurrency < 1:
+        raise ListrakConfigError("`sms.concurrency` must be at least 1")
+
+
+def _attributes(audience: pl.DataFrame) -> list[str]:
+    """Profile-field columns with a value in some row."""
+    return [
+        c
+        for c in audience.columns
+        if c not in (PHONE, OPTED_OUT, *STANDARD) and audience[c].null_count() < audience.height
+    ]
+
+
+def _no_sms_field(fields: list[SmsField]) -> Callable[[list[str]], Exception]:
+    def refuse(unmatched: list[str]) -> Exception:
         existing = ", ".join(sorted(f.name for f in fields)) or "(none)"
-        raise ListrakConfigError(
+        return ListrakConfigError(
             f"SMS audience columns {', '.join(unmatched)} have no SMS profile field (fields: "
             f"{existing}). SMS profile fields can't be created over the API: create them in "
             "Listrak, rename the columns, or set `unmatched_columns: warn` to drop them"
         )
-    return mapped, unmatched
+
+    return refuse
 
 
 def _rows(audience: pl.DataFrame, mapped: dict[str, SmsField]) -> tuple[list[_Row], list[str]]:
@@ -176,76 +194,120 @@ def _code(err: ListrakApiError) -> str:
     return err.code or str(err.status)
 
 
-def sync_sms_audience(
+@dataclass(frozen=True)
+class SmsPlan:
+    """A sync as decided before its first write: where, which fields, who joins, who leaves
+    and whose profile changes. Everything that can fail without writing has been checked."""
+
+    options: SmsOptions
+    sender_code_id: int
+    phone_list_id: int
+    mapped: dict[str, SmsField]  # audience column -> its profile field
+    unmatched: list[str]
+    joiners: list[_Row]  # not on the list yet
+    leavers: list[str]  # on the list, not in the audience
+    puts: list[_Row]  # members whose standard fields changed: a per-contact update each
+    imports: list[_Row]  # members whose profile values changed: the contact-update import
+    kept: int  # members who stay
+    opted_out: int  # rows opted out in the audience
+
+    def report(self) -> SmsReport:
+        """The report of a sync that has written nothing yet."""
+        report = SmsReport(
+            dry_run=self.options.dry_run,
+            sender_code_id=self.sender_code_id,
+            phone_list_id=self.phone_list_id,
+            mapped={c: f.name for c, f in self.mapped.items()},
+            unmatched=self.unmatched,
+            kept=self.kept,
+        )
+        report.skip("opted out in the audience", self.opted_out)
+        return report
+
+
+def plan_sms_audience(
     api: SmsApi,
     audience: pl.DataFrame,
     options: SmsOptions,
     log: Callable[[str], None] = lambda _: None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> SmsReport:
-    """Mirror `audience` (one row per phone, E.164 digits) into the phone list."""
-    if PHONE not in audience.columns:
-        raise ListrakConfigError("the SMS audience has no `phone` column")
-    for key in ("sender_code", "phone_list"):
-        if not str(getattr(options, key)).strip():
-            raise ListrakConfigError(f"`sms.{key}` is empty in the settings (see README)")
-    if options.concurrency < 1:
-        raise ListrakConfigError("`sms.concurrency` must be at least 1")
-    attributes = [
-        c
-        for c in audience.columns
-        if c not in (PHONE, OPTED_OUT, *STANDARD) and audience[c].null_count() < audience.height
-    ]
+) -> SmsPlan:
+    """Read only: check the settings, find the sender code, the phone list and the fields,
+    and compare the audience with who is on the list now."""
+    _check(options, audience)
     code = api.find_sender_code(options.sender_code)
     phone_list = api.find_phone_list(code.sender_code_id, options.phone_list)
-    mapped, unmatched = _match_fields(
-        attributes, api.fields(code.sender_code_id), options.unmatched_columns
+    fields = api.fields(code.sender_code_id)
+    match = match_fields(
+        _attributes(audience), fields, options.unmatched_columns, _no_sms_field(fields)
     )
-    if unmatched:
+    if match.unmatched:
         log(
             "SMS audience columns without an SMS profile field are left out: "
-            f"{', '.join(unmatched)} (SMS profile fields are created in Listrak only)"
+            f"{', '.join(match.unmatched)} (SMS profile fields are created in Listrak only)"
         )
-    rows, opted_out = _rows(audience, mapped)
+    rows, opted_out = _rows(audience, match.mapped)
     members = {
         str(c.get("phoneNumber")): c
         for c in api.list_contacts(code.sender_code_id, phone_list.phone_list_id)
     }
-    report = SmsReport(
-        dry_run=options.dry_run,
+    known = [(r, _change(r, members[r.phone])) for r in rows if r.phone in members]
+    return SmsPlan(
+        options=options,
         sender_code_id=code.sender_code_id,
         phone_list_id=phone_list.phone_list_id,
-        mapped={c: f.name for c, f in mapped.items()},
-        unmatched=unmatched,
+        mapped=match.mapped,
+        unmatched=match.unmatched,
+        joiners=[r for r in rows if r.phone not in members],
+        leavers=sorted(set(members) - {r.phone for r in rows}),
+        puts=[r for r, change in known if change == "update"],
+        imports=[r for r, change in known if change == "import"],
+        kept=len(known),
+        opted_out=len(opted_out),
     )
-    report.skip("opted out in the audience", len(opted_out))
-    wanted = {r.phone for r in rows}
-    joiners = [r for r in rows if r.phone not in members]
-    leavers = sorted(set(members) - wanted)
-    puts: list[_Row] = []
-    imports: list[_Row] = []
-    for row in rows:
-        if row.phone in members:
-            standard, values = _differs(row, members[row.phone])
-            (puts if standard else imports if values else []).append(row)
-    report.kept = len(rows) - len(joiners)
-    if options.dry_run:
-        report.subscribed = len(joiners)
-        report.unsubscribed = len(leavers)
-        report.updated = len(puts) + len(imports)
-        return report
 
-    sc, pl_id = code.sender_code_id, phone_list.phone_list_id
-    rejects: list[tuple[str, str, str]] = []
 
-    def join(row: _Row) -> tuple[str, _Row]:
+class _Sync:
+    """The writes of one sync: per-number calls `concurrency` at a time, where a failure
+    rejects that number only, then the contact-update import."""
+
+    def __init__(self, api: SmsApi, plan: SmsPlan, log: Callable[[str], None]) -> None:
+        self.api = api
+        self.plan = plan
+        self.log = log
+        self.code = plan.sender_code_id
+        self.list_id = plan.phone_list_id
+        self.rejects: list[tuple[str, str, str]] = []
+
+    def run(self, action: str, work: Callable[[T], Any], items: list[T]) -> list[Any]:
+        """`work` on every item, `concurrency` at a time; a failure rejects that item only.
+        The results of the items that did not fail, in order."""
+
+        def safe(item: T) -> Any:
+            try:
+                return work(item)
+            except ListrakApiError as err:
+                self.rejects.append((getattr(item, "phone", item), action, _code(err)))
+            except ListrakUnavailable as err:
+                self.rejects.append((getattr(item, "phone", item), action, type(err).__name__))
+            return None
+
+        with ThreadPoolExecutor(max_workers=self.plan.options.concurrency) as pool:
+            return [r for r in pool.map(safe, items) if r is not None]
+
+    def failing(self, action: str, work: Callable[[T], Any], items: list[T]) -> int:
+        """Run `work` on every item; how many failed."""
+        before = len(self.rejects)
+        self.run(action, work, items)
+        return len(self.rejects) - before
+
+    def join(self, row: _Row) -> tuple[str, _Row]:
         """Subscribe one number: `created`, `subscribed`, `update`/`import` (subscribed, its
         profile to update) or `opted_out`."""
         for _ in range(_ROUNDS):
             # Most joiners are new numbers: try to create first, and look only when the
             # sender code already knows the number (one call per new number, not two).
             try:
-                api.create_and_subscribe(sc, pl_id, row.body())
+                self.api.create_and_subscribe(self.code, self.list_id, row.body())
             except OutcomeUnknown:
                 continue  # maybe created: the next try finds it
             except ListrakApiError as err:
@@ -253,48 +315,81 @@ def sync_sms_audience(
                     raise
             else:
                 return "created", row
-            contact = api.contact(sc, row.phone)
+            contact = self.api.contact(self.code, row.phone)
             if contact is None:
                 continue
             if contact.get("optedOut"):
                 return "opted_out", row
             try:
-                api.subscribe(sc, row.phone, pl_id)
+                self.api.subscribe(self.code, row.phone, self.list_id)
             except OutcomeUnknown:
                 continue
             except ListrakApiError as err:
                 if err.code != "ERROR_SUBSCRIBED_PHONE_NUMBER":
                     raise
-            standard, values = _differs(row, contact)
-            return ("update" if standard else "import" if values else "subscribed"), row
-        raise OutcomeUnknown("POST", f"/ShortCode/{sc}/.../Contact", _ROUNDS, "lost")
+            return _change(row, contact) or "subscribed", row
+        raise OutcomeUnknown("POST", f"/ShortCode/{self.code}/.../Contact", _ROUNDS, "lost")
 
-    def leave(phone: str) -> None:
+    def leave(self, phone: str) -> None:
         try:
-            api.unsubscribe(sc, phone, pl_id)
+            self.api.unsubscribe(self.code, phone, self.list_id)
         except ListrakApiError as err:
             if err.code != "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED":  # already off: done
                 raise
 
-    def update(row: _Row) -> None:
-        api.update_contact(sc, row.body())
+    def update(self, row: _Row) -> None:
+        self.api.update_contact(self.code, row.body())
 
-    def run(action: str, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        """`work` on every item, `concurrency` at a time; a failure rejects that item only."""
-
-        def safe(item: Any) -> Any:
+    def start_import(self, file: SmsImportFile) -> str:
+        for _ in range(_ROUNDS):
             try:
-                return work(item)
-            except ListrakApiError as err:
-                rejects.append((getattr(item, "phone", item), action, _code(err)))
-            except ListrakUnavailable as err:
-                rejects.append((getattr(item, "phone", item), action, type(err).__name__))
-            return None
+                return self.api.start_import(self.code, file)
+            except OutcomeUnknown:
+                continue  # an update import is safe to send again
+        raise OutcomeUnknown("POST", f"/ShortCode/{self.code}/ContactImport", _ROUNDS, "lost")
 
-        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-            return [r for r in pool.map(safe, items) if r is not None]
+    def import_profiles(
+        self, rows: list[_Row], report: SmsReport, sleep: Callable[[float], None]
+    ) -> None:
+        """Profile values of known numbers, `IMPORT_ROWS` contacts a file."""
+        options = self.plan.options
+        field_ids = sorted({f.field_id for f in self.plan.mapped.values()})
+        for number, start in enumerate(range(0, len(rows), IMPORT_ROWS), start=1):
+            part = rows[start : start + IMPORT_ROWS]
+            name = f"listrak-assets_sms-audience_{options.batch}_{number:03d}.csv"
+            import_id = self.start_import(_import_file(part, field_ids, name))
+            self.log(f"SMS contact import {import_id} started: {name} ({len(part)} contacts)")
+            status = self.api.wait_for_import(
+                self.code,
+                import_id,
+                name,
+                interval=options.poll_interval,
+                timeout=options.poll_timeout,
+                sleep=sleep,
+            )
+            report.updated += len(part)
+            report.imports.append(
+                {"file": name, "rows": len(part), "import_id": import_id, "status": status.status}
+            )
 
-    for outcome, row in run("subscribe", join, joiners):
+
+def send_sms_plan(
+    api: SmsApi,
+    plan: SmsPlan,
+    log: Callable[[str], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SmsReport:
+    """Carry out a plan: subscribe the joiners, unsubscribe the leavers, update the changed
+    profiles. A dry run only reports."""
+    report = plan.report()
+    if plan.options.dry_run:
+        report.subscribed = len(plan.joiners)
+        report.unsubscribed = len(plan.leavers)
+        report.updated = len(plan.puts) + len(plan.imports)
+        return report
+    sync = _Sync(api, plan, log)
+    puts, imports = list(plan.puts), list(plan.imports)
+    for outcome, row in sync.run("subscribe", sync.join, plan.joiners):
         if outcome == "opted_out":
             report.skip("opted out at Listrak")
             continue
@@ -304,40 +399,19 @@ def sync_sms_audience(
             puts.append(row)
         elif outcome == "import":
             imports.append(row)
-    report.unsubscribed = len(leavers)
-    before = len(rejects)
-    run("unsubscribe", leave, leavers)
-    report.unsubscribed -= len(rejects) - before
-    before = len(rejects)
-    run("update", update, puts)
-    report.updated = len(puts) - (len(rejects) - before)
-
-    field_ids = sorted({f.field_id for f in mapped.values()})
-    for number, start in enumerate(range(0, len(imports), IMPORT_ROWS), start=1):
-        part = imports[start : start + IMPORT_ROWS]
-        name = f"listrak-assets_sms-audience_{options.batch}_{number:03d}.csv"
-        file = _import_file(part, field_ids, name)
-        import_id = None
-        for _ in range(_ROUNDS):
-            try:
-                import_id = api.start_import(sc, file)
-                break
-            except OutcomeUnknown:
-                continue  # an update import is safe to send again
-        if import_id is None:
-            raise OutcomeUnknown("POST", f"/ShortCode/{sc}/ContactImport", _ROUNDS, "lost")
-        log(f"SMS contact import {import_id} started: {name} ({len(part)} contacts)")
-        status = api.wait_for_import(
-            sc,
-            import_id,
-            name,
-            interval=options.poll_interval,
-            timeout=options.poll_timeout,
-            sleep=sleep,
-        )
-        report.updated += len(part)
-        report.imports.append(
-            {"file": name, "rows": len(part), "import_id": import_id, "status": status.status}
-        )
-    report.rejects = pl.DataFrame(rejects, schema=REJECT_COLUMNS, orient="row")
+    report.unsubscribed = len(plan.leavers) - sync.failing("unsubscribe", sync.leave, plan.leavers)
+    report.updated = len(puts) - sync.failing("update", sync.update, puts)
+    sync.import_profiles(imports, report, sleep)
+    report.rejects = pl.DataFrame(sync.rejects, schema=REJECT_COLUMNS, orient="row")
     return report
+
+
+def sync_sms_audience(
+    api: SmsApi,
+    audience: pl.DataFrame,
+    options: SmsOptions,
+    log: Callable[[str], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SmsReport:
+    """Mirror `audience` (one row per phone, E.164 digits) into the phone list."""
+    return send_sms_plan(api, plan_sms_audience(api, audience, options, log), log, sleep)

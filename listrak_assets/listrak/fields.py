@@ -1,0 +1,69 @@
+"""Matching audience columns to Listrak profile fields, for both channels.
+
+Listrak names compare without regard to case or surrounding spaces, and where two fields'
+names differ only in case the oldest (lowest id) wins. What happens to a column without a
+field is the settings' `unmatched_columns` policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+# What to do with an audience column that has no profile field: refuse the send, leave the
+# column out (with a warning), or create the field (where the API can).
+Policy = Literal["fail", "warn", "create"]
+
+
+class NamedField(Protocol):
+    @property
+    def field_id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+F = TypeVar("F", bound=NamedField)
+
+
+def name_key(name: str) -> str:
+    """The form under which Listrak compares names."""
+    return name.strip().casefold()
+
+
+def same_name(a: str, b: str) -> bool:
+    return name_key(a) == name_key(b)
+
+
+def fields_by_name(fields: Iterable[F]) -> dict[str, F]:
+    """Fields under their `name_key`; among names that differ only in case, the oldest."""
+    return {name_key(f.name): f for f in sorted(fields, key=lambda f: -f.field_id)}
+
+
+@dataclass(frozen=True)
+class FieldMatch(Generic[F]):
+    mapped: dict[str, F]  # audience column -> its field, in column order
+    unmatched: list[str]  # columns without a field, in column order
+
+
+def match_fields(
+    columns: Iterable[str],
+    fields: Iterable[F],
+    policy: Policy,
+    refuse: Callable[[list[str]], Exception],
+) -> FieldMatch[F]:
+    """Each column's field; `refuse(unmatched)` is raised when some have none and the policy
+    is `fail`. Creating fields for the rest is the caller's (only the Email API can)."""
+    names = list(columns)
+    index = fields_by_name(fields)
+    mapped = {c: index[name_key(c)] for c in names if name_key(c) in index}
+    unmatched = [c for c in names if c not in mapped]
+    if unmatched and policy == "fail":
+        raise refuse(unmatched)
+    return FieldMatch(mapped, unmatched)
+
+
+def values_body(values: dict[int, str]) -> list[dict[str, object]]:
+    """Profile values as both APIs take them in a contact."""
+    return [{"segmentationFieldId": k, "value": v} for k, v in values.items()]

@@ -1,0 +1,120 @@
+"""What Listrak's Email and SMS imports share: the file in a request body, the status words,
+and the loop that waits for an import to finish.
+
+Both APIs import a CSV file sent inline (base64) and report progress under a status word;
+neither documents the words, so both read them the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from listrak_assets.listrak.errors import ImportFailed, ImportTimedOut
+from listrak_assets.listrak.http import ListrakHttp
+
+# Listrak documents neither the import status words nor the per-contact results; these cover
+# the emulator's words and the plausible real ones. Anything else counts as still running.
+_DONE = {"completed", "complete", "finished", "success", "succeeded", "done", "processed"}
+_FAILED = ("fail", "error", "cancel", "abort", "reject")
+
+
+def csv_file(file_name: str, content: bytes) -> dict[str, Any]:
+    """The part of an import request that carries the file: a CSV (`"` qualifier) with a
+    header row, inline."""
+    return {
+        "fileName": file_name,
+        "fileStream": base64.b64encode(content).decode("ascii"),
+        "textQualifier": '"',
+        "hasColumnNames": True,
+    }
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    status: str
+    start_date: str | None = None
+    end_date: str | None = None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ImportStatus:
+        """From the `data` of a status answer (either API)."""
+        return cls(str(data.get("status") or ""), data.get("startDate"), data.get("endDate"))
+
+    @property
+    def failed(self) -> bool:
+        word = self.status.lower()
+        return any(f in word for f in _FAILED)
+
+    @property
+    def done(self) -> bool:
+        return self.status.lower() in _DONE
+
+
+def poll_import(
+    fetch: Callable[[], ImportStatus],
+    import_id: str,
+    file_name: str,
+    *,
+    first_delay: float,
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ImportStatus:
+    """Poll an import until it is done; ImportFailed / ImportTimedOut otherwise. Waits start
+    at `first_delay` and double up to `interval`."""
+    deadline = clock() + timeout
+    delay = first_delay
+    while True:
+        status = fetch()
+        if status.failed:
+            raise ImportFailed(import_id, file_name, status.status)
+        if status.done:
+            return status
+        if clock() >= deadline:
+            raise ImportTimedOut(import_id, file_name, status.status, timeout)
+        sleep(delay)
+        delay = min(interval, delay * 2)
+
+
+class ImportingApi(ABC):
+    """A Listrak REST API over one authenticated connection, whose imports can be waited for.
+    `scope` is what an import belongs to: an email list, or an SMS sender code."""
+
+    # The first wait between polls; None: start at the interval.
+    first_poll: ClassVar[float | None] = None
+
+    def __init__(self, http: ListrakHttp) -> None:
+        self.http = http
+
+    @abstractmethod
+    def import_status(self, scope: int, import_id: str, /) -> ImportStatus: ...
+
+    def wait_for_import(
+        self,
+        scope: int,
+        import_id: str,
+        file_name: str,
+        *,
+        interval: float,
+        timeout: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ImportStatus:
+        """Poll the import's status until it is done; raise if it failed or took too long."""
+        first = interval if self.first_poll is None else min(interval, self.first_poll)
+        return poll_import(
+            lambda: self.import_status(scope, import_id),
+            import_id,
+            file_name,
+            first_delay=first,
+            interval=interval,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+        )
