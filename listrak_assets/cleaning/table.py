@@ -19,11 +19,11 @@ from listrak_assets.cleaning.booleans import normalise_boolean
 from listrak_assets.cleaning.choices import normalise_choice, normalise_status
 from listrak_assets.cleaning.dates import DateOrder, normalise_date, normalise_datetime
 from listrak_assets.cleaning.emails import normalise_email
-from listrak_assets.cleaning.masking import mask
 from listrak_assets.cleaning.numbers import normalise_decimal, normalise_integer
 from listrak_assets.cleaning.phones import normalise_phone
 from listrak_assets.cleaning.text import clean_text, cut
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.privacy import mask
 from listrak_assets.schemas.reasons import REASONS
 from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
 from listrak_assets.schemas.validation import build_schema

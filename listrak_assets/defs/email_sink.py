@@ -7,7 +7,6 @@ settings, opens the API, and turns the report into metadata and a rejects table.
 import dagster as dg
 import polars as pl
 
-from listrak_assets.cleaning.masking import mask
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import dtype_schema, preview
 from listrak_assets.defs.resources import ListrakEmailApi, ListrakSettings
@@ -20,6 +19,7 @@ from listrak_assets.listrak.audience import (
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.state import MemberState
+from listrak_assets.privacy import mask, mask_text
 from listrak_assets.settings import SettingsError
 
 SINK = dg.AssetKey(["listrak", "email_audience"])
@@ -120,7 +120,7 @@ def listrak_email_audience(
     except (ListrakError, SettingsError) as err:
         # The message says what to do; the HTTP counts say how far it got.
         raise dg.Failure(
-            description=str(err),
+            description=mask_text(str(err)),
             metadata={"requests": stats.requests, "http": dg.MetadataValue.json(stats.as_dict())},
         ) from None
 

@@ -4,7 +4,7 @@ previews that mask personal data when PII is restricted."""
 import dagster as dg
 import polars as pl
 
-from listrak_assets.cleaning.masking import mask
+from listrak_assets.privacy import mask
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.schemas.validation import build_schema
 

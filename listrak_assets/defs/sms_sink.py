@@ -4,13 +4,11 @@ Thin on purpose: the sync itself is `listrak_assets.listrak.sms_audience`; this 
 the settings, opens the SMS API, and turns the report into metadata and a rejects table.
 """
 
-import re
 import time
 
 import dagster as dg
 import polars as pl
 
-from listrak_assets.cleaning.masking import mask
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import dtype_schema, preview
 from listrak_assets.defs.resources import ListrakSettings, ListrakSmsApi
@@ -22,9 +20,9 @@ from listrak_assets.listrak.sms_audience import (
     SmsReport,
     sync_sms_audience,
 )
+from listrak_assets.privacy import mask, mask_text
 from listrak_assets.settings import SettingsError
 
-_PHONE_IN_TEXT = re.compile(r"\d{8,15}")
 SINK = dg.AssetKey(["listrak", "sms_audience"])
 REJECTS = dg.AssetKey(["listrak", "sms_audience_rejects"])
 
@@ -108,7 +106,7 @@ def listrak_sms_audience(
     except (ListrakError, SettingsError) as err:
         raise dg.Failure(
             # A per-number call's path holds the phone number: never shown whole.
-            description=_PHONE_IN_TEXT.sub(lambda m: m.group()[0] + "***", str(err)),
+            description=mask_text(str(err)),
             metadata={"requests": stats.requests, "http": dg.MetadataValue.json(stats.as_dict())},
         ) from None
     seconds = time.monotonic() - started

@@ -1,23 +1,16 @@
 """Typed errors for everything Listrak (or the road to it) can refuse.
 
 Each message says what to do about it. None carries a secret, and Listrak's own messages are
-scrubbed of email addresses before they are quoted, since they end up in run logs.
+masked (email addresses, phone numbers) before they are quoted, since they end up in run logs.
 """
 
 from __future__ import annotations
 
-import re
+from listrak_assets.privacy import mask_text
 
 ALLOWLIST_HINT = (
     "check the client id/secret and that this machine's IP is on the integration's allowlist"
 )
-
-_EMAIL = re.compile(r"[^\s@<>()\[\]\"',;:]+@[^\s@<>()\[\]\"',;:]+")
-
-
-def scrub(text: str) -> str:
-    """Listrak's message with any email address reduced to its first character."""
-    return _EMAIL.sub(lambda m: m.group(0)[:1] + "***@***", text)
 
 
 class ListrakError(Exception):
@@ -43,7 +36,7 @@ class ListrakApiError(ListrakError):
     def __init__(self, status: int, code: str | None, message: str, method: str, path: str) -> None:
         self.status = status
         self.code = code
-        self.listrak_message = scrub(message)
+        self.listrak_message = mask_text(message)
         self.method = method
         self.path = path
         what = f"{code}: {self.listrak_message}" if code else self.listrak_message

@@ -25,8 +25,8 @@ from listrak_assets.listrak.errors import (
     ListrakNotFound,
     ListrakUnavailable,
     OutcomeUnknown,
-    scrub,
 )
+from listrak_assets.privacy import mask_text
 
 USER_AGENT = "listrak-assets/0.1 (+httpx)"
 MAX_PAGE = 5000  # Listrak's largest `count` for paged collections
@@ -246,7 +246,7 @@ class ListrakHttp:
         if status == 401:
             raise ListrakAuthError(
                 self.integration,
-                f"{method} {path} was refused twice with 401 {code or ''} ({scrub(message)}) "
+                f"{method} {path} was refused twice with 401 {code or ''} ({mask_text(message)}) "
                 "even with a new token; the integration may also lack access to this area",
             )
         if status == 404 and code == "ERROR_UNABLE_TO_LOCATE_RESOURCE":
