@@ -26,12 +26,12 @@ from listrak_assets.listrak.email import (
     FieldGroup,
     FileMapping,
     ImportFile,
-    ProfileField,
     require_checkbox,
 )
 from listrak_assets.listrak.errors import FieldConflict, ListrakConfigError, UnmatchedColumns
 from listrak_assets.listrak.fields import (
     Policy,
+    ProfileField,
     fields_by_name,
     match_fields,
     name_key,
@@ -318,10 +318,11 @@ def _cut(frame: pl.DataFrame, fields: dict[str, ProfileField]) -> tuple[pl.DataF
     cut = 0
     exprs = []
     for column, target in fields.items():
-        if target.data_type.casefold() in _CUTTABLE and target.max_length > 0:
-            too_long = frame[column].cast(pl.String).str.len_chars() > target.max_length
+        limit = target.max_length or 0
+        if target.data_type.casefold() in _CUTTABLE and limit > 0:
+            too_long = frame[column].cast(pl.String).str.len_chars() > limit
             cut += int(too_long.sum())
-            exprs.append(pl.col(column).cast(pl.String).str.slice(0, target.max_length))
+            exprs.append(pl.col(column).cast(pl.String).str.slice(0, limit))
     return (frame.with_columns(exprs) if exprs else frame), cut
 
 

@@ -18,7 +18,7 @@ from listrak_assets.listrak.errors import (
     ListrakNotFound,
     OutcomeUnknown,
 )
-from listrak_assets.listrak.fields import same_name, values_body
+from listrak_assets.listrak.fields import ProfileField, same_name, values_body
 from listrak_assets.listrak.http import MAX_PAGE
 from listrak_assets.listrak.imports import ImportingApi, ImportStatus, csv_file
 
@@ -42,15 +42,6 @@ class EmailList:
 class FieldGroup:
     group_id: int
     name: str
-    position: int
-
-
-@dataclass(frozen=True)
-class ProfileField:
-    field_id: int
-    name: str
-    data_type: str
-    max_length: int
     position: int
 
 
@@ -148,16 +139,7 @@ class EmailApi(ImportingApi):
 
     def fields(self, list_id: int, group_id: int) -> list[ProfileField]:
         path = f"/List/{list_id}/SegmentationFieldGroup/{group_id}/SegmentationField"
-        return [
-            ProfileField(
-                int(d["segmentationFieldId"]),
-                str(d.get("segmentationFieldName") or ""),
-                str(d.get("dataType") or ""),
-                int(d.get("maxLength") or 0),
-                int(d.get("position") or 0),
-            )
-            for d in self.http.request("GET", path).get("data") or []
-        ]
+        return [ProfileField.of(d) for d in self.http.request("GET", path).get("data") or []]
 
     def create_field(
         self,

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
 # What to do with an audience column that has no profile field: refuse the send, leave the
 # column out (with a warning), or create the field (where the API can).
 Policy = Literal["fail", "warn", "create"]
 
 
-class NamedField(Protocol):
-    @property
-    def field_id(self) -> int: ...
+@dataclass(frozen=True)
+class ProfileField:
+    """A profile (segmentation) field, as the Email and SMS APIs both describe it."""
 
-    @property
-    def name(self) -> str: ...
+    field_id: int
+    name: str
+    data_type: str
+    max_length: int | None  # None: no length given
+    position: int = 0  # the Email API's order within a field group
 
-
-F = TypeVar("F", bound=NamedField)
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ProfileField:
+        """From one item of a field listing (either API)."""
+        length = data.get("maxLength")
+        return cls(
+            int(data["segmentationFieldId"]),
+            str(data.get("segmentationFieldName") or ""),
+            str(data.get("dataType") or ""),
+            int(length) if length is not None else None,
+            int(data.get("position") or 0),
+        )
 
 
 def name_key(name: str) -> str:
@@ -36,23 +48,23 @@ def same_name(a: str, b: str) -> bool:
     return name_key(a) == name_key(b)
 
 
-def fields_by_name(fields: Iterable[F]) -> dict[str, F]:
+def fields_by_name(fields: Iterable[ProfileField]) -> dict[str, ProfileField]:
     """Fields under their `name_key`; among names that differ only in case, the oldest."""
     return {name_key(f.name): f for f in sorted(fields, key=lambda f: -f.field_id)}
 
 
 @dataclass(frozen=True)
-class FieldMatch(Generic[F]):
-    mapped: dict[str, F]  # audience column -> its field, in column order
+class FieldMatch:
+    mapped: dict[str, ProfileField]  # audience column -> its field, in column order
     unmatched: list[str]  # columns without a field, in column order
 
 
 def match_fields(
     columns: Iterable[str],
-    fields: Iterable[F],
+    fields: Iterable[ProfileField],
     policy: Policy,
     refuse: Callable[[list[str]], Exception],
-) -> FieldMatch[F]:
+) -> FieldMatch:
     """Each column's field; `refuse(unmatched)` is raised when some have none and the policy
     is `fail`. Creating fields for the rest is the caller's (only the Email API can)."""
     names = list(columns)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from listrak_assets.listrak.errors import ListrakConfigError, ListrakNotFound
-from listrak_assets.listrak.fields import name_key
+from listrak_assets.listrak.fields import ProfileField, name_key
 from listrak_assets.listrak.imports import ImportingApi, ImportStatus, csv_file
 
 UPDATE_SUBSCRIBERS = "UpdateSubscribers"  # the only import type of the SMS API
@@ -28,14 +28,6 @@ class SenderCode:
 class PhoneList:
     phone_list_id: int
     name: str
-
-
-@dataclass(frozen=True)
-class SmsField:
-    field_id: int
-    name: str
-    data_type: str
-    max_length: int | None
 
 
 @dataclass(frozen=True)
@@ -130,17 +122,9 @@ class SmsApi(ImportingApi):
             )
         return found
 
-    def fields(self, sender_code_id: int) -> list[SmsField]:
+    def fields(self, sender_code_id: int) -> list[ProfileField]:
         data = self.http.request("GET", f"/ShortCode/{sender_code_id}/SegmentationField")
-        return [
-            SmsField(
-                int(d["segmentationFieldId"]),
-                str(d.get("segmentationFieldName") or ""),
-                str(d.get("dataType") or ""),
-                int(d["maxLength"]) if d.get("maxLength") is not None else None,
-            )
-            for d in data.get("data") or []
-        ]
+        return [ProfileField.of(d) for d in data.get("data") or []]
 
     # Contacts and subscriptions -------------------------------------------------------------
 

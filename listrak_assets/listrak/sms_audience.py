@@ -29,8 +29,8 @@ from listrak_assets.listrak.errors import (
     ListrakUnavailable,
     OutcomeUnknown,
 )
-from listrak_assets.listrak.fields import Policy, match_fields, values_body
-from listrak_assets.listrak.sms import SmsApi, SmsField, SmsImportFile
+from listrak_assets.listrak.fields import Policy, ProfileField, match_fields, values_body
+from listrak_assets.listrak.sms import SmsApi, SmsImportFile
 
 PHONE = "phone"
 OPTED_OUT = "optedout"
@@ -139,7 +139,7 @@ def _attributes(audience: pl.DataFrame) -> list[str]:
     ]
 
 
-def _no_sms_field(fields: list[SmsField]) -> Callable[[list[str]], Exception]:
+def _no_sms_field(fields: list[ProfileField]) -> Callable[[list[str]], Exception]:
     def refuse(unmatched: list[str]) -> Exception:
         existing = ", ".join(sorted(f.name for f in fields)) or "(none)"
         return ListrakConfigError(
@@ -151,7 +151,7 @@ def _no_sms_field(fields: list[SmsField]) -> Callable[[list[str]], Exception]:
     return refuse
 
 
-def _rows(audience: pl.DataFrame, mapped: dict[str, SmsField]) -> tuple[list[_Row], list[str]]:
+def _rows(audience: pl.DataFrame, mapped: dict[str, ProfileField]) -> tuple[list[_Row], list[str]]:
     """The rows to subscribe and the phones of opted-out rows."""
     phones = audience[PHONE].cast(pl.String).str.replace_all(r"\D", "")
     frame = audience.with_columns(phones.alias(PHONE))
@@ -202,7 +202,7 @@ class SmsPlan:
     options: SmsOptions
     sender_code_id: int
     phone_list_id: int
-    mapped: dict[str, SmsField]  # audience column -> its profile field
+    mapped: dict[str, ProfileField]  # audience column -> its profile field
     unmatched: list[str]
     joiners: list[_Row]  # not on the list yet
     leavers: list[str]  # on the list, not in the audience
