@@ -18,6 +18,7 @@ from listrak_assets.listrak.state import MemberState
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
 from listrak_assets_tests.listrak_fixtures import OpenApi
+from listrak_assets_tests.sink_fixtures import api_resource, failed_before_writing, materialize
 
 GROUP = "Amperity Message Attributes"
 SEGMENT = "Listrak Assets Audience"  # the repository's listrak.yaml
@@ -28,20 +29,6 @@ KEYS = [
     SINK,
     REJECTS,
 ]
-
-
-def _resource(emulator: Emulator, **changes: object) -> ListrakEmailApi:
-    creds = emulator.credentials[Integration.EMAIL]
-    fields: dict[str, object] = {
-        "client_id": creds.client_id,
-        "client_secret": creds.client_secret,
-        "api_url": emulator.api_url,
-        "auth_url": emulator.auth_url,
-        "retry_attempts": 8,
-        "backoff_seconds": 0.001,
-        "max_backoff_seconds": 0.01,
-    }
-    return ListrakEmailApi(**{**fields, **changes})
 
 
 def send(
@@ -69,12 +56,8 @@ def send(
         },
         **settings,
     )
-    return dg.materialize(
-        list(defs.assets or []),
-        selection=dg.AssetSelection.assets(*KEYS),
-        resources={**workspace.resources(), "listrak_email": resource or _resource(emulator)},
-        instance=workspace.instance,
-        raise_on_error=False,
+    return materialize(
+        workspace, KEYS, listrak_email=resource or api_resource(ListrakEmailApi, emulator)
     )
 
 
@@ -214,11 +197,9 @@ def test_unmatched_columns_fail_before_anything_is_written(
         columns={"Tier": ["Gold"]},
         unmatched_columns="fail",
     )
-    assert not result.success
-    [message] = failure_messages(result)
+    message = failed_before_writing(result, emulator)
     assert "audience columns Tier have no profile field" in message
     assert "unmatched_columns" in message
-    assert emulator.writes == 0
 
 
 def test_unmatched_columns_are_created_and_filled(workspace: Workspace, emulator: Emulator) -> None:
@@ -271,32 +252,33 @@ def test_a_wrong_list_name_lists_the_lists_and_writes_nothing(
     workspace: Workspace, emulator: Emulator
 ) -> None:
     result = send(workspace, emulator, addresses("a"), list_name="Newsleter")
-    assert not result.success
-    [message] = failure_messages(result)
+    message = failed_before_writing(result, emulator)
     assert "invalid list name 'Newsleter'" in message and "'Newsletter'" in message
-    assert emulator.writes == 0
 
 
 def test_bad_credentials_mention_the_allowlist_and_never_the_secret(
     workspace: Workspace, emulator: Emulator
 ) -> None:
-    resource = _resource(emulator, client_secret="wrong-secret-123")
+    resource = api_resource(ListrakEmailApi, emulator, client_secret="wrong-secret-123")
     result = send(workspace, emulator, addresses("a"), resource=resource)
-    assert not result.success
-    [message] = failure_messages(result)
+    message = failed_before_writing(result, emulator)
     assert "Invalid Credentials" in message and "allowlist" in message
     assert "wrong-secret-123" not in message
     real_secret = emulator.credentials[Integration.EMAIL].client_secret
     for event in result.all_events:
         assert "wrong-secret-123" not in str(event) and real_secret not in str(event)
-    assert emulator.writes == 0
 
 
 def test_missing_credentials_name_the_variable(
     workspace: Workspace, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("LISTRAK_EMAIL_CLIENT_ID", raising=False)
-    result = send(workspace, emulator, addresses("a"), resource=_resource(emulator, client_id=None))
+    result = send(
+        workspace,
+        emulator,
+        addresses("a"),
+        resource=api_resource(ListrakEmailApi, emulator, client_id=None),
+    )
     assert not result.success
     assert "set LISTRAK_EMAIL_CLIENT_ID" in failure_messages(result)[0]
     # The tables were built all the same: only the sink needs Listrak.

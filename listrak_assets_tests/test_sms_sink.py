@@ -24,22 +24,10 @@ from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
 from listrak_assets_tests.listrak_fixtures import FAST_RETRY
+from listrak_assets_tests.sink_fixtures import api_resource, failed_before_writing, materialize
 
 KEYS = [raw_key("sms_audience"), clean_key("sms_audience"), rejects_key("sms_audience")]
 CODE = 1  # the emulator's default sender code "12345"
-
-
-def _resource(emulator: Emulator, integration: Integration = Integration.SMS) -> dict:
-    creds = emulator.credentials[integration]
-    return {
-        "client_id": creds.client_id,
-        "client_secret": creds.client_secret,
-        "api_url": emulator.api_url,
-        "auth_url": emulator.auth_url,
-        "retry_attempts": 8,
-        "backoff_seconds": 0.001,
-        "max_backoff_seconds": 0.01,
-    }
 
 
 def sync(
@@ -65,16 +53,11 @@ def sync(
         },
         **settings,
     )
-    return dg.materialize(
-        list(defs.assets or []),
-        selection=dg.AssetSelection.assets(*KEYS, SINK, REJECTS, *(extra_keys or [])),
-        resources={
-            **workspace.resources(),
-            "listrak_sms": ListrakSmsApi(**_resource(emulator)),
-            "listrak_email": ListrakEmailApi(**_resource(emulator, Integration.EMAIL)),
-        },
-        instance=workspace.instance,
-        raise_on_error=False,
+    return materialize(
+        workspace,
+        [*KEYS, SINK, REJECTS, *(extra_keys or [])],
+        listrak_sms=api_resource(ListrakSmsApi, emulator),
+        listrak_email=api_resource(ListrakEmailApi, emulator),
     )
 
 
@@ -194,10 +177,8 @@ def test_a_wrong_phone_list_fails_listing_the_lists(
     workspace: Workspace, emulator: Emulator
 ) -> None:
     result = sync(workspace, emulator, {"phone": numbers(1)}, phone_list="Nope")
-    assert not result.success
-    [message] = failure_messages(result)
+    message = failed_before_writing(result, emulator)
     assert "no SMS phone list 'Nope'" in message and "'SMS Audience'" in message
-    assert emulator.writes == 0
 
 
 def test_unmatched_columns_fail_before_anything_is_written(
@@ -206,10 +187,8 @@ def test_unmatched_columns_fail_before_anything_is_written(
     result = sync(
         workspace, emulator, {"phone": numbers(1), "shoe": ["9"]}, unmatched_columns="fail"
     )
-    assert not result.success
-    [message] = failure_messages(result)
+    message = failed_before_writing(result, emulator)
     assert "shoe" in message and "can't be created" in message
-    assert emulator.writes == 0
 
 
 def test_faults_on_a_fifth_of_requests_still_end_in_the_right_state(
@@ -285,12 +264,8 @@ def test_the_sender_code_is_found_by_id_code_or_name(
 ) -> None:
     pl.DataFrame({"phone": numbers(1)}).write_csv(workspace.inbox / "sms_audience.csv")
     workspace.settings(sms={"sender_code": wanted, "phone_list": str(phone_list_id(emulator))})
-    result = dg.materialize(
-        list(defs.assets or []),
-        selection=dg.AssetSelection.assets(*KEYS, SINK, REJECTS),
-        resources={**workspace.resources(), "listrak_sms": ListrakSmsApi(**_resource(emulator))},
-        instance=workspace.instance,
-        raise_on_error=False,
+    result = materialize(
+        workspace, [*KEYS, SINK, REJECTS], listrak_sms=api_resource(ListrakSmsApi, emulator)
     )
     assert result.success, failure_messages(result)
     assert members(emulator) == {"12125550001"}
