@@ -55,33 +55,6 @@ class ImportStatus:
         return self.status.lower() in _DONE
 
 
-def poll_import(
-    fetch: Callable[[], ImportStatus],
-    import_id: str,
-    file_name: str,
-    *,
-    first_delay: float,
-    interval: float,
-    timeout: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> ImportStatus:
-    """Poll an import until it is done; ImportFailed / ImportTimedOut otherwise. Waits start
-    at `first_delay` and double up to `interval`."""
-    deadline = clock() + timeout
-    delay = first_delay
-    while True:
-        status = fetch()
-        if status.failed:
-            raise ImportFailed(import_id, file_name, status.status)
-        if status.done:
-            return status
-        if clock() >= deadline:
-            raise ImportTimedOut(import_id, file_name, status.status, timeout)
-        sleep(delay)
-        delay = min(interval, delay * 2)
-
-
 class ImportingApi(ABC):
     """A Listrak REST API over one authenticated connection, whose imports can be waited for.
     `scope` is what an import belongs to: an email list, or an SMS sender code."""
@@ -106,15 +79,17 @@ class ImportingApi(ABC):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> ImportStatus:
-        """Poll the import's status until it is done; raise if it failed or took too long."""
-        first = interval if self.first_poll is None else min(interval, self.first_poll)
-        return poll_import(
-            lambda: self.import_status(scope, import_id),
-            import_id,
-            file_name,
-            first_delay=first,
-            interval=interval,
-            timeout=timeout,
-            sleep=sleep,
-            clock=clock,
-        )
+        """Poll the import's status until it is done; ImportFailed / ImportTimedOut if it
+        failed or took too long. Waits start at `first_poll` and double up to `interval`."""
+        deadline = clock() + timeout
+        delay = interval if self.first_poll is None else min(interval, self.first_poll)
+        while True:
+            status = self.import_status(scope, import_id)
+            if status.failed:
+                raise ImportFailed(import_id, file_name, status.status)
+            if status.done:
+                return status
+            if clock() >= deadline:
+                raise ImportTimedOut(import_id, file_name, status.status, timeout)
+            sleep(delay)
+            delay = min(interval, delay * 2)

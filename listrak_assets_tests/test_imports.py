@@ -1,0 +1,61 @@
+"""The import-polling loop both channels share, against the emulator's Email API: it returns
+once an import is done, says so when one failed or outlasted the timeout, and waits quick
+first, then at the configured interval. Waits are recorded, never slept."""
+
+from __future__ import annotations
+
+import pytest
+
+from listrak_assets.listrak.email import EmailApi, FileMapping, ImportFile
+from listrak_assets.listrak.errors import ImportFailed, ImportTimedOut
+from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets_tests.listrak_fixtures import OpenApi
+
+
+def _start(api: EmailApi) -> tuple[int, str]:
+    list_id = api.find_list("Newsletter").list_id
+    file = ImportFile("f.csv", b"email\na@example.com\n", (FileMapping(0, "Email"),))
+    return list_id, api.start_import(list_id, file)
+
+
+def test_a_finished_import_is_returned(email_api: OpenApi) -> None:
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        status = api.wait_for_import(list_id, import_id, "f.csv", interval=0.01, timeout=30)
+    assert status.done and status.status == "Completed"
+
+
+def test_a_failed_import_says_where_to_look(emulator: Emulator, email_api: OpenApi) -> None:
+    emulator.email.fail_import()
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        with pytest.raises(ImportFailed) as caught:
+            api.wait_for_import(list_id, import_id, "f.csv", interval=0.01, timeout=30)
+    assert caught.value.import_id == import_id and "'Failed'" in str(caught.value)
+
+
+def test_waits_start_quick_then_double_up_to_the_interval_until_the_timeout(
+    emulator: Emulator, email_api: OpenApi
+) -> None:
+    emulator.email.stop()  # imports stay queued
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        with pytest.raises(ImportTimedOut) as caught:
+            api.wait_for_import(
+                list_id,
+                import_id,
+                "f.csv",
+                interval=1.0,
+                timeout=3.0,
+                sleep=sleep,
+                clock=lambda: now[0],
+            )
+    assert waits == [0.25, 0.5, 1.0, 1.0, 1.0]
+    assert "'Queued'" in str(caught.value) and "poll_timeout_seconds" in str(caught.value)
