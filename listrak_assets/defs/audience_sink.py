@@ -18,7 +18,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.keys import clean_key
-from listrak_assets.defs.metadata import dtype_schema, preview
+from listrak_assets.defs.metadata import preview
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.http import Stats
 from listrak_assets.privacy import mask, mask_text
@@ -47,8 +47,7 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
     audience: ClassVar[str]  # the clean table it reads; names the assets too
     resource: ClassVar[str]  # the key of the channel's API resource
     pii_column: ClassVar[str]  # the rejects column masked when PII is restricted
-    reject_columns: ClassVar[dict[str, pl.DataType]]
-    reject_descriptions: ClassVar[dict[str, str]]
+    rejects_schema: ClassVar[dg.TableSchema]
     description: ClassVar[str]
     sink_description: ClassVar[str]
     rejects_description: ClassVar[str]
@@ -184,11 +183,7 @@ def audience_sink(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetsDefinitio
                 group_name="listrak",
                 kinds={"polars", "parquet"},
                 description=channel.rejects_description,
-                metadata={
-                    "dagster/column_schema": dtype_schema(
-                        channel.reject_columns, channel.reject_descriptions
-                    )
-                },
+                metadata={"dagster/column_schema": channel.rejects_schema},
             ),
         },
         required_resource_keys={"settings", channel.resource},

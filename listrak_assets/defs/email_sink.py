@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
+from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.resources import ListrakEmailApi
 from listrak_assets.listrak.audience import (
     REJECT_COLUMNS,
@@ -45,8 +46,7 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
     audience = "email_audience"
     resource = "listrak_email"
     pii_column = "email"
-    reject_columns = REJECT_COLUMNS
-    reject_descriptions = REJECT_DESCRIPTIONS
+    rejects_schema = dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
     description = "Send the whole audience with list imports and mirror the membership field."
     sink_description = (
         "The email audience in a Listrak email list: every member has the membership field "

@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
+from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.resources import ListrakSmsApi
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.sms import SmsApi
@@ -36,8 +37,7 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
     audience = "sms_audience"
     resource = "listrak_sms"
     pii_column = "phone"
-    reject_columns = REJECT_COLUMNS
-    reject_descriptions = REJECT_DESCRIPTIONS
+    rejects_schema = dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
     description = "Mirror the SMS audience into the phone list named in the settings."
     sink_description = (
         "The SMS audience in a Listrak SMS phone list: new numbers created and subscribed, "
