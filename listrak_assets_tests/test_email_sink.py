@@ -19,6 +19,7 @@ from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
 from listrak_assets_tests.listrak_fixtures import OpenApi
 from listrak_assets_tests.sink_fixtures import api_resource, failed_before_writing, materialize
+from listrak_assets_tests.test_settings_resource import reads_of
 
 GROUP = "Amperity Message Attributes"
 SEGMENT = "Listrak Assets Audience"  # the repository's listrak.yaml
@@ -90,6 +91,17 @@ def test_the_sink_reads_the_clean_audience() -> None:
     assert graph.get(SINK).parent_keys == {clean_key("email_audience")}
     assert graph.get(REJECTS).parent_keys == {clean_key("email_audience")}
     assert graph.get(SINK).group_name == "listrak"
+
+
+def test_a_sink_run_reads_the_settings_once(workspace: Workspace, emulator: Emulator) -> None:
+    pl.DataFrame({"Email": addresses("a")}).write_csv(workspace.inbox / "email_audience.csv")
+    workspace.settings()
+    with reads_of(workspace.config) as reads:
+        # Raw, clean and the sink (with its rejects) use the settings; the IO manager too.
+        result = materialize(workspace, KEYS, listrak_email=api_resource(ListrakEmailApi, emulator))
+        assert result.success, failure_messages(result)
+        assert reads[str(workspace.config)] == 1
+    assert on(emulator) == {"a@example.com"}
 
 
 # Mirroring -------------------------------------------------------------------------------------
