@@ -19,7 +19,7 @@ from typing import TypeVar
 import polars as pl
 
 from listrak_assets.cleaning.table import CleanOptions, clean_table
-from listrak_assets.generate import generate
+from listrak_assets.generator import generate
 from listrak_assets.inbox import read_table
 from listrak_assets.schemas import TABLES
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from listrak_assets.defs.keys import clean_key
-from listrak_assets.generate import generate
+from listrak_assets.generator import generate
 from listrak_assets.inbox import find_files
 from listrak_assets.schemas import TABLES
 from listrak_assets_tests.conftest import REPO, Workspace, check_results, materialization

@@ -1,0 +1,36 @@
+"""Sample-data generator: the six raw inputs that cleaning reads, realistic and deliberately messy.
+
+    python -m listrak_assets.generator --customers 300 --seed 7 --out data/inbox \\
+        --manifest data/sample_manifest.json
+
+Cleaning can only be trusted if it is tested against dirt whose amount is known. So every row
+carries at most one kind of dirt, the kinds are dealt out in exact numbers, and the manifest
+written next to the files says how many rows cleaning must reject (and why), how many it must
+merge as duplicates, which cosmetic fixes it must make, and how many dangling references it
+must warn about. All work is whole-column numpy/polars (no per-row Python), so a million
+customers take seconds, and one seed always gives byte-identical files.
+
+Dirt kinds (manifest keys):
+
+- reject: ``invalid_email``, ``invalid_phone``, ``invalid_date``, ``invalid_boolean``,
+  ``invalid_number``, ``too_long``, ``missing_required`` (the row must be rejected for that
+  reason and no other: the rest of the row is clean);
+- cosmetic (the row survives once fixed): ``email_case``, ``phone_format``, ``date_format``,
+  ``datetime_format``, ``boolean_format``, ``gender_format``, ``price_format``,
+  ``status_name``, ``line_breaks``, ``too_long_text``;
+- ``duplicates``: extra copies of clean rows, same key once normalised, other ``updated_at``;
+- referential (warn only): ``unknown_customer``, ``orphan_order``, ``orphan_sku``.
+
+``updated_at`` is written in mixed formats on every row; that is the normal state of the column,
+not counted dirt.
+
+Demo and test tooling: the pipeline itself never imports it. Layout: `driver` (`generate()`),
+`cli`, `tables/` (one module per file), and what they share: `dirt` (plans, exact counts,
+duplicates, rendering one kind at a time), `values` (how a column is written, clean or dirty),
+`people` (one pool of persons), `vocabulary`, `exprs` (polars helpers), `files`, `manifest`.
+"""
+
+from listrak_assets.generator.cli import main
+from listrak_assets.generator.driver import generate
+
+__all__ = ["generate", "main"]

@@ -1,0 +1,149 @@
+"""Dirt: which rows of a file carry which kind, in exact numbers, and how a file's typed rows
+become its text rows (duplicates added, each kind rendered on its own, rows placed).
+
+Every row carries at most one kind of dirt, so the manifest can say exactly what cleaning
+must reject, merge and fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from listrak_assets.generator.exprs import text
+from listrak_assets.generator.vocabulary import DAY
+
+REJECT_RATE = 0.02  # per reject kind, of a file's base rows
+REFERENTIAL_RATE = 0.02  # per referential kind
+DUPLICATE_RATE = 0.03  # extra copies, of a file's base rows
+
+CLEAN = "clean"
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class DirtPlan:
+    """The dirt one file may carry: reject and referential kinds at fixed rates, cosmetic kinds
+    at their own rates."""
+
+    reject: tuple[str, ...]
+    cosmetic: Mapping[str, float]
+    referential: tuple[str, ...] = ()
+
+    def rates(self) -> dict[str, float]:
+        return {
+            **dict.fromkeys(self.reject, REJECT_RATE),
+            **dict.fromkeys(self.referential, REFERENTIAL_RATE),
+            **self.cosmetic,
+        }
+
+
+# The dirt kind of the rows being rendered; set by `render_table`, which renders one kind at a
+# time.
+_RENDERING: ContextVar[str | None] = ContextVar("_RENDERING", default=None)
+
+
+def carries(kind: str) -> pl.Expr:
+    """True on rows that carry dirt `kind`. While `render_table` renders one kind this is a
+    constant, so polars drops the other kinds' branches unevaluated (renders ~5x faster)."""
+    rendering = _RENDERING.get()
+    if rendering is not None:
+        return pl.lit(rendering == kind)
+    return pl.col("_dirt") == kind
+
+
+def draw_dirt(rng: np.random.Generator, n: int, plan: DirtPlan) -> pl.Series:
+    """One dirt label per row, from exact counts (round(rate * n)) dealt out at random."""
+    rates = plan.rates()
+    counts = [int(rate * n + 0.5) for rate in rates.values()]
+    if sum(counts) > n:
+        raise ValueError(f"dirt rates add up to more than {n} rows")
+    labels = [*rates, CLEAN]
+    codes = np.repeat(np.arange(len(labels)), [*counts, n - sum(counts)])
+    return pl.Series("_dirt", labels, dtype=pl.String).gather(rng.permutation(codes))
+
+
+def _add_duplicates(
+    rng: np.random.Generator,
+    df: pl.DataFrame,
+    mutate: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """Append copies of clean rows with another `updated_at` (a day or more away, so the
+    newest is never a tie); `mutate` changes what a later export would have changed."""
+    pool = np.flatnonzero((df["_dirt"] == CLEAN).to_numpy())
+    n_copies = int(DUPLICATE_RATE * df.height + 0.5) if len(pool) else 0
+    if n_copies == 0:
+        return df
+    src = rng.choice(pool, size=n_copies, replace=True)  # a few rows get two copies
+    sign = rng.choice(np.array([-1, 1]), size=n_copies)
+    days = rng.integers(1, 31, size=n_copies)
+    seconds = rng.integers(0, DAY, size=n_copies)
+    copies = (
+        df[src]
+        .with_columns(
+            _src=pl.Series(src),
+            _sign=pl.Series(sign),
+            _days=pl.Series(days),
+            _secs=pl.Series(seconds),
+        )
+        .with_columns(_nth=pl.int_range(pl.len()).over("_src"))
+        .with_columns(
+            # Copy k of a row lies 40k+1..40k+31 days away: copies never tie with each other.
+            updated=pl.col("updated")
+            + pl.duration(
+                days=pl.col("_sign") * (pl.col("_nth") * 40 + pl.col("_days")),
+                seconds=pl.col("_sign") * pl.col("_secs"),
+            ),
+            _dirt=text(DUPLICATE),
+        )
+        .drop("_src", "_sign", "_days", "_secs", "_nth")
+    )
+    if mutate is not None:
+        copies = mutate(copies)
+    return pl.concat([df, copies], how="vertical")
+
+
+def _draws(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
+    """The per-row random choices renderers read: `_v` picks a dirt variant, `_fmt` the
+    `updated_at` format."""
+    return df.with_columns(
+        _v=pl.Series(rng.integers(0, 2**31, df.height), dtype=pl.Int64),
+        _fmt=pl.Series(rng.integers(0, 4, df.height), dtype=pl.Int64),
+    )
+
+
+def render_table(
+    rng: np.random.Generator,
+    typed: pl.DataFrame,
+    render: Callable[[pl.DataFrame], pl.DataFrame],
+    mutate: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """Typed rows to the file's text rows (plus `_dirt`): add duplicates, render each dirt kind
+    on its own, and put each copy at a random place (base rows keep the export's natural
+    order; their dirt is already random)."""
+    frame = _draws(rng, _add_duplicates(rng, typed, mutate))
+    n_base = typed.height
+    places = rng.integers(0, n_base + 1, frame.height - n_base)
+    order = np.insert(np.arange(n_base), places, np.arange(n_base, frame.height))
+    rank = np.empty(frame.height, dtype=np.int64)
+    rank[order] = np.arange(frame.height)
+    frame = frame.with_columns(_rank=pl.Series(rank))
+    parts = []
+    for (kind,), part in frame.partition_by("_dirt", as_dict=True, maintain_order=True).items():
+        token = _RENDERING.set(str(kind))
+        try:
+            parts.append(render(part).with_columns(part.select("_dirt", "_rank")))
+        finally:
+            _RENDERING.reset(token)
+    if not parts:
+        return render(frame).with_columns(frame.select("_dirt"))
+    return pl.concat(parts, how="vertical_relaxed").sort("_rank").drop("_rank")
+
+
+def valid(df: pl.DataFrame, plan: DirtPlan) -> pl.DataFrame:
+    """Rows cleaning will keep: no reject dirt (referential and cosmetic rows stay)."""
+    return df.filter(~pl.col("_dirt").is_in(plan.reject))

@@ -1,0 +1,98 @@
+"""`generate()`: the six raw files and their manifest, from one seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from listrak_assets.generator import tables
+from listrak_assets.generator.dirt import render_table, valid
+from listrak_assets.generator.files import RawFile, write
+from listrak_assets.generator.manifest import file_entry, write_manifest
+from listrak_assets.generator.people import persons
+
+
+def generate(
+    out_dir: Path,
+    *,
+    customers: int = 300,
+    products: int | None = None,
+    orders: int | None = None,
+    items_per_order: float = 2.0,
+    email_audience: int | None = None,
+    sms_audience: int | None = None,
+    seed: int = 7,
+    manifest: Path | None = None,
+) -> dict:
+    """Write the six raw files to `out_dir` and the manifest (default `out_dir/manifest.json`);
+    return the manifest. Sizes default to the proportions of the CLI."""
+    products = max(50, customers // 4) if products is None else products
+    orders = customers if orders is None else orders
+    email_audience = customers if email_audience is None else email_audience
+    sms_audience = customers // 2 if sms_audience is None else sms_audience
+    if min(customers, products) < 1 or min(orders, email_audience, sms_audience) < 0:
+        raise ValueError("need at least one customer and one product; no negative sizes")
+    if items_per_order < 0:
+        raise ValueError("items per order cannot be negative")
+
+    # One independent stream per table: resizing one table leaves the others' draws alone.
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_people, rng_c, rng_p, rng_o, rng_i, rng_e, rng_s = (
+        np.random.default_rng(s) for s in streams
+    )
+    people = persons(rng_people, customers + max(email_audience, sms_audience))
+
+    cust = tables.customers.rows(rng_c, people.head(customers))
+    prod = tables.products.rows(rng_p, products)
+    order_rows = tables.orders.rows(rng_o, orders, valid(cust, tables.customers.FILE.plan))
+    # Items only for orders and products cleaning keeps: orphans are exactly the counted ones.
+    kept_orders = valid(order_rows.with_row_index("_row"), tables.orders.FILE.plan)
+    unknown_master = 100_000 + (products - 1) // 3 + 1000  # past the last master SKU
+    lines = tables.order_items.rows(
+        rng_i,
+        kept_orders,
+        valid(prod, tables.products.FILE.plan),
+        items_per_order,
+        unknown_master,
+    )
+    order_rows = tables.orders.with_money(rng_o, order_rows, lines)
+    email_rows = tables.email_audience.rows(rng_e, people, email_audience)
+    sms_rows = tables.sms_audience.rows(rng_s, people, sms_audience)
+
+    files: list[tuple[RawFile, pl.DataFrame]] = [
+        (
+            tables.customers.FILE,
+            render_table(rng_c, cust, tables.customers.render, tables.customers.register_later),
+        ),
+        (
+            tables.products.FILE,
+            render_table(rng_p, prod, tables.products.render, tables.products.restock),
+        ),
+        (tables.orders.FILE, render_table(rng_o, order_rows, tables.orders.render)),
+        (tables.order_items.FILE, render_table(rng_i, lines, tables.order_items.render)),
+        (
+            tables.email_audience.FILE,
+            render_table(rng_e, email_rows, tables.email_audience.render),
+        ),
+        (tables.sms_audience.FILE, render_table(rng_s, sms_rows, tables.sms_audience.render)),
+    ]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for file, df in files:
+        write(out_dir / file.name, df, file.headers)
+    result = {
+        "seed": seed,
+        "sizes": {
+            "customers": customers,
+            "products": products,
+            "orders": orders,
+            "items_per_order": items_per_order,
+            "email_audience": email_audience,
+            "sms_audience": sms_audience,
+        },
+        "files": {file.name: file_entry(file, df) for file, df in files},
+    }
+    write_manifest(out_dir / "manifest.json" if manifest is None else manifest, result)
+    return result

@@ -1,0 +1,35 @@
+"""The manifest: how many rows of each kind of dirt a file really holds, so tests know exactly
+what cleaning must reject, merge, fix and warn about."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from listrak_assets.generator.dirt import DUPLICATE
+from listrak_assets.generator.files import RawFile
+
+
+def file_entry(file: RawFile, df: pl.DataFrame) -> dict:
+    """Counts of each dirt kind actually written in one file."""
+    plan = file.plan
+    counts = dict(df["_dirt"].value_counts().iter_rows())
+    reject = {k: counts.get(k, 0) for k in plan.reject}
+    duplicates = counts.get(DUPLICATE, 0)
+    return {
+        "rows": df.height,
+        "key": list(file.key),
+        "reject_dirt": reject,
+        "duplicates": duplicates,
+        "cosmetic_dirt": {k: counts.get(k, 0) for k in plan.cosmetic},
+        "referential": {k: counts.get(k, 0) for k in plan.referential},
+        "clean_rows": df.height - sum(reject.values()) - duplicates,
+    }
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    """Pretty JSON with non-ASCII kept as is, so a diff of the committed sample reads well."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
