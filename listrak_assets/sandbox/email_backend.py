@@ -1,224 +1,42 @@
-"""The emulator's Email API: lists, profile field groups and fields, contacts and list imports,
-kept in memory, with Listrak's envelopes, status codes and error codes.
+"""The emulator's `/email/v1`: lists, profile field groups and fields, contacts and list
+imports, kept in memory, with Listrak's envelopes, status codes and error codes.
 
-Where Listrak documents behaviour (the Swagger files and observed traffic) this follows it.
-Where it doesn't, the emulator makes a choice and says so:
-
-- Import status words: `Queued`, `Processing`, `Completed`, `Failed`.
-- Per-contact import results: `Subscribed` (new contact), `Updated`, `PreviouslyUnsubscribed`
-  (skipped: imports never resubscribe), `NotOnList` (UpdateSubscribers, unknown contact),
-  `InvalidEmail`, `Banned`, `InvalidValue` (a value too long or not a CheckBox word).
-- Profile data: `Update` sets the non-blank values of the file, `Append` fills only empty
-  fields, `Overwrite` also clears fields left blank. CheckBox values are stored as `on`/`off`.
+Where Listrak documents behaviour (the Swagger files and observed traffic) this follows it;
+where it doesn't, the emulator makes a choice and says so (`email_imports.py` for imports).
+The state is in `email_state.py`, the list imports in `email_imports.py`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import hashlib
-import io
 import itertools
-import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
-Json = dict[str, Any]
-Reply = tuple[int, Json]
+from listrak_assets.sandbox.api import (
+    ApiError,
+    Json,
+    Reply,
+    Routes,
+    error,
+    invalid,
+    not_found,
+    now,
+    paged,
+    required,
+)
+from listrak_assets.sandbox.email_imports import ImportQueue, new_import
+from listrak_assets.sandbox.email_state import (
+    DATA_TYPES,
+    EMAIL_PATTERN,
+    SEGMENTATION_TYPES,
+    Contact,
+    EmailList,
+    Field,
+    Group,
+    Import,
+    apply_values,
+)
 
-MAX_PAGE = 5000
-DEFAULT_PAGE = 1000
 MAX_FIELD_IDS = 30
-IMPORT_TYPES = (
-    "AddSubscribers",
-    "AddSubscribersAndSegmentationData",
-    "RemoveSubscribers",
-    "UpdateSubscribers",
-)
-SEGMENTATION_TYPES = ("Update", "Append", "Overwrite")
-DATA_TYPES = ("Text", "Numeric", "RadioButton", "CheckBox", "CommentArea", "Date", "ContentBlock")
-COLUMN_TYPES = ("Email", "SegmentationField", "Event", "ExternalContactID")
-SUMMARY_KEYS = (
-    "alreadySubscribedCount",
-    "alreadyUnsubscribedCount",
-    "bannedCount",
-    "invalidEmailCount",
-    "previouslyUnsubscribedCount",
-    "processedCount",
-    "skippedCount",
-    "subscribedCount",
-    "suppressedCount",
-    "unsubscribedCount",
-)
-_ON = {"on", "true", "1", "yes"}
-_OFF = {"off", "false", "0", "no", ""}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def now() -> str:
-    """Listrak's date style: ISO 8601 without a zone."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def error(status: int, code: str, message: str) -> Reply:
-    return status, {"status": status, "error": code, "message": message}
-
-
-def invalid(name: str) -> Reply:
-    return error(400, "ERROR_INVALID_PARAMETER", f"An invalid value was supplied for {name}.")
-
-
-class ApiError(Exception):
-    """Raised inside a handler to answer with Listrak's error envelope."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-
-
-@dataclass
-class Field:
-    field_id: int
-    group_id: int
-    name: str
-    data_type: str
-    max_length: int
-    position: int
-
-    def json(self) -> Json:
-        return {
-            "segmentationFieldId": self.field_id,
-            "segmentationFieldName": self.name,
-            "segmentationFieldGroupId": self.group_id,
-            "dataType": self.data_type,
-            "maxLength": self.max_length,
-            "position": self.position,
-        }
-
-    def coerce(self, value: str) -> str | None:
-        """The value as stored, or None when the field can't hold it."""
-        if self.data_type == "CheckBox":
-            word = value.strip().lower()
-            return "on" if word in _ON else "off" if word in _OFF else None
-        return value if len(value) <= self.max_length else None
-
-
-@dataclass
-class Group:
-    group_id: int
-    name: str
-    position: int
-
-    def json(self) -> Json:
-        return {
-            "segmentationFieldGroupId": self.group_id,
-            "segmentationFieldGroupName": self.name,
-            "position": self.position,
-        }
-
-
-@dataclass
-class Contact:
-    email: str
-    subscribed: bool
-    values: dict[int, str] = field(default_factory=dict)
-    subscribe_date: str | None = None
-    resubscribe_date: str | None = None
-    subscribe_method: str | None = None
-    unsubscribe_date: str | None = None
-    unsubscribe_method: str | None = None
-
-    def json(self, fields: dict[int, Field], field_ids: list[int]) -> Json:
-        return {
-            "emailAddress": self.email,
-            "emailKey": hashlib.sha1(self.email.encode()).hexdigest().upper()[:26],
-            "universalEmailKey": hashlib.sha256(self.email.encode()).hexdigest(),
-            "subscriptionState": "Subscribed" if self.subscribed else "Unsubscribed",
-            "subscribeDate": self.subscribe_date,
-            "resubscribeDate": self.resubscribe_date,
-            "subscribeMethod": self.subscribe_method,
-            "unsubscribeDate": self.unsubscribe_date,
-            "unsubscribeMethod": self.unsubscribe_method,
-            "externalContactID": None,
-            "segmentationFieldValues": [
-                {
-                    "segmentationFieldGroupId": fields[f].group_id,
-                    "segmentationFieldId": f,
-                    "value": self.values.get(f, ""),
-                }
-                for f in field_ids
-            ],
-        }
-
-
-@dataclass
-class Import:
-    import_id: int
-    file_name: str
-    date: str
-    request: Json
-    content: bytes
-    status: str = "Queued"
-    start_date: str | None = None
-    end_date: str | None = None
-    summary: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMARY_KEYS, 0))
-    results: list[tuple[str, str]] = field(default_factory=list)
-    fail: bool = False
-
-
-@dataclass
-class EmailList:
-    list_id: int
-    name: str
-    groups: dict[int, Group] = field(default_factory=dict)
-    fields: dict[int, Field] = field(default_factory=dict)
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)  # contact emails in creation order (paging)
-    imports: dict[int, Import] = field(default_factory=dict)
-
-    def json(self) -> Json:
-        return {
-            "listId": self.list_id,
-            "listName": self.name,
-            "folderId": 0,
-            "bounceHandling": "Standard",
-            "bounceUnsubscribeCount": 5,
-            "createDate": "2015-08-31T16:02:41.65",
-            "enableDoubleOptIn": False,
-            "fromEmail": "news@example.com",
-            "fromName": "Listrak emulator",
-        }
-
-    def add_contact(self, contact: Contact) -> None:
-        self.contacts[contact.email] = contact
-        self.order.append(contact.email)
-
-
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _offset(cursor: str) -> int:
-    if cursor == "Start":
-        return 0
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "offset" and number.isdigit():
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ApiError(invalid("cursor"))
-
-
-def _page_size(query: dict[str, str]) -> int:
-    raw = query.get("count", str(DEFAULT_PAGE))
-    if not raw.isdigit() or int(raw) < 1:
-        raise ApiError(invalid("count"))
-    return min(int(raw), MAX_PAGE)
 
 
 def _bool(query: dict[str, str], name: str) -> bool:
@@ -228,18 +46,6 @@ def _bool(query: dict[str, str], name: str) -> bool:
     return raw == "true"
 
 
-def paged(items: list[Any], query: dict[str, str], render: Callable[[Any], Json]) -> Reply:
-    start = _offset(query.get("cursor", "Start"))
-    size = _page_size(query)
-    chunk = items[start : start + size]
-    following = start + size if start + size < len(items) else None
-    return 200, {
-        "status": 200,
-        "nextPageCursor": _cursor(following) if following is not None else None,
-        "data": [render(item) for item in chunk],
-    }
-
-
 class EmailBackend:
     """State and route handlers of `/email/v1`; thread-safe behind one lock."""
 
@@ -247,19 +53,13 @@ class EmailBackend:
         self.lock = threading.RLock()
         self.lists: dict[int, EmailList] = {}
         self.banned: set[str] = set()
-        self.import_delay = import_delay
         self._ids = {
             "list": itertools.count(300001),
             "group": itertools.count(1001),
             "field": itertools.count(5001),
             "import": itertools.count(70001),
         }
-        self._fail_imports: list[int] = []  # countdowns: fail the import that reaches 0
-        self._queue: list[tuple[EmailList, Import]] = []
-        self._wake = threading.Condition(self.lock)
-        self._stopped = False
-        self._worker = threading.Thread(target=self._work, name="listrak-imports", daemon=True)
-        self._worker.start()
+        self._imports = ImportQueue(self.lock, self.banned, import_delay)
 
     # Seeding and inspection (Python API for tests and the demo) ------------------------------
 
@@ -301,119 +101,64 @@ class EmailBackend:
 
     def fail_import(self, after: int = 0) -> None:
         """Make the import that arrives after `after` further imports end `Failed`."""
-        with self.lock:
-            self._fail_imports.append(after)
+        self._imports.fail_import(after)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """True once every queued import has been processed."""
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while self._queue and time.monotonic() < deadline:
-                self._wake.wait(0.05)
-            return not self._queue
+        return self._imports.wait_idle(timeout)
 
     def stop(self) -> None:
-        with self.lock:
-            self._stopped = True
-            self._wake.notify_all()
-        self._worker.join(timeout=5)
+        self._imports.stop()
 
     # Routing --------------------------------------------------------------------------------
 
-    _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-        (name, re.compile(pattern))
-        for name, pattern in (
-            ("lists", r"^/List$"),
-            ("list", r"^/List/(?P<list>[^/]+)$"),
-            ("groups", r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup$"),
-            ("group", r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)$"),
-            (
-                "fields",
-                r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)"
-                r"/SegmentationField$",
-            ),
-            (
-                "field",
-                r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)"
-                r"/SegmentationField/(?P<field>[^/]+)$",
-            ),
-            ("contacts", r"^/List/(?P<list>[^/]+)/Contact$"),
-            ("contact", r"^/List/(?P<list>[^/]+)/Contact/(?P<contact>[^/]+)$"),
-            ("imports", r"^/List/(?P<list>[^/]+)/ListImport$"),
-            ("import", r"^/List/(?P<list>[^/]+)/ListImport/(?P<import>[^/]+)$"),
-            (
-                "import_part",
-                r"^/List/(?P<list>[^/]+)/ListImport/(?P<import>[^/]+)"
-                r"/(?P<part>Status|Summary|Contact)$",
-            ),
-        )
+    _ROUTES = Routes(
+        (("GET",), "lists", r"^/List$"),
+        (("GET",), "list", r"^/List/(?P<list>[^/]+)$"),
+        (("GET", "POST"), "groups", r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup$"),
+        (
+            ("GET",),
+            "group",
+            r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)$",
+        ),
+        (
+            ("GET", "POST"),
+            "fields",
+            r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)/SegmentationField$",
+        ),
+        (
+            ("GET",),
+            "field",
+            r"^/List/(?P<list>[^/]+)/SegmentationFieldGroup/(?P<group>[^/]+)"
+            r"/SegmentationField/(?P<field>[^/]+)$",
+        ),
+        (("GET", "POST"), "contacts", r"^/List/(?P<list>[^/]+)/Contact$"),
+        (("GET",), "contact", r"^/List/(?P<list>[^/]+)/Contact/(?P<contact>[^/]+)$"),
+        (("GET", "POST"), "imports", r"^/List/(?P<list>[^/]+)/ListImport$"),
+        (("GET",), "import", r"^/List/(?P<list>[^/]+)/ListImport/(?P<import>[^/]+)$"),
+        (
+            ("GET",),
+            "import_part",
+            r"^/List/(?P<list>[^/]+)/ListImport/(?P<import>[^/]+)"
+            r"/(?P<part>Status|Summary|Contact)$",
+        ),
     )
-    _METHODS = {
-        "lists": ("GET",),
-        "list": ("GET",),
-        "groups": ("GET", "POST"),
-        "group": ("GET",),
-        "fields": ("GET", "POST"),
-        "field": ("GET",),
-        "contacts": ("GET", "POST"),
-        "contact": ("GET",),
-        "imports": ("GET", "POST"),
-        "import": ("GET",),
-        "import_part": ("GET",),
-    }
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Json | None) -> Reply:
         """Answer one authenticated request to `path` (relative to `/email/v1`)."""
-        for name, pattern in self._ROUTES:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            if method not in self._METHODS[name]:
-                return error(405, "ERROR_UNSUPPORTED_METHOD", f"{method} is not supported here.")
-            try:
-                with self.lock:
-                    return getattr(self, f"_{method.lower()}_{name}")(
-                        match.groupdict(), query, body
-                    )
-            except ApiError as err:
-                return err.reply
-        return error(404, "ERROR_UNKNOWN_ROUTE", "The requested route does not exist.")
+        return self._ROUTES.dispatch(self, self.lock, method, path, query, body)
 
     def _list(self, ids: dict[str, str]) -> EmailList:
         raw = ids["list"]
         if not raw.isdigit() or int(raw) not in self.lists:
-            raise ApiError(
-                error(
-                    404,
-                    "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-                    "Unable to locate a resource associated with the listId supplied.",
-                )
-            )
+            raise ApiError(not_found("listId"))
         return self.lists[int(raw)]
 
     def _group(self, item: EmailList, ids: dict[str, str]) -> Group:
         raw = ids["group"]
         if not raw.isdigit() or int(raw) not in item.groups:
-            raise ApiError(
-                error(
-                    404,
-                    "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-                    "Unable to locate a resource associated with the listId and "
-                    "segmentationFieldGroupId supplied.",
-                )
-            )
+            raise ApiError(not_found("listId and segmentationFieldGroupId"))
         return item.groups[int(raw)]
-
-    @staticmethod
-    def _required(body: Json | None, *names: str) -> Json:
-        if not isinstance(body, dict):
-            raise ApiError(
-                error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
-            )
-        for name in names:
-            if body.get(name) in (None, ""):
-                raise ApiError(invalid(name))
-        return body
 
     # Lists, groups, fields -----------------------------------------------------------------
 
@@ -429,7 +174,7 @@ class EmailBackend:
 
     def _post_groups(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         item = self._list(ids)
-        body = self._required(body, "segmentationFieldGroupName", "position")
+        body = required(body, "segmentationFieldGroupName", "position")
         name = str(body["segmentationFieldGroupName"])
         if any(g.name.casefold() == name.casefold() for g in item.groups.values()):
             return invalid("segmentationFieldGroupName")
@@ -451,7 +196,7 @@ class EmailBackend:
     def _post_fields(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         item = self._list(ids)
         group = self._group(item, ids)
-        body = self._required(body, "segmentationFieldName", "dataType", "maxLength", "position")
+        body = required(body, "segmentationFieldName", "dataType", "maxLength", "position")
         name = str(body["segmentationFieldName"])
         siblings = [f for f in item.fields.values() if f.group_id == group.group_id]
         if any(f.name.casefold() == name.casefold() for f in siblings):
@@ -478,12 +223,7 @@ class EmailBackend:
         raw = ids["field"]
         found = item.fields.get(int(raw)) if raw.isdigit() else None
         if found is None or found.group_id != group.group_id:
-            return error(
-                404,
-                "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-                "Unable to locate a resource associated with the listId, "
-                "segmentationFieldGroupId and segmentationFieldId supplied.",
-            )
+            return not_found("listId, segmentationFieldGroupId and segmentationFieldId")
         return 200, {"status": 200, "data": found.json()}
 
     # Contacts -------------------------------------------------------------------------------
@@ -520,12 +260,7 @@ class EmailBackend:
         field_ids = self._field_ids(item, query)
         contact = item.contacts.get(ids["contact"].lower())
         if contact is None:
-            return error(
-                404,
-                "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-                "Unable to locate a resource associated with the listId and "
-                "contactIdentifier supplied.",
-            )
+            return not_found("listId and contactIdentifier")
         return 200, {"status": 200, "data": contact.json(item.fields, field_ids)}
 
     def _post_contacts(
@@ -534,11 +269,11 @@ class EmailBackend:
         """Create or update one contact, with the subscription rules Listrak was seen to
         apply: an unsubscribed contact is only resubscribed with `overrideUnsubscribe`."""
         item = self._list(ids)
-        body = self._required(body, "emailAddress")
+        body = required(body, "emailAddress")
         if "newEmailAddress" in query:
             return invalid("newEmailAddress (changing an address is not emulated)")
         email = str(body["emailAddress"]).strip().lower()
-        if not _EMAIL.match(email):
+        if not EMAIL_PATTERN.match(email):
             return invalid("emailAddress")
         if email in self.banned:
             return error(400, "ERROR_BANNED_EMAIL_ADDRESS", "The email address is banned.")
@@ -631,71 +366,14 @@ class EmailBackend:
 
     def _post_imports(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         item = self._list(ids)
-        body = self._required(
-            body,
-            "fileDelimiter",
-            "fileMappings",
-            "fileName",
-            "fileStream",
-            "importType",
-            "segmentationImportType",
-        )
-        if body["importType"] not in IMPORT_TYPES:
-            return invalid("importType")
-        if body["segmentationImportType"] not in SEGMENTATION_TYPES:
-            return invalid("segmentationImportType")
-        if len(str(body["fileDelimiter"])) != 1:
-            return invalid("fileDelimiter")
-        if len(str(body.get("textQualifier") or "")) > 1:
-            return invalid("textQualifier")
-        try:
-            content = base64.b64decode(str(body["fileStream"]), validate=True)
-        except (binascii.Error, ValueError):
-            return invalid("fileStream")
-        mappings = body["fileMappings"]
-        if not isinstance(mappings, list) or not mappings:
-            return invalid("fileMappings")
-        columns: set[int] = set()
-        for mapping in mappings:
-            if not isinstance(mapping, dict):
-                return invalid("fileMappings")
-            column, kind = mapping.get("fileColumn"), mapping.get("fileColumnType")
-            if not isinstance(column, int) or column < 0 or column in columns:
-                return invalid("fileColumn")
-            if kind not in COLUMN_TYPES:
-                return invalid("fileColumnType")
-            if (
-                kind == "SegmentationField"
-                and mapping.get("segmentationFieldId") not in item.fields
-            ):
-                return invalid("segmentationFieldId")
-            columns.add(column)
-        if sum(m["fileColumnType"] == "Email" for m in mappings) != 1:
-            return invalid("fileMappings (exactly one Email column)")
-        job = Import(next(self._ids["import"]), str(body["fileName"]), now(), body, content)
-        job.request = {k: v for k, v in body.items() if k != "fileStream"}
-        for index, countdown in enumerate(self._fail_imports):
-            if countdown == 0:
-                job.fail = True
-                del self._fail_imports[index]
-                break
-        self._fail_imports = [c - 1 for c in self._fail_imports]
-        item.imports[job.import_id] = job
-        self._queue.append((item, job))
-        self._wake.notify_all()
+        job = new_import(item, body, self._ids["import"])
+        self._imports.submit(item, job)
         return 201, {"status": 201, "resourceId": str(job.import_id)}
 
     def _import(self, item: EmailList, ids: dict[str, str]) -> Import:
         raw = ids["import"]
         if not raw.isdigit() or int(raw) not in item.imports:
-            raise ApiError(
-                error(
-                    404,
-                    "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-                    "Unable to locate a resource associated with the listId and importFileId "
-                    "supplied.",
-                )
-            )
+            raise ApiError(not_found("listId and importFileId"))
         return item.imports[int(raw)]
 
     def _get_import(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
@@ -720,154 +398,3 @@ class EmailBackend:
         if part == "Summary":
             return 200, {"status": 200, "data": dict(job.summary)}
         return paged(job.results, query, lambda r: {"emailAddress": r[0], "importResult": r[1]})
-
-    # The import worker ----------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            with self.lock:
-                while not self._queue and not self._stopped:
-                    self._wake.wait()
-                if self._stopped:
-                    return
-                item, job = self._queue[0]
-                job.status, job.start_date = "Processing", now()
-            if self.import_delay:
-                time.sleep(self.import_delay)
-            # Applied a slice at a time, so Status and other calls are answered meanwhile.
-            steps = iter(()) if job.fail else apply_import(item, job, self.banned)
-            status = "Failed" if job.fail else "Completed"
-            while True:
-                with self.lock:
-                    try:
-                        next(steps)
-                    except StopIteration:
-                        break
-                    except ValueError:
-                        status = "Failed"
-                        break
-            with self.lock:
-                job.status = status
-                job.end_date = now()
-                job.content = b""  # done with it; imports can be large
-                self._queue.pop(0)
-                self._wake.notify_all()
-
-
-def apply_values(contact: Contact, values: dict[int, str], mode: str, mapped: list[int]) -> None:
-    """Profile values into a contact: Update sets non-blank values, Append fills empty fields
-    only, Overwrite also clears the mapped fields left blank."""
-    for fid in mapped:
-        value = values.get(fid, "")
-        if mode == "Append" and contact.values.get(fid):
-            continue
-        if value or mode == "Overwrite":
-            contact.values[fid] = value
-
-
-SLICE = 10_000  # rows applied per hold of the lock
-
-
-def apply_import(item: EmailList, job: Import, banned: set[str]) -> Iterator[None]:
-    """Parse the import file with its mappings and apply it to the list's contacts, pausing
-    after every `SLICE` rows (a generator: the caller holds the lock for each step)."""
-    request = job.request
-    qualifier = str(request.get("textQualifier") or "")
-    try:
-        text = job.content.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ValueError("not UTF-8") from err
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=str(request["fileDelimiter"]),
-        quotechar=qualifier or None,
-        quoting=csv.QUOTE_MINIMAL if qualifier else csv.QUOTE_NONE,
-        strict=True,
-    )
-    mappings = request["fileMappings"]
-    email_col = next(m["fileColumn"] for m in mappings if m["fileColumnType"] == "Email")
-    field_cols = [
-        (m["fileColumn"], m["segmentationFieldId"], m.get("defaultValue"))
-        for m in mappings
-        if m["fileColumnType"] == "SegmentationField"
-    ]
-    kind = request["importType"]
-    mode = request["segmentationImportType"]
-    with_data = kind in ("AddSubscribersAndSegmentationData", "UpdateSubscribers")
-    include_unsubscribed = bool(request.get("includeUnsubscribed")) and kind == "UpdateSubscribers"
-    summary, results = job.summary, job.results
-    rows = iter(reader)
-    try:
-        if request.get("hasColumnNames"):
-            next(rows, None)
-        for number, row in enumerate(rows, start=1):
-            if number % SLICE == 0:
-                yield
-            summary["processedCount"] += 1
-            email = row[email_col].strip().lower() if email_col < len(row) else ""
-            if not _EMAIL.match(email):
-                summary["invalidEmailCount"] += 1
-                results.append((email, "InvalidEmail"))
-                continue
-            if email in banned:
-                summary["bannedCount"] += 1
-                results.append((email, "Banned"))
-                continue
-            values: dict[int, str] = {}
-            bad = False
-            for column, fid, default in field_cols if with_data else ():
-                raw = row[column] if column < len(row) else ""
-                stored = item.fields[fid].coerce(raw or (default or ""))
-                if stored is None:
-                    bad = True
-                    break
-                values[fid] = stored
-            if bad:
-                summary["skippedCount"] += 1
-                results.append((email, "InvalidValue"))
-                continue
-            result = _apply_row(item, email, values, kind, mode, include_unsubscribed, summary)
-            results.append((email, result))
-    except csv.Error as err:
-        raise ValueError(f"malformed file: {err}") from err
-
-
-def _apply_row(
-    item: EmailList,
-    email: str,
-    values: dict[int, str],
-    kind: str,
-    mode: str,
-    include_unsubscribed: bool,
-    summary: dict[str, int],
-) -> str:
-    contact = item.contacts.get(email)
-    mapped = list(values)
-    if kind == "RemoveSubscribers":
-        if contact is None or not contact.subscribed:
-            summary["alreadyUnsubscribedCount"] += 1
-            return "AlreadyUnsubscribed"
-        contact.subscribed = False
-        contact.unsubscribe_date, contact.unsubscribe_method = now(), "Import"
-        summary["unsubscribedCount"] += 1
-        return "Unsubscribed"
-    if contact is None:
-        if kind == "UpdateSubscribers":
-            summary["skippedCount"] += 1
-            return "NotOnList"
-        new = Contact(email, True, {}, now(), None, "Import")
-        apply_values(new, values, mode, mapped)
-        item.add_contact(new)
-        summary["subscribedCount"] += 1
-        return "Subscribed"
-    if not contact.subscribed:
-        if include_unsubscribed:
-            apply_values(contact, values, mode, mapped)
-            return "Updated"
-        # Imports never resubscribe: the contact and its profile are left as they are.
-        summary["previouslyUnsubscribedCount"] += 1
-        return "PreviouslyUnsubscribed"
-    if kind != "UpdateSubscribers":
-        summary["alreadySubscribedCount"] += 1
-    apply_values(contact, values, mode, mapped)
-    return "Updated"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import secrets
@@ -33,7 +32,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from listrak_assets.listrak.auth import API_URL_ENV, AUTH_URL_ENV, Credentials, Integration
-from listrak_assets.sandbox.email_backend import EmailBackend, Json, error
+from listrak_assets.sandbox.api import Json, error, malformed_body
+from listrak_assets.sandbox.email_backend import EmailBackend
+from listrak_assets.sandbox.launcher import (
+    add_command_arguments,
+    already_configured,
+    command_of,
+    print_exports,
+    run_with,
+    wait_for_ctrl_c,
+)
 from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
@@ -339,9 +347,7 @@ class Emulator:
         try:
             return json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return _Reply(
-                *error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
-            )
+            return _Reply(*malformed_body())
 
     # Summary for people ---------------------------------------------------------------------
 
@@ -514,15 +520,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slow", type=float, default=0.0, help="share of slow answers")
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--import-delay", type=float, default=0.0, help="seconds per list import")
-    parser.add_argument(
-        "--unless-configured",
-        action="store_true",
-        help=f"with a command: when {API_URL_ENV} is already set, run it without the emulator",
-    )
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run against it")
+    add_command_arguments(parser, configured_by=API_URL_ENV, stand_in="emulator")
     args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if command and args.unless_configured and os.environ.get(API_URL_ENV):
+    command = command_of(args)
+    if already_configured(args, API_URL_ENV):
         return subprocess.call(command)
     faults = Faults(
         throttle=args.throttle,
@@ -540,17 +541,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as emulator:
         if command:
             print(f"Listrak emulator at {emulator.base_url}", file=sys.stderr, flush=True)
-            code = subprocess.call(command, env={**os.environ, **emulator.env()})
+            code = run_with(command, emulator.env())
             print("\n" + emulator.summary(), flush=True)
             return code
         print(f"Listrak emulator at {emulator.base_url}; point the pipeline at it with:\n")
-        for name, value in emulator.env().items():
-            print(f"export {name}='{value}'")
+        print_exports(emulator.env())
         print("\nCtrl-C stops it (its state is kept in memory only).", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\n" + emulator.summary())
+        wait_for_ctrl_c()
+        print("\n" + emulator.summary())
         return 0
 
 

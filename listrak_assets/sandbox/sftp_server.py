@@ -33,6 +33,14 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from listrak_assets.sandbox.launcher import (
+    add_command_arguments,
+    already_configured,
+    command_of,
+    print_exports,
+    run_with,
+    wait_for_ctrl_c,
+)
 from listrak_assets.sftp.hostkeys import fingerprint, host_id
 
 R = TypeVar("R")
@@ -303,27 +311,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder served as /")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("--username", default=DEFAULT_USERNAME)
-    parser.add_argument(
-        "--unless-configured",
-        action="store_true",
-        help="with a command: when LISTRAK_SFTP_HOST is already set, run it without the server",
-    )
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run against it")
+    add_command_arguments(parser, configured_by="LISTRAK_SFTP_HOST", stand_in="server")
     args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if command and args.unless_configured and os.environ.get("LISTRAK_SFTP_HOST"):
+    command = command_of(args)
+    if already_configured(args, "LISTRAK_SFTP_HOST"):
         return subprocess.call(command)
     with run_sandbox_sftp(args.root, port=args.port, username=args.username) as server:
         where = f"SFTP sandbox at {server.host}:{server.port}, serving {server.root}"
         if command:
             print(where, file=sys.stderr, flush=True)
-            return subprocess.call(command, env={**os.environ, **server.env()})
+            return run_with(command, server.env())
         print(f"{where}; host key {server.host_key_fingerprint}. Point the pipeline at it with:\n")
-        for name, value in server.env().items():
-            print(f"export {name}='{value}'")
+        print_exports(server.env())
         print("\nCtrl-C stops it.", flush=True)
-        with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        wait_for_ctrl_c()
         return 0
 
 

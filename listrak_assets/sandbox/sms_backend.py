@@ -14,11 +14,21 @@ import csv
 import io
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from listrak_assets.sandbox.email_backend import ApiError, Json, Reply, error, invalid, now, paged
+from listrak_assets.sandbox.api import (
+    ApiError,
+    Json,
+    Reply,
+    Routes,
+    error,
+    invalid,
+    not_found,
+    now,
+    paged,
+    required,
+)
 
 _PHONE = re.compile(r"^[1-9]\d{7,14}$")
 _STANDARD = {
@@ -27,16 +37,6 @@ _STANDARD = {
     "lastName": "last_name",
     "postalCode": "postal_code",
 }
-
-
-def _not_found(what: str) -> ApiError:
-    return ApiError(
-        error(
-            404,
-            "ERROR_UNABLE_TO_LOCATE_RESOURCE",
-            f"Unable to locate a resource associated with the {what} supplied.",
-        )
-    )
 
 
 @dataclass
@@ -144,60 +144,41 @@ class SmsBackend:
 
     # Routing --------------------------------------------------------------------------------
 
-    _ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
-        (method, name, re.compile(pattern))
-        for method, name, pattern in (
-            ("GET", "codes", r"^/ShortCode$"),
-            ("GET", "code", r"^/ShortCode/(?P<code>[^/]+)$"),
-            ("GET", "lists", r"^/ShortCode/(?P<code>[^/]+)/PhoneList$"),
-            ("GET", "list", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)$"),
-            ("GET", "fields", r"^/ShortCode/(?P<code>[^/]+)/SegmentationField$"),
-            ("GET", "members", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
-            ("POST", "create", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
-            ("GET", "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)$"),
-            ("PUT", "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact$"),
-            (
-                "POST",
-                "subscribe",
-                r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)/PhoneList/(?P<list>[^/]+)$",
-            ),
-            (
-                "DELETE",
-                "unsubscribe",
-                r"^/ShortCode/(?P<code>[^/]+)/ContactUnsubscribe/(?P<phone>[^/]+)"
-                r"/PhoneList/(?P<list>[^/]+)$",
-            ),
-            ("POST", "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport$"),
-            ("GET", "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport/(?P<imp>[^/]+)$"),
-        )
+    _ROUTES = Routes(
+        (("GET",), "codes", r"^/ShortCode$"),
+        (("GET",), "code", r"^/ShortCode/(?P<code>[^/]+)$"),
+        (("GET",), "lists", r"^/ShortCode/(?P<code>[^/]+)/PhoneList$"),
+        (("GET",), "list", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)$"),
+        (("GET",), "fields", r"^/ShortCode/(?P<code>[^/]+)/SegmentationField$"),
+        (("GET",), "members", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
+        (("POST",), "create", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
+        (("GET",), "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)$"),
+        (("PUT",), "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact$"),
+        (
+            ("POST",),
+            "subscribe",
+            r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)/PhoneList/(?P<list>[^/]+)$",
+        ),
+        (
+            ("DELETE",),
+            "unsubscribe",
+            r"^/ShortCode/(?P<code>[^/]+)/ContactUnsubscribe/(?P<phone>[^/]+)"
+            r"/PhoneList/(?P<list>[^/]+)$",
+        ),
+        (("POST",), "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport$"),
+        (("GET",), "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport/(?P<imp>[^/]+)$"),
     )
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Json | None) -> Reply:
         """Answer one authenticated request to `path` (relative to `/sms/v1`)."""
-        matched = False
-        for verb, name, pattern in self._ROUTES:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            matched = True
-            if verb != method:
-                continue
-            handler: Callable[..., Reply] = getattr(self, f"_{method.lower()}_{name}")
-            try:
-                with self.lock:
-                    return handler(match.groupdict(), query, body)
-            except ApiError as err:
-                return err.reply
-        if matched:
-            return error(405, "ERROR_UNSUPPORTED_METHOD", f"{method} is not supported here.")
-        return error(404, "ERROR_UNKNOWN_ROUTE", "The requested route does not exist.")
+        return self._ROUTES.dispatch(self, self.lock, method, path, query, body)
 
     # Lookups --------------------------------------------------------------------------------
 
     def _code(self, ids: dict[str, str]) -> SenderCode:
         raw = ids["code"]
         if not raw.isdigit() or int(raw) not in self.sender_codes:
-            raise _not_found("senderCodeId")
+            raise ApiError(not_found("senderCodeId"))
         return self.sender_codes[int(raw)]
 
     def _list(self, code: SenderCode, ids: dict[str, str]) -> PhoneList:
@@ -302,10 +283,7 @@ class SmsBackend:
     def _post_create(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         code = self._code(ids)
         item = self._list(code, ids)
-        if not isinstance(body, dict):
-            raise ApiError(
-                error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
-            )
+        body = required(body)
         phone = self._phone(body.get("phoneNumber"))
         if phone in code.contacts:
             raise ApiError(
@@ -322,15 +300,12 @@ class SmsBackend:
         code = self._code(ids)
         contact = code.contacts.get(self._phone(ids["phone"]))
         if contact is None:
-            raise _not_found("phoneNumber")
+            raise ApiError(not_found("phoneNumber"))
         return 200, {"status": 200, "data": contact.render()}
 
     def _put_contact(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         code = self._code(ids)
-        if not isinstance(body, dict):
-            raise ApiError(
-                error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
-            )
+        body = required(body)
         phone = self._phone(body.get("phoneNumber"))
         contact = code.contacts.get(phone)
         if contact is None:
@@ -386,13 +361,7 @@ class SmsBackend:
 
     def _post_import(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         code = self._code(ids)
-        if not isinstance(body, dict):
-            raise ApiError(
-                error(400, "ERROR_MALFORMED_REQUEST_BODY", "The request body is malformed.")
-            )
-        for name in ("fileName", "fileStream", "importType", "fileMappings"):
-            if body.get(name) in (None, ""):
-                raise ApiError(invalid(name))
+        body = required(body, "fileName", "fileStream", "importType", "fileMappings")
         if body["importType"] != "UpdateSubscribers":
             raise ApiError(invalid("importType"))
         try:
@@ -441,5 +410,5 @@ class SmsBackend:
         code = self._code(ids)
         raw = ids["imp"]
         if not raw.isdigit() or int(raw) not in code.imports:
-            raise _not_found("importFileId")
+            raise ApiError(not_found("importFileId"))
         return 200, {"status": 200, "data": code.imports[int(raw)]}
