@@ -21,8 +21,10 @@ demo: install
 	mkdir -p "$(DAGSTER_HOME)"
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/python -m listrak_assets.refresh
 
+# pylint checks duplicate code only (its settings are in pyproject.toml).
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/pylint listrak_assets
 	$(BIN)/pytest
 
 # Without a Listrak account in the environment, the UI's sinks publish to local stand-ins.
