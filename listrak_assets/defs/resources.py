@@ -10,6 +10,7 @@ from typing import ClassVar, Self
 import dagster as dg
 import polars as pl
 
+from listrak_assets.atomic import atomic_path
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.listrak.auth import (
     API_URL_ENV,
@@ -43,10 +44,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         path = self._path(context.asset_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
-        obj.write_parquet(tmp)
-        tmp.replace(path)  # readers never see a half-written table
+        # Readers (and a second run writing the same table) never see a half-written table.
+        with atomic_path(path) as tmp:
+            obj.write_parquet(tmp)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:

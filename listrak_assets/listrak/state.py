@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from listrak_assets.atomic import atomic_path
 from listrak_assets.listrak.membership import EMAIL
 
 MEMBERS = "email_audience_members.parquet"
@@ -29,7 +30,7 @@ _SCHEMA = {"list_id": pl.Int64, "field_id": pl.Int64, EMAIL: pl.String}
 
 
 class MemberState:
-    """Reads and writes the two state files atomically (write aside, then rename)."""
+    """Reads and writes the two state files atomically (see `listrak_assets.atomic`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -60,9 +61,8 @@ class MemberState:
             },
             schema=_SCHEMA,
         )
-        tmp = path.with_suffix(".parquet.tmp")
-        frame.write_parquet(tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            frame.write_parquet(tmp)
 
     def members(self, list_id: int, field_id: int) -> pl.Series:
         return self._read(self.members_path, list_id, field_id)
