@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Run history of `make demo` and `make ui`, kept so the UI shows the demo's run.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint install
+.PHONY: demo test ui lint install instance
 
 install: $(VENV)/.installed
 
@@ -17,8 +17,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-demo: install
+# The instance's dagster.yaml (one publisher per destination, slots of killed runs freed, no
+# telemetry) from the repository's; one already there is kept.
+instance:
 	mkdir -p "$(DAGSTER_HOME)"
+	@if [ ! -f "$(DAGSTER_HOME)/dagster.yaml" ]; then \
+		cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"; \
+		echo "installed dagster.yaml in $(DAGSTER_HOME)"; \
+	elif ! cmp -s dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"; then \
+		echo "note: $(DAGSTER_HOME)/dagster.yaml differs from ./dagster.yaml and is kept as it is"; \
+	fi
+
+demo: install instance
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/python -m listrak_assets.refresh
 
 # pylint checks duplicate code only (its settings are in pyproject.toml).
@@ -33,8 +43,7 @@ STAND_INS := $(BIN)/python -m listrak_assets.sandbox.emulator -- \
 	$(BIN)/python -m listrak_assets.sandbox.sftp_server --
 endif
 
-ui: install
-	mkdir -p "$(DAGSTER_HOME)"
+ui: install instance
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(STAND_INS) $(BIN)/dagster dev
 
 lint: install

@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from listrak_assets.processes import alive
+
 _SUFFIX = ".tmp"
 
 
@@ -30,18 +32,6 @@ def _temp_pattern(target: Path) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(target.name)}\.(?P<pid>\d+)-[0-9a-f]+{re.escape(_SUFFIX)}")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
 def remove_orphans(target: Path) -> list[Path]:
     """Remove the temporary files of `target` whose writer process no longer exists (a writer
     killed mid-write); those of live writers are left alone. The paths removed."""
@@ -50,7 +40,7 @@ def remove_orphans(target: Path) -> list[Path]:
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(target.parent):
             match = pattern.fullmatch(entry.name)
-            if match and not _alive(int(match["pid"])):
+            if match and not alive(int(match["pid"])):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))

@@ -98,9 +98,13 @@ def main() -> int:
             print(f"Publishing to the {line}")
         # Imported here: the resources read the environment the stand-ins just set.
         from listrak_assets.definitions import defs
+        from listrak_assets.defs.pools import host_tags, release_orphaned_slots
 
+        # A demo killed earlier left its pool slots taken: nothing else would free them.
+        for run_id in release_orphaned_slots(instance):
+            print(f"Freed the pool slots of run {run_id}, whose process was gone")
         result = defs.get_job_def("refresh").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, tags=host_tags()
         )
         meta = _metadata(result)
         _print_tables(settings, meta)

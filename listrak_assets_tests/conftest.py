@@ -23,6 +23,9 @@ from listrak_assets.defs.resources import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+# The repository's dagster.yaml (pools of one slot, run monitoring, no telemetry): every test's
+# instance has the configuration `make demo` and `make ui` run with.
+INSTANCE_CONFIG: dict[str, object] = yaml.safe_load((REPO / "dagster.yaml").read_text())
 # The Listrak emulator and client fixtures (`emulator`, `email_api`); the SFTP servers
 # (`sftp_server`, `sshd_server`, `sandbox_server`).
 pytest_plugins = ["listrak_assets_tests.listrak_fixtures", "listrak_assets_tests.sftp_servers"]
@@ -104,7 +107,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as instance:
         ws = Workspace(tmp_path, instance)
         ws.inbox.mkdir()
         ws.settings()

@@ -138,7 +138,9 @@ class CuttingProxy:
     towards the server, as a failing network would.
 
     `cuts[i]` is the budget of the i-th connection (None: never cut); connections past the
-    list are never cut. `on_cut` runs at the moment of the cut, before the sockets close.
+    list are never cut. `on_cut` runs at the moment of the cut, before the sockets close. With
+    `hold`, a cut connection stalls instead (open, carrying nothing more) until the relay
+    closes: the client is stuck mid-transfer for as long as a test needs.
     """
 
     def __init__(
@@ -146,10 +148,15 @@ class CuttingProxy:
         target: tuple[str, int],
         cuts: list[int | None],
         on_cut: Callable[[], None] | None = None,
+        *,
+        hold: bool = False,
     ) -> None:
         self.target = target
         self.cuts = list(cuts)
         self.on_cut = on_cut
+        self.hold = hold
+        self.cut_event = threading.Event()
+        self._closing = threading.Event()
         self.connections = 0
         self.cut = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -163,6 +170,7 @@ class CuttingProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._close(self._listener)  # shutdown wakes the thread blocked in accept()
         self._thread.join(timeout=5)
         with self._lock:
@@ -209,6 +217,9 @@ class CuttingProxy:
                         self.cut += 1
                     if self.on_cut:
                         self.on_cut()
+                    self.cut_event.set()
+                    if self.hold:
+                        self._closing.wait()
                     break
                 sink.sendall(data)
                 carried += len(data)

@@ -46,6 +46,7 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
 
     audience: ClassVar[str]  # the clean table it reads; names the assets too
     resource: ClassVar[str]  # the key of the channel's API resource
+    pool: ClassVar[str]  # its concurrency pool: one publisher at a time (defs/pools.py)
     pii_column: ClassVar[str]  # the rejects column masked when PII is restricted
     rejects_schema: ClassVar[dg.TableSchema]
     description: ClassVar[str]
@@ -169,6 +170,7 @@ def audience_sink(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetsDefinitio
     @dg.multi_asset(
         name=channel.name,
         description=channel.description,
+        pool=channel.pool,
         ins={"audience": dg.AssetIn(key=clean_key(channel.audience))},
         outs={
             "sink": dg.AssetOut(

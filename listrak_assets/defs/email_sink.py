@@ -13,6 +13,7 @@ import polars as pl
 
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
 from listrak_assets.defs.metadata import dtype_schema
+from listrak_assets.defs.pools import EMAIL_POOL
 from listrak_assets.defs.resources import ListrakEmailApi
 from listrak_assets.listrak.audience import (
     REJECT_COLUMNS,
@@ -45,6 +46,7 @@ def _state(conf: Settings) -> MemberState:
 class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
     audience = "email_audience"
     resource = "listrak_email"
+    pool = EMAIL_POOL
     pii_column = "email"
     rejects_schema = dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
     description = "Send the whole audience with list imports and mirror the membership field."

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSettings, ListrakSftp
 from listrak_assets.files import (
     DEFAULT_TEMPLATES,
@@ -85,6 +86,7 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=file_key(table),
         group_name=GROUP,
+        pool=SFTP_POOL,  # one publisher at a time (defs/pools.py)
         ins={"clean": dg.AssetIn(key=clean_key(table))},
         kinds={"sftp", "csv"},
         description=f"Listrak's {table.replace('_', ' ')} file (`{default_name}` by default), "

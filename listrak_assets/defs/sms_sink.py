@@ -13,6 +13,7 @@ import polars as pl
 
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
 from listrak_assets.defs.metadata import dtype_schema
+from listrak_assets.defs.pools import SMS_POOL
 from listrak_assets.defs.resources import ListrakSmsApi
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.sms import SmsApi
@@ -36,6 +37,7 @@ REJECT_DESCRIPTIONS = {
 class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
     audience = "sms_audience"
     resource = "listrak_sms"
+    pool = SMS_POOL
     pii_column = "phone"
     rejects_schema = dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
     description = "Mirror the SMS audience into the phone list named in the settings."
