@@ -120,6 +120,7 @@ def test_stale_shapes_of_a_file_are_removed_and_nothing_else(
         "Listrak_Customer_20260102.zip",
         "Listrak_Customer_20260102.csv.DONE",
         ".Listrak_Customer_20260102_003.csv.part",  # left by a failed run
+        ".Listrak_Customer_20260102.csv.aside",  # left by a run killed while replacing
     ]
     others = ["Listrak_Customer_20260101.csv", "Listrak_Order_Feed_20260102.csv", "notes.txt"]
     for name in [*stale, *others]:

@@ -184,3 +184,25 @@ def test_an_untrusted_host_key_stops_the_sinks_and_the_settings_fingerprint_trus
     )
     assert trusted.success, failure_messages(trusted)
     assert len(listing(local)) == 4
+
+
+def test_a_rerun_with_fewer_parts_leaves_only_the_new_parts(
+    sftp_server: SftpServer, sample: Workspace
+) -> None:
+    """Split files re-sent in fewer parts: no old part is left beside the new ones."""
+    remote, local = sftp_server.folder("fewer")
+    sftp = sftp_server.resource()
+    first = publish(sample, sftp, remote_folder=remote, split_rows=60)
+    assert first.success, failure_messages(first)
+    second = publish(sample, sftp, remote_folder=remote, split_rows=150)
+    assert second.success, failure_messages(second)
+
+    stem = NAMES["customers"].format(date=run_day(sample, second)).removesuffix(".csv")
+    spec, clean = TABLES["customers"], sample.clean("customers")
+    parts = -(-clean.height // 150)
+    names = [f"{stem}_{i:03d}.csv" for i in range(1, parts + 1)]
+    assert [f for f in listing(local) if f.startswith(stem)] == names
+    frames = [read_listrak_csv((local / n).read_bytes(), spec) for n in names]
+    assert pl.concat(frames).equals(as_written(clean, spec))
+    removed = materialization(second, file_key("customers"))["removed_stale"]
+    assert removed == [f"{stem}_{i:03d}.csv" for i in range(parts + 1, -(-clean.height // 60) + 1)]

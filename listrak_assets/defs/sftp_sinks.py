@@ -8,7 +8,6 @@ under another shape (other parts, another compression, a marker no longer wanted
 """
 
 import datetime as dt
-import posixpath
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from listrak_assets.files import (
 )
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError
-from listrak_assets.sftp import SftpError, UploadResult
+from listrak_assets.sftp import SftpError, UploadResult, publish
 
 GROUP = "listrak"
 # Table -> asset name under `listrak/`.
@@ -116,13 +115,15 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
                     Path(local),
                     FileOptions(options.compression, options.split_rows),
                 )
-                uploads = [uploader.upload(f.path, posixpath.join(folder, f.name)) for f in files]
-                keep = {f.name for f in files}
-                if options.done_marker:
-                    for upload in uploads:
-                        uploader.put_marker(upload.remote_path + DONE_SUFFIX)
-                    keep |= {f.name + DONE_SUFFIX for f in files}
-                removed = uploader.remove_stale(folder, variants(name), keep)
+                published = publish(
+                    uploader,
+                    folder,
+                    [(f.path, f.name) for f in files],
+                    variants(name),
+                    marker_suffix=DONE_SUFFIX,
+                    markers=options.done_marker,
+                )
+                uploads, removed = published.uploads, published.removed
         except (SftpError, SettingsError) as err:
             # The message says what to do; a stack trace would add nothing.
             raise dg.Failure(description=str(err), allow_retries=False) from None

@@ -1,5 +1,5 @@
-"""Uploads to Listrak's SFTP server with paramiko: host-key check, atomic rename, retries.
-No Dagster inside."""
+"""Uploads to Listrak's SFTP server with paramiko: host-key check, atomic rename, retries, and
+file sets published without a mix of old and new. No Dagster inside."""
 
 from listrak_assets.sftp.errors import (
     HostKeyError,
@@ -9,10 +9,12 @@ from listrak_assets.sftp.errors import (
     SftpUploadError,
 )
 from listrak_assets.sftp.hostkeys import fingerprint
+from listrak_assets.sftp.publish import Published, publish
 from listrak_assets.sftp.uploader import SftpConfig, SftpUploader, UploadResult
 
 __all__ = [
     "HostKeyError",
+    "Published",
     "SftpAuthError",
     "SftpConfig",
     "SftpConfigError",
@@ -21,4 +23,5 @@ __all__ = [
     "SftpUploader",
     "UploadResult",
     "fingerprint",
+    "publish",
 ]

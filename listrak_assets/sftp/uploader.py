@@ -2,7 +2,11 @@
 
 Atomic: a file is written as `.NAME.part` in the same folder, its remote size checked, then
 renamed over `NAME` (OpenSSH's posix-rename where the server has it), so Listrak's importer
-never sees a partial file and a re-run of the same name replaces it.
+never sees a partial file and a re-run of the same name replaces it. Writing (`stage`) and
+renaming (`commit`) are separate steps, so that a set of files can be written first and put in
+place together (`publish`). A server without posix-rename can't rename over a file: the old
+file is renamed aside (`.NAME.aside`), the new one renamed in, and only then is the old one
+removed (or renamed back, when the new one could not be put in place).
 
 Resilient: a dropped connection reconnects (host key checked again) and the upload resumes from
 the last byte the server confirmed, with a bounded, doubling wait between attempts. A refusal by
@@ -43,7 +47,7 @@ _log = logging.getLogger(__name__)
 # CTR modes need a separate HMAC. The rest of paramiko's list follows, for older servers.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 KEEPALIVE_SECONDS = 30
-_TEMP = re.compile(r"\.(?P<name>.+)\.part")
+_TEMP = re.compile(r"\.(?P<name>.+)\.(?:part|aside)")
 
 # Errors of the connection rather than of the request: worth reconnecting for.
 _TRANSIENT = (OSError, EOFError, paramiko.SSHException)
@@ -90,8 +94,15 @@ def temp_path(remote_path: str) -> str:
     return posixpath.join(folder, f".{name}.part")
 
 
+def aside_path(remote_path: str) -> str:
+    """The hidden name a file is moved to while its replacement is renamed in, on a server
+    without posix-rename."""
+    folder, name = posixpath.split(remote_path)
+    return posixpath.join(folder, f".{name}.aside")
+
+
 def temp_target(name: str) -> str | None:
-    """The final name a temporary file name stands for, or None."""
+    """The final name a temporary (or aside) file name stands for, or None."""
     match = _TEMP.fullmatch(name)
     return match["name"] if match else None
 
@@ -157,14 +168,18 @@ class _Session:
 
 
 @dataclass
-class _Upload:
+class Staged:
+    """A file written under its temporary name, waiting to be renamed into place (`commit`)."""
+
     local: Path
     remote_path: str
     size: int
     progress: Progress = field(default_factory=Progress)
-    phase: Literal["write", "rename"] = "write"
+    phase: Literal["write", "staged", "done"] = "write"
     rename_sent: bool = False
     write_size: int = 0
+    attempts: int = 1  # connections used: 1, plus one per reconnection
+    seconds: float = 0.0
 
 
 class SftpUploader:
@@ -346,8 +361,10 @@ class SftpUploader:
         self._retrying(f"checking {folder}", step)
 
     def _replace(self, session: _Session, temp: str, final: str) -> None:
-        """Rename `temp` over `final`: one atomic step with posix-rename; otherwise remove the
-        old file first (a reader then briefly finds no file, never a partial one)."""
+        """Rename `temp` over `final`: one atomic step with posix-rename. Without it (SFTP v3's
+        rename never replaces a file), the old file is renamed aside, the new one renamed in,
+        then the old one removed: a reader briefly finds no file, never a partial one, and the
+        old file is never deleted before the new one is in place."""
         if self._posix_rename is not False:
             try:
                 session.sftp.posix_rename(temp, final)
@@ -357,14 +374,33 @@ class SftpUploader:
                 if self._posix_rename or not session.alive:
                     raise
                 self._posix_rename = False
+        aside = aside_path(final)
+        if not self._exists(session, final):
+            session.sftp.rename(temp, final)
+            self._drop(session, aside)  # when a lost connection came between the two renames
+            return
+        self._drop(session, aside)  # left by an earlier failure
+        session.sftp.rename(final, aside)
         try:
             session.sftp.rename(temp, final)
         except OSError:
-            # SFTP v3's rename refuses to replace a file; anything else is a real refusal.
-            if not session.alive or not self._exists(session, final):
-                raise
-            session.sftp.remove(final)
-            session.sftp.rename(temp, final)
+            if session.alive:  # put the old file back rather than leave no file
+                with contextlib.suppress(OSError):
+                    session.sftp.rename(aside, final)
+            raise
+        session.sftp.remove(aside)
+
+    def _drop(self, session: _Session, path: str) -> None:
+        """Remove `path` if it exists."""
+        with contextlib.suppress(FileNotFoundError):
+            session.sftp.remove(path)
+
+    @staticmethod
+    def _size(session: _Session, path: str) -> int | None:
+        try:
+            return session.sftp.stat(path).st_size
+        except FileNotFoundError:
+            return None
 
     @staticmethod
     def _exists(session: _Session, path: str) -> bool:
@@ -374,7 +410,7 @@ class SftpUploader:
             return False
         return True
 
-    def _write(self, session: _Session, job: _Upload) -> None:
+    def _write(self, session: _Session, job: Staged) -> None:
         temp = temp_path(job.remote_path)
         progress = job.progress
         if progress.confirmed:
@@ -405,24 +441,25 @@ class SftpUploader:
         remote.close()
         job.write_size = session.write_size
 
-    def _finish(self, session: _Session, job: _Upload) -> None:
-        """Check the temporary file's size, then rename it into place."""
+    def _check_temp(self, session: _Session, job: Staged) -> bool:
+        """Whether the temporary file is there with every byte. False when a rename whose reply
+        was lost with the connection already put it in place; when it vanished otherwise, the
+        upload starts again."""
         temp = temp_path(job.remote_path)
-        try:
-            remote_size = session.sftp.stat(temp).st_size
-        except FileNotFoundError:
-            # A rename whose reply was lost with the connection: the file is already in place.
-            if job.rename_sent and session.sftp.stat(job.remote_path).st_size == job.size:
-                return
+        remote_size = self._size(session, temp)
+        if remote_size is None:
+            if job.rename_sent and self._size(session, job.remote_path) == job.size:
+                if self._posix_rename is False:
+                    self._drop(session, aside_path(job.remote_path))
+                return False
             job.phase, job.progress.confirmed = "write", 0
-            raise EOFError(f"{temp} disappeared before it was renamed") from None
+            raise EOFError(f"{temp} disappeared before it was renamed")
         if remote_size != job.size:
             raise SftpUploadError(
                 f"{temp} has {remote_size} bytes on {self.config.server} after the upload, "
                 f"expected {job.size}; it was not renamed to {job.remote_path}"
             )
-        job.rename_sent = True
-        self._replace(session, temp, job.remote_path)
+        return True
 
     def _discard(self, remote_path: str) -> None:
         """Best effort: remove what a failed upload left under its temporary name."""
@@ -432,33 +469,56 @@ class SftpUploader:
         except (OSError, EOFError, paramiko.SSHException):
             pass
 
-    def upload(self, local: Path, remote_path: str) -> UploadResult:
-        """Upload `local` to `remote_path` atomically, replacing a file of that name."""
-        job = _Upload(local, remote_path, local.stat().st_size)
-        attempts = 0
+    def _run(self, job: Staged, what: str, last_phase: Literal["staged", "done"]) -> None:
+        """Take `job` through its phases up to `last_phase`, reconnecting as needed."""
         started = time.perf_counter()
+        tries = 0
 
         def step(session: _Session) -> None:
-            nonlocal attempts
-            attempts += 1
+            nonlocal tries
+            tries += 1
+            if tries > 1:  # a reconnection
+                job.attempts += 1
             if job.phase == "write":
                 self._write(session, job)
-                job.phase = "rename"
-            self._finish(session, job)
+                job.phase = "staged"
+            if self._check_temp(session, job) and last_phase == "done":
+                job.rename_sent = True
+                self._replace(session, temp_path(job.remote_path), job.remote_path)
+            job.phase = last_phase
 
         try:
-            self._retrying(f"uploading {remote_path}", step)
+            self._retrying(f"{what} {job.remote_path}", step)
         except SftpError:
-            self._discard(remote_path)
+            self._discard(job.remote_path)
             raise
+        finally:
+            job.seconds += time.perf_counter() - started
+
+    def stage(self, local: Path, remote_path: str) -> Staged:
+        """Upload `local` under the temporary name of `remote_path` and check its size; nothing
+        changes under the final name until `commit`."""
+        job = Staged(local, remote_path, local.stat().st_size)
+        self._run(job, "uploading", "staged")
+        return job
+
+    def commit(self, job: Staged) -> UploadResult:
+        """Rename a staged file into place, replacing a file of that name (uploading it again
+        first if its temporary file is gone)."""
+        if job.phase != "done":
+            self._run(job, "renaming", "done")
         return UploadResult(
-            remote_path=remote_path,
+            remote_path=job.remote_path,
             size=job.size,
-            seconds=time.perf_counter() - started,
-            attempts=attempts,
+            seconds=job.seconds,
+            attempts=job.attempts,
             sent=job.progress.sent,
             write_size=job.write_size,
         )
+
+    def upload(self, local: Path, remote_path: str) -> UploadResult:
+        """Upload `local` to `remote_path` atomically, replacing a file of that name."""
+        return self.commit(self.stage(local, remote_path))
 
     def put_marker(self, remote_path: str) -> None:
         """An empty file (a `.DONE` marker), created atomically like any upload."""
@@ -469,6 +529,16 @@ class SftpUploader:
             self._replace(session, temp, remote_path)
 
         self._retrying(f"writing {remote_path}", step)
+
+    def listdir(self, folder: str) -> list[str]:
+        """The names in `folder`, sorted."""
+        return self._retrying(
+            f"listing {folder}", lambda session: sorted(session.sftp.listdir(folder))
+        )
+
+    def remove(self, remote_path: str) -> None:
+        """Remove a file; one already gone is fine (a retry after a lost reply)."""
+        self._retrying(f"removing {remote_path}", lambda session: self._drop(session, remote_path))
 
     def remove_stale(self, folder: str, pattern: re.Pattern[str], keep: set[str]) -> list[str]:
         """Remove files of `folder` whose names match `pattern` (or are temporary files of
