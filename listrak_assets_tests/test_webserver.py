@@ -30,15 +30,14 @@ REPOSITORY = "__repository__"
 START_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 
-# The webserver alone has no daemon to dequeue runs: launch them straight away instead.
-# Telemetry off: a test must not phone home.
-INSTANCE_YAML = """\
+# The repository's dagster.yaml (pools of one slot, no telemetry), but the webserver alone has
+# no daemon to dequeue runs: launch them straight away instead.
+RUN_AT_ONCE = """
 run_coordinator:
   module: dagster.core.run_coordinator
   class: DefaultRunCoordinator
-telemetry:
-  enabled: false
 """
+INSTANCE_YAML = (REPO / "dagster.yaml").read_text() + RUN_AT_ONCE
 
 
 def _free_port() -> int:
