@@ -10,10 +10,12 @@ files, SFTP, Listrak's APIs) are not imported here: they sit above the settings,
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -30,8 +32,16 @@ from listrak_assets.file_names import (
     check_distinct,
     check_template,
 )
-from listrak_assets.formats import COUNTRIES, DateOrder, check_fingerprint
+from listrak_assets.formats import (
+    DateOrder,
+    DecimalSeparator,
+    InvalidOptional,
+    PhoneValidation,
+    TwoDigitYears,
+    check_fingerprint,
+)
 from listrak_assets.schemas import TABLES
+from listrak_assets.schemas.spec import DEFAULT_RANGES, DateRange, Span
 
 CONFIG_ENV = "LISTRAK_CONFIG"
 DEFAULT_CONFIG = "listrak.yaml"
@@ -112,6 +122,36 @@ class SftpSink(_Strict):
         return None if value is None else check_fingerprint(value)
 
 
+class Window(_Strict):
+    """Plausible dates of one kind: from `earliest` to `days_ahead` days after the run's date."""
+
+    earliest: dt.date
+    days_ahead: int = Field(ge=0)
+
+    def as_range(self) -> DateRange:
+        return DateRange(self.earliest, self.days_ahead)
+
+
+def _window(span: Span) -> Window:
+    default = DEFAULT_RANGES[span]
+    return Window(earliest=default.earliest, days_ahead=default.days_ahead)
+
+
+class Dates(_Strict):
+    """How dates are read and which are plausible (a value outside its window is rejected)."""
+
+    two_digit_years: TwoDigitYears = "pivot"
+    # A two-digit year is the latest year ending in those digits up to this one (null: the
+    # run's year, so `24` is 2024 and `27` is 1927 in 2026).
+    pivot_year: int | None = Field(None, ge=100, le=9999)
+    birthdays: Window = _window(Span.BIRTHDAYS)
+    events: Window = _window(Span.EVENTS)  # order, ship and update times
+    schedules: Window = _window(Span.SCHEDULES)  # product sale start and end
+
+    def ranges(self) -> dict[Span, DateRange]:
+        return {span: getattr(self, span.value).as_range() for span in Span}
+
+
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
@@ -127,8 +167,12 @@ class Settings(_Strict):
     sms: SmsSink = SmsSink()
     sftp: SftpSink = SftpSink()
     default_phone_country: str = "US"
+    phone_validation: PhoneValidation = "valid"
     date_order: DateOrder = "MDY"
+    dates: Dates = Dates()
     source_timezone: str = "UTC"
+    decimal_separator: DecimalSeparator = "."
+    invalid_optional: InvalidOptional = "blank"
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")
     encoding: str = "utf-8"
@@ -145,8 +189,11 @@ class Settings(_Strict):
     @classmethod
     def _known_country(cls, value: str) -> str:
         value = value.upper()
-        if value not in COUNTRIES:
-            raise ValueError(f"unknown country '{value}'; use one of {', '.join(COUNTRIES)}")
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"unknown country '{value}'; use an ISO 3166-1 alpha-2 code that "
+                "libphonenumber knows (e.g. US, GB, DE, AU)"
+            )
         return value
 
     @field_validator("source_timezone")

@@ -331,7 +331,12 @@ def test_dirt_counts_match_files(sample: tuple[Path, dict], rows: dict[str, list
     _, manifest = sample
     for name, checks in CHECKS.items():
         entry = manifest["files"][name]
-        declared = {**entry["reject_dirt"], **entry["cosmetic_dirt"], "duplicates": 0}
+        declared = {
+            **entry["reject_dirt"],
+            **entry["blanked_dirt"],
+            **entry["cosmetic_dirt"],
+            "duplicates": 0,
+        }
         found = Counter(k for row in rows[name] for k in kinds_of(name, row))
         for check_name in checks:
             kinds = check_name.split("+")
@@ -339,7 +344,8 @@ def test_dirt_counts_match_files(sample: tuple[Path, dict], rows: dict[str, list
             assert found[check_name] == expected, (name, check_name)
         # Every declared kind is checked here, and the sample is big enough to hold each one.
         checked = {k for c in checks for k in c.split("+")}
-        assert set(entry["reject_dirt"]) | set(entry["cosmetic_dirt"]) <= checked, name
+        kinds = set(entry["reject_dirt"]) | set(entry["blanked_dirt"]) | set(entry["cosmetic_dirt"])
+        assert kinds <= checked, name
         assert all(declared[k] > 0 for k in checked if k != "duplicates"), name
 
 
@@ -406,7 +412,7 @@ def test_rates_are_realistic(sample: tuple[Path, dict]) -> None:
     _, manifest = sample
     for name, entry in manifest["files"].items():
         base = entry["rows"] - entry["duplicates"]
-        for kind, count in entry["reject_dirt"].items():
+        for kind, count in {**entry["reject_dirt"], **entry["blanked_dirt"]}.items():
             assert 0.01 <= count / base <= 0.03, (name, kind)
         for kind, count in entry["referential"].items():
             assert 0.01 <= count / base <= 0.03, (name, kind)

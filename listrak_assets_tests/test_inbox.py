@@ -146,6 +146,9 @@ def test_two_columns_mapping_to_one_name(workspace: Workspace) -> None:
             "'unmatched_columns': Input should be 'fail', 'warn' or 'create'",
         ),
         ({"source_timezone": "Mars/Olympus"}, "'source_timezone': Value error, unknown time zone"),
+        ({"decimal_separator": ";"}, "'decimal_separator': Input should be '.' or ','"),
+        ({"invalid_optional": "drop"}, "'invalid_optional': Input should be 'blank' or"),
+        ({"dates": {"two_digit_years": "guess"}}, "'dates.two_digit_years'"),
         (
             {"business_user_access": {"allow_limited_pii": "perhaps"}},
             "'business_user_access.allow_limited_pii'",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -43,7 +44,8 @@ PHONES = [
     ("p4@example.com", "1-717-555-9636", "17175559636"),
     ("p5@example.com", "7175559636", "17175559636"),
     ("p6@example.com", "+44 20 7946 0958", "442079460958"),
-    ("p7@example.com", "0044 20 7946 0958", "442079460958"),
+    # From the US the exit code is 011 (00 is Europe's: see the unit tests).
+    ("p7@example.com", "011 44 20 7946 0958", "442079460958"),
     ("p8@example.com", "717-555-9636 x12", "17175559636"),
     ("p9@example.com", "717 555 9636 ext. 4", "17175559636"),
 ]
@@ -175,16 +177,35 @@ def test_default_phone_country_setting(workspace: Workspace) -> None:
     assert clean.sort("email")["mobilephone"].to_list() == ["442079460958", "17175559636"]
 
 
+def test_phone_validation_and_two_digit_year_settings(workspace: Workspace) -> None:
+    workspace.settings(
+        phone_validation="possible",
+        dates={"two_digit_years": "reject"},
+        business_user_access={"allow_limited_pii": True},
+    )
+    clean = _run(
+        workspace,
+        "customers",
+        ["email", "mobilephone", "birthday"],
+        [["a@example.com", "+1 (199) 555-0100", "03/07/84"]],
+    )
+    assert clean.select("mobilephone", "birthday").rows() == [("11995550100", None)]
+    assert workspace.rejects("customers").select("column", "value", "reason", "action").rows() == [
+        ("birthday", "03/07/84", "two_digit_year", "blanked")
+    ]
+
+
 # --- products: decimals, integers, booleans, timestamps -----------------------------------
 
-# (sku, price as written, expected)
+# (sku, price as written, expected): exact cents, rounded half away from zero
 PRICES = [
-    ("s1", "24.99", 24.99),
-    ("s2", "$1,299.00", 1299.0),
-    ("s3", " 12 ", 12.0),
-    ("s4", "€ 5.5", 5.5),
-    ("s5", "19.999", 20.0),
-    ("s6", "USD 7", 7.0),
+    ("s1", "24.99", Decimal("24.99")),
+    ("s2", "$1,299.00", Decimal("1299.00")),
+    ("s3", " 12 ", Decimal("12.00")),
+    ("s4", "€ 5.5", Decimal("5.50")),
+    ("s5", "19.999", Decimal("20.00")),
+    ("s6", "USD 7", Decimal("7.00")),
+    ("s7", "0.125", Decimal("0.13")),
 ]
 
 # (sku, sale start as written, expected UTC timestamp)
@@ -213,8 +234,9 @@ def products(workspace: Workspace) -> pl.DataFrame:
 
 
 def test_prices_lose_currency_symbols_and_separators(products: pl.DataFrame) -> None:
+    assert products.schema["price"] == pl.Decimal(18, 2)
     for sku, raw, expected in PRICES:
-        assert _value(products, "sku", sku, "price") == pytest.approx(expected), raw
+        assert _value(products, "sku", sku, "price") == expected, raw
 
 
 def test_timestamps_become_utc(products: pl.DataFrame) -> None:
@@ -239,6 +261,23 @@ def test_source_timezone_setting(workspace: Workspace) -> None:
     assert clean.sort("sku")["salestartdate"].to_list() == [
         dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC),
         dt.datetime(2024, 5, 1, 9, 45, tzinfo=UTC),
+    ]
+
+
+def test_decimal_comma_setting(workspace: Workspace) -> None:
+    workspace.settings(decimal_separator=",")
+    clean = _run(
+        workspace,
+        "products",
+        ["sku", "title", "price", "saleprice", "qoh"],
+        [["a", "T", "1.234,56", "€ 12,5", "1.200"], ["b", "T", "12.50", "", ""]],
+    )
+    # Under `,` the dot groups thousands, so `12.50` is not a number: its row is rejected.
+    assert clean.select("sku", "price", "saleprice", "qoh").rows() == [
+        ("a", Decimal("1234.56"), Decimal("12.50"), 1200)
+    ]
+    assert workspace.rejects("products").select("column", "reason").rows() == [
+        ("price", "invalid_number")
     ]
 
 

@@ -23,13 +23,22 @@ CASES = [
     ("customers", "email", "two@@example.com", "email", "invalid_email"),
     ("customers", "email", "spaces in@example.com", "email", "invalid_email"),
     ("customers", "email", "", "email", "missing_required"),
-    ("customers", "email", "a" * 90 + "@example.com", "email", "too_long"),
+    ("customers", "email", "a" * 60 + "@" + "b" * 40 + ".example.com", "email", "too_long"),
+    ("customers", "email", "a" * 65 + "@example.com", "email", "invalid_email"),  # local > 64
+    ("customers", "email", "ü@example.com", "email", "non_ascii_email"),
+    ("customers", "email", '"quoted"@example.com', "email", "invalid_email"),
+    ("customers", "email", "a@example.test", "email", "invalid_email"),  # special-use name
     ("customers", "mobilephone", "555-01", "mobilephone", "invalid_phone"),
     ("customers", "mobilephone", "call me", "mobilephone", "invalid_phone"),
     ("customers", "mobilephone", "(117) 555-9636", "mobilephone", "invalid_phone"),
+    ("customers", "mobilephone", "+1 (000) 000-0000", "mobilephone", "invalid_phone"),
+    ("customers", "mobilephone", "+999 123 456 789", "mobilephone", "invalid_phone"),
+    ("customers", "mobilephone", "+12345678", "mobilephone", "invalid_phone"),
     ("customers", "birthday", "31/31/1990", "birthday", "invalid_date"),
     ("customers", "birthday", "1850-01-01", "birthday", "invalid_date"),
     ("customers", "birthday", TOMORROW, "birthday", "invalid_date"),
+    ("customers", "birthday", "-0001-01-01", "birthday", "invalid_date"),
+    ("customers", "birthday", "0024-03-07", "birthday", "invalid_date"),
     ("customers", "gender", "Q", "gender", "invalid_choice"),
     ("customers", "registered", "maybe", "registered", "invalid_boolean"),
     ("customers", "customernumber", "1" * 21, "customernumber", "too_long"),
@@ -38,16 +47,29 @@ CASES = [
     ("products", "price", "free", "price", "invalid_number"),
     ("products", "price", "-3.00", "price", "negative_amount"),
     ("products", "price", "", "price", "missing_required"),
+    ("products", "price", "1.234,56", "price", "invalid_number"),  # `.` is the separator
+    ("products", "price", "12,50", "price", "invalid_number"),
+    ("products", "price", "NaN", "price", "invalid_number"),
+    ("products", "price", "Infinity", "price", "invalid_number"),
+    ("products", "price", "1e309", "price", "invalid_number"),
+    ("products", "qoh", "-1", "qoh", "invalid_quantity"),
     ("products", "qoh", "12.5", "qoh", "invalid_number"),
     ("products", "sku", "S" * 101, "sku", "too_long"),
     ("products", "salestartdate", "soon", "salestartdate", "invalid_datetime"),
+    ("orders", "dateentered", "9999-01-01T00:00:00Z", "dateentered", "invalid_datetime"),
+    ("orders", "dateentered", "-0001-01-01T00:00:00Z", "dateentered", "invalid_datetime"),
+    ("orders", "dateentered", "1989-12-31", "dateentered", "invalid_datetime"),
     ("orders", "status", "Lost", "status", "invalid_choice"),
     ("orders", "status", "12", "status", "invalid_choice"),
     ("orders", "merchandisediscounttype", "Bribe", "merchandisediscounttype", "invalid_choice"),
     ("orders", "dateentered", "", "dateentered", "missing_required"),
     ("order_items", "quantity", "two", "quantity", "invalid_number"),
+    ("order_items", "quantity", "0", "quantity", "invalid_quantity"),
+    ("order_items", "quantity", "-2", "quantity", "invalid_quantity"),
+    ("order_items", "quantity", "1.5", "quantity", "invalid_number"),
     ("order_items", "sku", "", "sku", "missing_required"),
     ("sms_audience", "phone", "12345", "phone", "invalid_phone"),
+    ("sms_audience", "optedout", "maybe", "optedout", "invalid_boolean"),  # never blanked
     ("email_audience", "email", "a@b", "email", "invalid_email"),
 ]
 
@@ -76,11 +98,20 @@ def _file(table: str, rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _blankable(table: str, column: str) -> bool:
+    spec = TABLES[table]
+    col = spec.col(column)
+    return col.blankable and not col.required and column not in spec.key
+
+
 @pytest.mark.parametrize(("table", "column", "value", "reject_column", "reason"), CASES)
 def test_rule_rejects_the_row_with_its_reason(
     workspace: Workspace, table: str, column: str, value: str, reject_column: str, reason: str
 ) -> None:
-    workspace.settings(business_user_access={"allow_limited_pii": True})
+    """With `invalid_optional: reject_row` every broken rule costs the row."""
+    workspace.settings(
+        business_user_access={"allow_limited_pii": True}, invalid_optional="reject_row"
+    )
     good = dict(VALID[table])
     bad = dict(good)
     bad[column] = value
@@ -101,6 +132,48 @@ def test_rule_rejects_the_row_with_its_reason(
     ]
     assert rejects["value"][0] == value  # as written in the file, for the user to find
     assert rejects["message"][0]  # a sentence for people, not only the code
+    assert rejects["action"].to_list() == ["row_rejected"]
+
+
+def _distinct_key(table: str, i: int) -> str:
+    """A valid key value of `table` for the i-th bad row, unlike every other row's."""
+    return {
+        "customers": f"row{i}@example.com",
+        "email_audience": f"row{i}@example.com",
+        "sms_audience": f"71755502{i:02d}",
+        "orders": str(100 + i),
+    }.get(table, f"SKU-{100 + i}")
+
+
+@pytest.mark.parametrize("table", sorted(VALID))
+def test_invalid_optional_values_are_blanked_and_their_rows_kept(
+    workspace: Workspace, table: str
+) -> None:
+    """With the default `invalid_optional: blank`, a bad optional value costs only itself;
+    a bad key, required or unblankable value still costs the row. One run per table, one
+    bad row per case."""
+    workspace.settings(business_user_access={"allow_limited_pii": True})
+    cases = [c for c in CASES if c[0] == table]
+    key = TABLES[table].key[-1]
+    rows = [dict(VALID[table])]
+    for i, (_, column, value, _, _) in enumerate(cases):
+        bad = dict(VALID[table])
+        if column != key:
+            bad[key] = _distinct_key(table, i)
+        bad[column] = value
+        rows.append(bad)
+    workspace.write(f"{table}.csv", _file(table, rows))
+
+    assert workspace.materialize(table).success
+    rejects = workspace.rejects(table)
+    found = {r[0]: r[1:] for r in rejects.select("source_row", "column", "reason", "action").rows()}
+    blanked = 0
+    for i, (_, _, value, column, reason) in enumerate(cases):
+        action = "blanked" if _blankable(table, column) else "row_rejected"
+        blanked += action == "blanked"
+        assert found[i + 2] == (column, reason, action), value
+    assert len(found) == rejects.height == len(cases)  # one problem per bad row
+    assert workspace.clean(table).height == 1 + blanked
 
 
 def test_every_rule_of_every_schema_is_covered() -> None:
@@ -161,6 +234,8 @@ def test_rejected_personal_values_are_masked_when_pii_is_restricted(workspace: W
 
 
 def test_newest_row_wins_by_updated_at_then_file_then_row(workspace: Workspace) -> None:
+    """Under `reject_row` a broken newest row loses to the newest valid one."""
+    workspace.settings(invalid_optional="reject_row")
     workspace.write(
         "customers_1.csv",
         (
@@ -216,14 +291,91 @@ def test_conservation_holds_and_is_checked(workspace: Workspace) -> None:
     conservation = checks[("clean/customers", "conservation")]
     assert conservation.passed
     meta = {k: v.value for k, v in conservation.metadata.items()}
+    # b's bad gender is blanked: b is kept, and counted apart from the rejected rows.
     assert meta == {
         "raw_rows": 6,
-        "clean_rows": 2,
-        "rejected_rows": 3,
+        "clean_rows": 3,
+        "rejected_rows": 2,
         "merged_duplicates": 1,
         "unaccounted": 0,
     }
     assert checks[("clean/customers", "schema_valid")].passed
     assert checks[("clean/customers", "key_unique")].passed
     by_reason = materialization(result, rejects_key("customers"))["rejects_by_reason"]
-    assert by_reason == {"invalid_email": 1, "missing_required": 1, "invalid_choice": 1}
+    assert by_reason == {"invalid_email": 1, "missing_required": 1}
+    clean_meta = materialization(result, clean_key("customers"))
+    assert clean_meta["blanked_values"] == 1
+    assert clean_meta["blanked_by_column"] == {"gender": 1}
+    actions = workspace.rejects("customers").select("column", "reason", "action").rows()
+    assert sorted(actions) == [
+        ("email", "invalid_email", "row_rejected"),
+        ("email", "missing_required", "row_rejected"),
+        ("gender", "invalid_choice", "blanked"),
+    ]
+
+
+def test_one_bad_optional_value_keeps_the_customer_and_the_rest_of_the_row(
+    workspace: Workspace,
+) -> None:
+    workspace.write(
+        "customers.csv",
+        "email,birthday,mobilephone,firstname\na@example.com,31/31/1990,(717) 555-9636,Ann\n",
+    )
+    assert workspace.materialize("customers").success
+    assert workspace.clean("customers").select("email", "birthday", "mobilephone").rows() == [
+        ("a@example.com", None, "17175559636")
+    ]
+    assert workspace.rejects("customers").select("column", "action").rows() == [
+        ("birthday", "blanked")
+    ]
+
+
+def test_a_row_with_a_bad_key_lists_its_optional_problems_as_rejected(
+    workspace: Workspace,
+) -> None:
+    workspace.write("customers.csv", "email,birthday\nbad@,31/31/1990\n")
+    assert workspace.materialize("customers").success
+    assert workspace.clean("customers").is_empty()
+    assert set(workspace.rejects("customers")["action"]) == {"row_rejected"}
+
+
+# --- updated_at and opt-outs ----------------------------------------------------------------
+
+
+def test_an_unreadable_updated_at_rejects_the_row_instead_of_counting_as_oldest(
+    workspace: Workspace,
+) -> None:
+    workspace.settings(business_user_access={"allow_limited_pii": True})
+    workspace.write(
+        "customers.csv",
+        (
+            "email,firstname,updated_at\n"
+            "a@example.com,Old,2024-01-01\n"
+            "a@example.com,Unknown,yesterday\n"
+            "b@example.com,Future,2999-01-01\n"
+        ),
+    )
+    assert workspace.materialize("customers").success
+    assert workspace.clean("customers").select("email", "firstname").rows() == [
+        ("a@example.com", "Old")
+    ]
+    assert workspace.rejects("customers").select("column", "value", "reason", "action").rows() == [
+        ("updated_at", "yesterday", "invalid_datetime", "row_rejected"),
+        ("updated_at", "2999-01-01", "invalid_datetime", "row_rejected"),
+    ]
+
+
+def test_an_opt_out_is_never_undone_by_a_newer_row(workspace: Workspace) -> None:
+    workspace.write(
+        "sms_audience.csv",
+        (
+            "phone,optedout,firstname,updated_at\n"
+            "(717) 555-9636,Y,Opted,2024-01-01\n"
+            "717.555.9636,N,Newer,2024-06-01\n"
+            "7175550100,N,Other,2024-01-01\n"
+            "7175550100,,Other-newer,2024-02-01\n"
+        ),
+    )
+    assert workspace.materialize("sms_audience").success
+    rows = workspace.clean("sms_audience").sort("phone").select("phone", "optedout", "firstname")
+    assert rows.rows() == [("17175550100", None, "Other-newer"), ("17175559636", True, "Opted")]

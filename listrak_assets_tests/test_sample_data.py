@@ -40,6 +40,8 @@ def test_every_counted_dirt_comes_out(workspace: Workspace, source: Callable[[Pa
         expected = manifest["files"][path.name]
         meta = materialization(result, clean_key(table))
         assert meta["rejects_by_reason"] == expected["reject_dirt"], table
+        # Invalid optional values are blanked, their rows kept (one value each).
+        assert meta["blanked_values"] == sum(expected["blanked_dirt"].values()), table
         assert meta["merged_duplicates"] == expected["duplicates"], table
         assert meta["dagster/row_count"] == expected["clean_rows"], table
         for check in ("schema_valid", "conservation", "key_unique"):

@@ -1,54 +1,100 @@
 """Phone numbers to E.164 digits with the country code and no `+` (Listrak's format).
 
-Vectorised rules rather than a per-number parser: a number written with `+` or `00` already
-carries its country code; any other number is national to the default country, whose trunk
-prefix is dropped and calling code added. Numbers that don't fit are left null (rejected).
+The `phonenumbers` library (Google's libphonenumber) is the judge: a number is parsed with
+the default country as region, accepted when the library calls it valid (or, with
+`phone_validation: possible`, when its length is possible for its country) and written as
+E.164 without `+`. Plain national numbers, most of any export, take a vectorised path that
+applies the library's own metadata (`phone_rules`); the rest go through the library, once
+per distinct text.
 """
 
+from __future__ import annotations
+
+import phonenumbers
 import polars as pl
 
-from listrak_assets.cleaning.text import fix_some
-from listrak_assets.formats import COUNTRIES, E164_PATTERN
+from listrak_assets.cleaning.judged import Judged, judge
+from listrak_assets.cleaning.phone_rules import PLAIN, region_plan
+from listrak_assets.formats import E164_PATTERN, PhoneValidation
 
-_EXTENSION = r"(?i)\s*(?:#|x|ext\.?|extension)\s*\d{1,6}$"
-_ALLOWED = r"^\+?[\d\s().\-/]+$"
+REASON = "invalid_phone"
 
 
-def normalise_phone(text: pl.Series, default_country: str) -> pl.Series:
-    """E.164 digits without `+`, or null when the text is not a phone number."""
-    country = COUNTRIES[default_country]
-    text = fix_some(text, text.str.contains(r"(?i)[#a-z]"), lambda s: s.str.replace(_EXTENSION, ""))
-    frame = pl.DataFrame({"text": text}).with_columns(
-        digits=pl.col("text").str.replace_all(r"\D", ""),
-        plus=pl.col("text").str.starts_with("+"),
-        zeros=pl.col("text").str.starts_with("00"),
-        allowed=pl.col("text").str.contains(_ALLOWED),
+def library_e164(text: str, region: str, validation: PhoneValidation = "valid") -> str | None:
+    """One number judged by the library: E.164 digits without `+`, or None."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if validation == "valid":
+        ok = phonenumbers.is_valid_number(number)
+    else:
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        ok = reason == phonenumbers.ValidationResult.IS_POSSIBLE
+    if not ok:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _library(texts: pl.Series, region: str, validation: PhoneValidation) -> pl.Series:
+    """`library_e164` over a batch of distinct texts."""
+    return pl.Series(
+        texts.name, [library_e164(t, region, validation) for t in texts], dtype=pl.String
     )
-    digits, national = pl.col("digits"), pl.col("digits")
-    if country.trunk_prefix:
-        # Drop one trunk prefix when the rest still has a valid national length.
-        stripped = digits.str.strip_prefix(country.trunk_prefix)
-        national = (
-            pl.when(
-                digits.str.starts_with(country.trunk_prefix)
-                & stripped.str.len_bytes().is_in(country.national_lengths)
-            )
-            .then(stripped)
-            .otherwise(digits)
+
+
+def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "valid") -> pl.Series:
+    """The vectorised path over distinct texts: E.164 digits, "" where it rejects, null where
+    it leaves the text to the library."""
+    plan = region_plan(region)
+    out = pl.Series(texts.name, [None] * texts.len(), dtype=pl.String)
+    if plan is None:
+        return out
+    digits = texts.str.replace_all(r"[^0-9]", "")
+    covered = (texts.str.contains(PLAIN).fill_null(False) & plan.covers(digits)).arg_true()
+    if covered.len() == 0:
+        return out
+    nsn = plan.national_number(digits.gather(covered))
+    ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
+    e164 = pl.select(
+        pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
+    ).to_series()
+    return out.scatter(covered, e164)
+
+
+def normalise_phone(
+    text: pl.Series, default_country: str, validation: PhoneValidation = "valid"
+) -> Judged:
+    """E.164 digits without `+`; `invalid_phone` where the library rejects the number."""
+    distinct = text.drop_nulls().unique().rename("text")
+    fast = fast_e164(distinct, default_country, validation)
+    frame = pl.DataFrame({"text": distinct, "fast": fast})
+    todo = frame.filter(pl.col("fast").is_null()).select(
+        "text",
+        pl.col("text")
+        .map_batches(lambda s: _library(s, default_country, validation), return_dtype=pl.String)
+        .alias("slow"),
+    )
+    decided = (
+        frame.join(todo, on="text", how="left")
+        .select(
+            "text",
+            pl.coalesce(pl.col("fast"), pl.col("slow")).alias("e164"),
         )
-    frame = frame.with_columns(national=national)
-    national_ok = pl.col("national").str.len_bytes().is_in(country.national_lengths)
-    if country.calling_code == "1":
-        # NANP area codes and exchange codes never start with 0 or 1.
-        national_ok = national_ok & pl.col("national").str.contains(r"^[2-9]\d{2}[2-9]")
-    international = pl.col("plus") | pl.col("zeros")
-    frame = frame.with_columns(
-        e164=pl.when(pl.col("zeros"))
-        .then(digits.str.slice(2))
-        .when(pl.col("plus"))
-        .then(digits)
-        .otherwise(pl.lit(country.calling_code) + pl.col("national")),
-        national_ok=international | national_ok,
+        .with_columns(
+            # Listrak's own pattern is the last word: a library answer outside it is rejected.
+            pl.when(pl.col("e164").str.contains(E164_PATTERN)).then(pl.col("e164"))
+        )
     )
-    valid = pl.col("allowed") & pl.col("national_ok") & pl.col("e164").str.contains(E164_PATTERN)
-    return frame.select(pl.when(valid).then(pl.col("e164"))).to_series().alias(text.name)
+    lookup = pl.DataFrame({"text": text}).join(
+        decided, on="text", how="left", maintain_order="left"
+    )
+    return judge(text, lookup["e164"], REASON)
+
+
+def library_share(text: pl.Series, default_country: str) -> float:
+    """The share of distinct non-empty texts that the vectorised path leaves to the library."""
+    distinct = text.drop_nulls().unique()
+    if distinct.len() == 0:
+        return 0.0
+    return fast_e164(distinct, default_country).null_count() / distinct.len()

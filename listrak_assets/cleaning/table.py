@@ -2,13 +2,19 @@
 key (newest row wins), and validate against the Listrak schema.
 
 Conservation holds by construction and is checked: every raw row is either in `clean`, in
-`rejects` (one line per problem, so a row may appear more than once) or counted in
-`merged_rows`.
+`rejects` with `action: row_rejected` (one line per problem, so a row may appear more than
+once) or counted in `merged_rows`.
+
+An invalid value in an optional column costs only that value when `invalid_optional` is
+`blank` (the default): it is set to null, the row is kept, and one rejects line with `action:
+blanked` says what was blanked. An invalid key or required value, or one in a column that is
+not blankable (an opt-out flag), rejects the row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,19 +23,41 @@ import polars as pl
 
 from listrak_assets.cleaning.booleans import normalise_boolean
 from listrak_assets.cleaning.choices import normalise_choice, normalise_status
-from listrak_assets.cleaning.dates import DateOrder, normalise_date, normalise_datetime
+from listrak_assets.cleaning.dates import DateRules, normalise_date, normalise_datetime
 from listrak_assets.cleaning.emails import normalise_email
+from listrak_assets.cleaning.judged import Judged, judge, unjudged
 from listrak_assets.cleaning.numbers import normalise_decimal, normalise_integer
 from listrak_assets.cleaning.phones import normalise_phone
 from listrak_assets.cleaning.text import clean_text, cut
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.formats import (
+    DateOrder,
+    DecimalSeparator,
+    InvalidOptional,
+    PhoneValidation,
+    TwoDigitYears,
+)
 from listrak_assets.privacy import mask
 from listrak_assets.schemas.reasons import REASONS
-from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import (
+    DEFAULT_RANGES,
+    Col,
+    DateRange,
+    Kind,
+    Overflow,
+    Span,
+    TableSpec,
+)
 from listrak_assets.schemas.validation import build_schema
 
 ROW = "_row"
-_FLAG = "__unparsed__"
+_WHY = "__why__"  # prefix of the per-column reason columns
+_ORDER = "__order"  # the parsed `updated_at`
+# The name rejects give the bookkeeping `updated_at` column.
+UPDATED_AT_COLUMN = "updated_at"
+
+BLANKED = "blanked"
+ROW_REJECTED = "row_rejected"
 
 REJECT_COLUMNS: dict[str, pl.DataType] = {
     "source_file": pl.String(),
@@ -39,6 +67,7 @@ REJECT_COLUMNS: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "message": pl.String(),
     "stage": pl.String(),
+    "action": pl.String(),
 }
 
 REJECT_DESCRIPTIONS: dict[str, str] = {
@@ -49,28 +78,32 @@ REJECT_DESCRIPTIONS: dict[str, str] = {
     "reason": "stable reason code, e.g. invalid_email",
     "message": "the reason in words",
     "stage": "normalise (value could not be parsed) or validate (broke a schema rule)",
-}
-
-# Kinds whose text must parse into a typed value; text that doesn't is rejected here, since a
-# typed column can't hold it for the schema to see.
-_PARSE_REASONS: dict[Kind, str] = {
-    Kind.DATE: "invalid_date",
-    Kind.DATETIME: "invalid_datetime",
-    Kind.BOOLEAN: "invalid_boolean",
-    Kind.DECIMAL: "invalid_number",
-    Kind.INTEGER: "invalid_number",
-    Kind.PHONE: "invalid_phone",
-    Kind.STATUS: "invalid_choice",
+    "action": "row_rejected (the row was not sent) or blanked (the value was sent empty and "
+    "the row kept)",
 }
 
 
 @dataclass(frozen=True)
 class CleanOptions:
     default_phone_country: str = "US"
+    phone_validation: PhoneValidation = "valid"
     date_order: DateOrder = "MDY"
+    two_digit_years: TwoDigitYears = "pivot"
+    pivot_year: int | None = None  # None: the run's year
+    date_ranges: Mapping[Span, DateRange] = field(default_factory=lambda: DEFAULT_RANGES)
     source_timezone: str = "UTC"
+    decimal_separator: DecimalSeparator = "."
+    invalid_optional: InvalidOptional = "blank"
     restrict_pii: bool = True
     today: dt.date | None = None
+
+    @property
+    def day(self) -> dt.date:
+        return self.today or dt.date.today()
+
+    @property
+    def date_rules(self) -> DateRules:
+        return DateRules(self.date_order, self.two_digit_years, self.pivot_year or self.day.year)
 
 
 @dataclass(frozen=True)
@@ -85,57 +118,92 @@ class CleanResult:
 
     @cached_property
     def rejected_rows(self) -> int:
-        return self.rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+        rejected = self.rejects.filter(pl.col("action") == ROW_REJECTED)
+        return rejected.select(pl.struct("source_file", "source_row").n_unique()).item()
+
+    @cached_property
+    def blanked(self) -> dict[str, int]:
+        """Values blanked in kept rows, by column."""
+        blanked = self.rejects.filter(pl.col("action") == BLANKED)
+        return dict(blanked.group_by("column").len().sort("column").iter_rows())
+
+    @property
+    def blanked_values(self) -> int:
+        return sum(self.blanked.values())
 
 
-def normalise(col: Col, text: pl.Series, options: CleanOptions) -> pl.Series:
-    """The typed, Listrak-formatted value of one column, from its clean text."""
+def _timestamp_bounds(span: Span | None, options: CleanOptions) -> tuple[dt.datetime, dt.datetime]:
+    earliest, latest = options.date_ranges[span or Span.EVENTS].bounds(options.day)
+    return (
+        dt.datetime.combine(earliest, dt.time(), dt.UTC),
+        dt.datetime.combine(latest, dt.time.max, dt.UTC),
+    )
+
+
+def normalise(col: Col, text: pl.Series, options: CleanOptions) -> Judged:
+    """The typed, Listrak-formatted value of one column from its clean text, with the reason
+    wherever a written value has none."""
     match col.kind:
         case Kind.EMAIL:
             return normalise_email(text)
         case Kind.PHONE:
-            return normalise_phone(text, options.default_phone_country)
+            return normalise_phone(text, options.default_phone_country, options.phone_validation)
         case Kind.DATE:
-            return normalise_date(text, options.date_order)
+            earliest, latest = options.date_ranges[col.span or Span.BIRTHDAYS].bounds(options.day)
+            return normalise_date(text, options.date_rules, earliest, latest)
         case Kind.DATETIME:
-            return normalise_datetime(text, options.date_order, options.source_timezone)
+            earliest_t, latest_t = _timestamp_bounds(col.span, options)
+            return normalise_datetime(
+                text, options.date_rules, options.source_timezone, earliest_t, latest_t
+            )
         case Kind.BOOLEAN:
-            return normalise_boolean(text)
+            return judge(text, normalise_boolean(text), "invalid_boolean")
         case Kind.DECIMAL:
-            return normalise_decimal(text)
+            return normalise_decimal(text, options.decimal_separator)
         case Kind.INTEGER:
-            return normalise_integer(text)
+            return normalise_integer(text, options.decimal_separator)
         case Kind.STATUS:
-            return normalise_status(text, col.choices)
+            return judge(text, normalise_status(text, col.choices), "invalid_choice")
         case Kind.CHOICE:
-            return normalise_choice(text, col.choices, col.spellings)
+            return unjudged(normalise_choice(text, col.choices, col.spellings))
         case _:
             if col.max_len is not None and col.overflow is Overflow.CUT:
-                return cut(text, col.max_len)
-            return text
+                return unjudged(cut(text, col.max_len))
+            return unjudged(text)
 
 
 def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
-    """Typed columns, plus one flag column per typed column: text that did not parse."""
+    """Typed columns, plus one reason column per column (why a written value has no value)
+    and the parsed `updated_at`."""
     empty = pl.Series([None] * raw.height, dtype=pl.String)
     texts = {c: clean_text(raw[c]) if c in raw.columns else empty for c in spec.column_names}
     for target, source in spec.fallbacks.items():
         if source in raw.columns:
             texts[target] = texts[target].fill_null(clean_text(raw[source]))
     columns: list[pl.Series] = [pl.Series(ROW, range(raw.height), dtype=pl.UInt32)]
+    reasons: list[pl.Series] = []
     if UPDATED_AT in raw.columns:
-        columns.append(raw[UPDATED_AT])
-    flags = []
+        # Parsed once: it orders duplicates, and a value that is not a time is a reject.
+        earliest, latest = _timestamp_bounds(Span.EVENTS, options)
+        order = normalise_datetime(
+            clean_text(raw[UPDATED_AT]),
+            options.date_rules,
+            options.source_timezone,
+            earliest,
+            latest,
+        )
+        columns.append(order.value.alias(_ORDER))
+        reasons.append(order.reason.alias(_WHY + UPDATED_AT_COLUMN))
+    else:
+        columns.append(pl.Series(_ORDER, [None] * raw.height, dtype=pl.Datetime("us", "UTC")))
     for col in spec.columns:
-        text = texts[col.name]
-        value = normalise(col, text, options).alias(col.name)
-        columns.append(value)
-        if col.kind in _PARSE_REASONS:
-            flags.append((text.is_not_null() & value.is_null()).alias(_FLAG + col.name))
+        judged = normalise(col, texts[col.name], options)
+        columns.append(judged.value.alias(col.name))
+        reasons.append(judged.reason.alias(_WHY + col.name))
     extras = [
         cut(clean_text(raw[c]), spec.extra_max_len).alias(c) for c in extra_columns(raw, spec)
     ]
-    return pl.DataFrame([*columns, *extras, *flags])
+    return pl.DataFrame([*columns, *extras, *reasons])
 
 
 def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
@@ -190,7 +258,9 @@ def _rejects(
     if problems.is_empty():
         return pl.DataFrame(schema=REJECT_COLUMNS)
     rows = raw.with_row_index(ROW).filter(pl.col(ROW).is_in(problems[ROW].implode()))
-    value_cols = [c for c in rows.columns if c not in (ROW, SOURCE_FILE, SOURCE_ROW, UPDATED_AT)]
+    if UPDATED_AT in rows.columns:
+        rows = rows.rename({UPDATED_AT: UPDATED_AT_COLUMN})
+    value_cols = [c for c in rows.columns if c not in (ROW, SOURCE_FILE, SOURCE_ROW)]
     values = rows.unpivot(index=ROW, on=value_cols, variable_name="column", value_name="value")
     where = rows.select(
         ROW, pl.col(SOURCE_FILE).alias("source_file"), pl.col(SOURCE_ROW).alias("source_row")
@@ -210,31 +280,30 @@ def _rejects(
     return out.sort(ROW, "column").select(list(REJECT_COLUMNS)).cast(REJECT_COLUMNS)
 
 
-def _parse_problems(
-    frame: pl.DataFrame, spec: TableSpec
-) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """The frame without its flag columns, and the values that did not parse (per column)."""
-    flags = [c for c in frame.columns if c.startswith(_FLAG)]
-    problems = [
-        frame.filter(pl.col(flag)).select(
-            ROW,
-            pl.lit(flag.removeprefix(_FLAG)).alias("column"),
-            pl.lit(_PARSE_REASONS[spec.col(flag.removeprefix(_FLAG)).kind]).alias("reason"),
-            pl.lit("normalise").alias("stage"),
-        )
-        for flag in flags
-    ]
-    return frame.drop(flags), problems
+def _normalise_problems(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The frame without its reason columns, and one problem per value that did not
+    normalise."""
+    whys = [c for c in frame.columns if c.startswith(_WHY)]
+    problems = frame.select(ROW, *whys).unpivot(
+        index=ROW, on=whys, variable_name="column", value_name="reason"
+    )
+    problems = problems.filter(pl.col("reason").is_not_null()).select(
+        ROW,
+        pl.col("column").str.strip_prefix(_WHY),
+        "reason",
+        pl.lit("normalise").alias("stage"),
+    )
+    return frame.drop(whys), problems
 
 
-def _rule_problems(frame: pl.DataFrame, spec: TableSpec, today: dt.date) -> pl.DataFrame:
+def _rule_problems(frame: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
     """One problem per value that breaks a per-row rule of the schema.
 
     Run before de-duplication, so that it picks the newest *valid* row for each key. All
     rows are validated, so a row shows every problem it has; a value that failed to parse is
     null here and its own reason already stands.
     """
-    rules = build_schema(spec, unique_key=False, today=today)
+    rules = build_schema(spec, unique_key=False, today=options.day, ranges=options.date_ranges)
     failures = _schema_failures(frame, rules.schema, rules.reasons)
     return failures.select(
         frame[ROW].gather(failures["index"]).alias(ROW),
@@ -244,45 +313,74 @@ def _rule_problems(frame: pl.DataFrame, spec: TableSpec, today: dt.date) -> pl.D
     )
 
 
-def _newest_per_key(frame: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
-    """One row per key: the one updated last (a row without a time counts as oldest), and
-    of equals the one read last; kept in the order the rows were read."""
-    order = (
-        normalise_datetime(
-            clean_text(frame[UPDATED_AT]), options.date_order, options.source_timezone
-        )
-        if UPDATED_AT in frame.columns
-        else pl.lit(None, pl.Datetime("us", "UTC"))
+def _actions(problems: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
+    """Each problem with its action: `blanked` when only blankable optional values of the row
+    are wrong and the policy blanks them, `row_rejected` otherwise (for every line of the
+    row, so that a rejected row shows all its problems)."""
+    blankable = [
+        c.name
+        for c in spec.columns
+        if options.invalid_optional == "blank"
+        and c.blankable
+        and not c.required
+        and c.name not in spec.key
+    ]
+    return problems.with_columns(
+        pl.when(pl.col("column").is_in(blankable).all().over(ROW))
+        .then(pl.lit(BLANKED))
+        .otherwise(pl.lit(ROW_REJECTED))
+        .alias("action")
     )
+
+
+def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the blanked values set to null."""
+    if blanked.is_empty():
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(ROW).is_in(blanked.filter(pl.col("column") == name)[ROW].implode()))
+        .then(None)
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in blanked["column"].unique()
+    )
+
+
+def _newest_per_key(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """One row per key: the one updated last (a row without a time counts as oldest), and
+    of equals the one read last; kept in the order the rows were read. A true in a sticky
+    column (an opt-out) anywhere among the key's rows wins over newer rows."""
+    sticky = [pl.col(c).fill_null(False) for c in spec.sticky_true]
     return (
-        frame.with_columns(order.alias("__order"))
-        .sort("__order", ROW, nulls_last=False)
+        frame.sort(*sticky, _ORDER, ROW, nulls_last=False)
         .unique(subset=list(spec.key), keep="last")
         .sort(ROW)
     )
 
 
-def _failure_counts(clean: pl.DataFrame, spec: TableSpec, today: dt.date) -> dict[str, int]:
+def _failure_counts(clean: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> dict[str, int]:
     """Values of the clean table that break the full schema, by reason."""
-    full = build_schema(spec, today=today)
+    full = build_schema(spec, today=options.day, ranges=options.date_ranges)
     final = _schema_failures(clean, full.schema, full.reasons)
     return dict(final.group_by("reason").len().iter_rows()) if not final.is_empty() else {}
 
 
 def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
-    """Normalise, reject, de-duplicate and validate one raw table."""
-    today = options.today or dt.date.today()
-    frame, unparsed = _parse_problems(_normalised(raw, spec, options), spec)
-    problems = pl.concat([*unparsed, _rule_problems(frame, spec, today)]).unique(
+    """Normalise, reject or blank, de-duplicate and validate one raw table."""
+    frame, unparsed = _normalise_problems(_normalised(raw, spec, options))
+    problems = pl.concat([unparsed, _rule_problems(frame, spec, options)]).unique(
         subset=[ROW, "column"], keep="first", maintain_order=True
     )
-    valid = frame.filter(~pl.col(ROW).is_in(problems[ROW].implode()))
-    newest = _newest_per_key(valid, spec, options)
+    problems = _actions(problems, spec, options)
+    rejected = problems.filter(pl.col("action") == ROW_REJECTED)
+    kept = _blank(frame, problems.filter(pl.col("action") == BLANKED))
+    valid = kept.filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
+    newest = _newest_per_key(valid, spec)
     clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
     return CleanResult(
         clean=clean,
         rejects=_rejects(raw, problems, spec, options),
         raw_rows=raw.height,
         merged_rows=valid.height - newest.height,
-        schema_failures=_failure_counts(clean, spec, today),
+        schema_failures=_failure_counts(clean, spec, options),
     )

@@ -10,6 +10,7 @@ import polars as pl
 from listrak_assets.cleaning.table import (
     REJECT_COLUMNS,
     REJECT_DESCRIPTIONS,
+    ROW_REJECTED,
     CleanOptions,
     CleanResult,
     clean_table,
@@ -73,14 +74,22 @@ def _clean_options(settings: Settings) -> CleanOptions:
     """The settings that steer cleaning."""
     return CleanOptions(
         default_phone_country=settings.default_phone_country,
+        phone_validation=settings.phone_validation,
         date_order=settings.date_order,
+        two_digit_years=settings.dates.two_digit_years,
+        pivot_year=settings.dates.pivot_year,
+        date_ranges=settings.dates.ranges(),
         source_timezone=settings.source_timezone,
+        decimal_separator=settings.decimal_separator,
+        invalid_optional=settings.invalid_optional,
         restrict_pii=settings.restrict_pii,
     )
 
 
 def _by_reason(rejects: pl.DataFrame) -> dict[str, int]:
-    counts = rejects.group_by("reason").len().sort("len", descending=True)
+    """Rejected rows' problems by reason (blanked values are counted on their own)."""
+    rejected = rejects.filter(pl.col("action") == ROW_REJECTED)
+    counts = rejected.group_by("reason").len().sort("len", descending=True)
     return dict(counts.iter_rows())
 
 
@@ -100,6 +109,9 @@ def _clean_output(
             "rejected_rows": result.rejected_rows,
             "merged_duplicates": result.merged_rows,
             "rejects_by_reason": dg.MetadataValue.json(_by_reason(result.rejects)),
+            # Invalid optional values sent empty in rows that were kept (not rejected rows).
+            "blanked_values": result.blanked_values,
+            "blanked_by_column": dg.MetadataValue.json(result.blanked),
             "attribute_columns": dg.MetadataValue.json(extras),
         },
     )
@@ -113,6 +125,7 @@ def _rejects_output(result: CleanResult) -> dg.Output:
             "dagster/row_count": result.rejects.height,
             "rejected_rows": result.rejected_rows,
             "rejects_by_reason": dg.MetadataValue.json(_by_reason(result.rejects)),
+            "blanked_values": result.blanked_values,
             # Values in the rejects table are already masked where PII is restricted.
             "preview": preview(result.rejects, [], False),
         },
@@ -156,7 +169,8 @@ def _check_results(
 def _summary(spec: TableSpec, raw: pl.DataFrame, result: CleanResult) -> str:
     return (
         f"{spec.name}: {raw.height} raw -> {result.clean.height} clean, "
-        f"{result.rejected_rows} rejected, {result.merged_rows} merged duplicates"
+        f"{result.rejected_rows} rejected, {result.merged_rows} merged duplicates, "
+        f"{result.blanked_values} invalid optional values blanked"
     )
 
 

@@ -13,8 +13,10 @@ customers take seconds, and one seed always gives byte-identical files.
 Dirt kinds (manifest keys):
 
 - reject: ``invalid_email``, ``invalid_phone``, ``invalid_date``, ``invalid_boolean``,
-  ``invalid_number``, ``too_long``, ``missing_required`` (the row must be rejected for that
-  reason and no other: the rest of the row is clean);
+  ``invalid_number``, ``too_long``, ``missing_required`` (one invalid value, the rest of the
+  row clean). Where that value is in a key or required column the row must be rejected for
+  that reason and no other (``reject_dirt``); where it is in an optional column, cleaning's
+  default (`invalid_optional: blank`) blanks the value and keeps the row (``blanked_dirt``);
 - cosmetic (the row survives once fixed): ``email_case``, ``phone_format``, ``date_format``,
   ``datetime_format``, ``boolean_format``, ``gender_format``, ``price_format``,
   ``status_name``, ``line_breaks``, ``too_long_text``;

@@ -33,6 +33,8 @@ class DirtPlan:
     reject: tuple[str, ...]
     cosmetic: Mapping[str, float]
     referential: tuple[str, ...] = ()
+    # The reject kinds whose invalid value sits in an optional column: blanked, row kept.
+    blanked: tuple[str, ...] = ()
 
     def rates(self) -> dict[str, float]:
         return {
@@ -145,5 +147,6 @@ def render_table(
 
 
 def valid(df: pl.DataFrame, plan: DirtPlan) -> pl.DataFrame:
-    """Rows cleaning will keep: no reject dirt (referential and cosmetic rows stay)."""
+    """Rows without any invalid value (referential and cosmetic rows stay): the rows other
+    tables may point at."""
     return df.filter(~pl.col("_dirt").is_in(plan.reject))

@@ -16,12 +16,13 @@ def file_entry(file: RawFile, df: pl.DataFrame) -> dict:
     """Counts of each dirt kind actually written in one file."""
     plan = file.plan
     counts = dict(df["_dirt"].value_counts().iter_rows())
-    reject = {k: counts.get(k, 0) for k in plan.reject}
+    reject = {k: counts.get(k, 0) for k in plan.reject if k not in plan.blanked}
     duplicates = counts.get(DUPLICATE, 0)
     return {
         "rows": df.height,
         "key": list(file.key),
         "reject_dirt": reject,
+        "blanked_dirt": {k: counts.get(k, 0) for k in plan.blanked},
         "duplicates": duplicates,
         "cosmetic_dirt": {k: counts.get(k, 0) for k in plan.cosmetic},
         "referential": {k: counts.get(k, 0) for k in plan.referential},

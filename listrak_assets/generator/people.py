@@ -74,7 +74,9 @@ def persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
             "area": vocab(AREA_CODES, area_i),
             "exch": 200 + q // 10_000,
             "line": q % 10_000 + 10_000,  # 5 digits; the last 4 are the line
-            "uk": (pid * 387_420_489) % 1_000_000_000 + 7_000_000_000,  # a UK mobile: 7 + 9
+            # A UK mobile in the ranges libphonenumber knows as allocated (071-073), unique
+            # below 256M persons.
+            "uk": (pid * 387_420_489) % 256_000_000 + 7_100_000_000,
             "birthday": pl.Series(
                 rng.integers(BIRTHDAYS_FROM, BIRTHDAYS_TO + 1, n), dtype=pl.Int32
             ),

@@ -27,6 +27,7 @@ SMS_AUDIENCE = TableSpec(
     description="Members of the SMS audience, one row per phone number.",
     key=("phone",),
     keep_extra_columns=True,
+    sticky_true=("optedout",),
     columns=(
         Col(
             "phone",
@@ -35,7 +36,12 @@ SMS_AUDIENCE = TableSpec(
             description="Primary key",
             pii=True,
         ),
-        Col("optedout", Kind.BOOLEAN, description="An opted-out number is never subscribed"),
+        Col(
+            "optedout",
+            Kind.BOOLEAN,
+            description="An opted-out number is never subscribed",
+            blankable=False,
+        ),
         Col("email", Kind.EMAIL, 100, overflow=R, pii=True),
         Col("firstname", Kind.TEXT, 50, pii=True),
         Col("lastname", Kind.TEXT, 50, pii=True),

@@ -1,6 +1,14 @@
 """Listrak Customer file (`Listrak_Customer_DATE.csv`), keyed on email."""
 
-from listrak_assets.schemas.spec import GENDER_SPELLINGS, GENDERS, Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import (
+    GENDER_SPELLINGS,
+    GENDERS,
+    Col,
+    Kind,
+    Overflow,
+    Span,
+    TableSpec,
+)
 
 R = Overflow.REJECT
 
@@ -18,7 +26,13 @@ CUSTOMERS = TableSpec(
             Kind.PHONE,
             pii=True,
         ),
-        Col("birthday", Kind.DATE, description="1900-01-01 to today", pii=True),
+        Col(
+            "birthday",
+            Kind.DATE,
+            description="1900-01-01 to today",
+            pii=True,
+            span=Span.BIRTHDAYS,
+        ),
         Col(
             "gender",
             Kind.CHOICE,

@@ -7,6 +7,7 @@ from listrak_assets.schemas.spec import (
     Col,
     Kind,
     Overflow,
+    Span,
     TableSpec,
 )
 
@@ -20,7 +21,13 @@ ORDERS = TableSpec(
     columns=(
         Col("ordernumber", Kind.TEXT, 50, required=True, overflow=R, description="Primary key"),
         Col("alternateordernumber", Kind.TEXT, 50, overflow=R),
-        Col("dateentered", Kind.DATETIME, required=True, description="When the order was placed"),
+        Col(
+            "dateentered",
+            Kind.DATETIME,
+            required=True,
+            description="When the order was placed",
+            span=Span.EVENTS,
+        ),
         Col("email", Kind.EMAIL, 100, required=True, overflow=R, pii=True),
         Col("customernumber", Kind.TEXT, 20, overflow=R),
         Col("itemtotal", Kind.DECIMAL),
@@ -39,7 +46,7 @@ ORDERS = TableSpec(
         Col("source", Kind.TEXT, 25),
         Col("storenumber", Kind.TEXT, 100, overflow=R),
         Col("associateid", Kind.TEXT, 100),
-        Col("shipdate", Kind.DATETIME),
+        Col("shipdate", Kind.DATETIME, span=Span.EVENTS),
         Col("shippingmethod", Kind.TEXT, 32),
         Col("trackingnumber", Kind.TEXT, 32, overflow=R),
         *(Col(f"meta{i}", Kind.TEXT, 500) for i in range(1, 6)),

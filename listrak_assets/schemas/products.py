@@ -1,6 +1,6 @@
 """Listrak Product file (`Listrak_Product_Feed_DATE.csv`), keyed on sku."""
 
-from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import Col, Kind, Overflow, Span, TableSpec
 
 R = Overflow.REJECT
 
@@ -19,11 +19,11 @@ PRODUCTS = TableSpec(
         Col("category", Kind.TEXT, 50),
         Col("subcategory", Kind.TEXT, 50),
         Col("mastersku", Kind.TEXT, 100, overflow=R),
-        Col("qoh", Kind.INTEGER, description="Quantity on hand"),
+        Col("qoh", Kind.INTEGER, description="Quantity on hand", minimum=0),
         Col("instock", Kind.BOOLEAN),
         Col("onsale", Kind.BOOLEAN),
-        Col("salestartdate", Kind.DATETIME),
-        Col("saleenddate", Kind.DATETIME),
+        Col("salestartdate", Kind.DATETIME, span=Span.SCHEDULES),
+        Col("saleenddate", Kind.DATETIME, span=Span.SCHEDULES),
         Col("saleprice", Kind.DECIMAL),
         Col("msrp", Kind.DECIMAL),
     ),

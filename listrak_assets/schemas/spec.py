@@ -6,6 +6,7 @@ table schema are both built from it, so the three can never disagree.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,32 @@ class Overflow(StrEnum):
     REJECT = "reject"  # identifiers: a cut key would point at the wrong record
 
 
+class Span(StrEnum):
+    """Which plausible range a date or timestamp column is held to (the `dates` settings)."""
+
+    BIRTHDAYS = "birthdays"  # 1900-01-01 .. today
+    EVENTS = "events"  # order, ship and update times: 1990-01-01 .. tomorrow
+    SCHEDULES = "schedules"  # product sale start and end: may be set a year ahead
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """From `earliest` to `days_ahead` days after the run's date, both included."""
+
+    earliest: dt.date
+    days_ahead: int
+
+    def bounds(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        return self.earliest, today + dt.timedelta(days=self.days_ahead)
+
+
+DEFAULT_RANGES: dict[Span, DateRange] = {
+    Span.BIRTHDAYS: DateRange(dt.date(1900, 1, 1), 0),
+    Span.EVENTS: DateRange(dt.date(1990, 1, 1), 1),
+    Span.SCHEDULES: DateRange(dt.date(1990, 1, 1), 366),
+}
+
+
 @dataclass(frozen=True)
 class Col:
     """One Listrak column."""
@@ -48,6 +75,11 @@ class Col:
     spellings: Mapping[str, str | None] = field(default_factory=dict)
     description: str = ""
     pii: bool = False  # masked in rejects, previews and metadata when PII is restricted
+    span: Span | None = None  # date and timestamp columns: their plausible range
+    minimum: int | None = None  # whole numbers: the smallest allowed
+    # An invalid optional value may be blanked and the row kept (`invalid_optional: blank`);
+    # False where a blank would change what Listrak does (an opt-out read as "not opted out").
+    blankable: bool = True
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,9 @@ class TableSpec:
     fallbacks: dict[str, str] = field(default_factory=dict)
     # Maximum length of extra (attribute) text columns.
     extra_max_len: int = 500
+    # Boolean columns where true in any duplicate row of a key wins over newer rows: an
+    # opt-out is never undone by an older export's "no".
+    sticky_true: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:

@@ -7,15 +7,25 @@ row with a human reason.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandera.polars as pa
 import polars as pl
 
 from listrak_assets.formats import E164_PATTERN, EMAIL_PATTERN
-from listrak_assets.schemas.spec import Col, Kind, Overflow, TableSpec
+from listrak_assets.schemas.spec import (
+    DEFAULT_RANGES,
+    Col,
+    DateRange,
+    Kind,
+    Overflow,
+    Span,
+    TableSpec,
+)
 
-EARLIEST_DATE = dt.date(1900, 1, 1)
+# Money is exact to the cent: what the file says is what Listrak receives.
+MONEY = pl.Decimal(18, 2)
 
 DTYPES: dict[Kind, pl.DataType] = {
     Kind.TEXT: pl.String(),
@@ -25,7 +35,7 @@ DTYPES: dict[Kind, pl.DataType] = {
     Kind.DATE: pl.Date(),
     Kind.DATETIME: pl.Datetime("us", "UTC"),
     Kind.BOOLEAN: pl.Boolean(),
-    Kind.DECIMAL: pl.Float64(),
+    Kind.DECIMAL: MONEY,
     Kind.INTEGER: pl.Int64(),
     Kind.STATUS: pl.Int64(),
 }
@@ -39,16 +49,30 @@ class TableSchema:
     reasons: dict[str, list[str]]
 
 
-def _checks(col: Col, today: dt.date) -> list[tuple[pa.Check, str]]:
+def _range_check(col: Col, today: dt.date, ranges: Mapping[Span, DateRange]) -> pa.Check:
+    earliest, latest = ranges[col.span or Span.EVENTS].bounds(today)
+    error = f"{earliest}..{latest}"
+    if col.kind is Kind.DATE:
+        return pa.Check.in_range(earliest, latest, error=error)
+    start = dt.datetime.combine(earliest, dt.time(), dt.UTC)
+    end = dt.datetime.combine(latest, dt.time.max, dt.UTC)
+    return pa.Check.in_range(start, end, error=error)
+
+
+def _checks(
+    col: Col, today: dt.date, ranges: Mapping[Span, DateRange]
+) -> list[tuple[pa.Check, str]]:
     checks: list[tuple[pa.Check, str]] = []
     if col.kind is Kind.EMAIL:
         checks.append((pa.Check.str_matches(EMAIL_PATTERN, error="email address"), "invalid_email"))
     if col.kind is Kind.PHONE:
         checks.append((pa.Check.str_matches(E164_PATTERN, error="E.164 digits"), "invalid_phone"))
-    if col.kind is Kind.DATE:
-        checks.append(
-            (pa.Check.in_range(EARLIEST_DATE, today, error="1900-01-01..today"), "invalid_date")
-        )
+    if col.kind is Kind.DATE and col.span is not None:
+        checks.append((_range_check(col, today, ranges), "invalid_date"))
+    if col.kind is Kind.DATETIME and col.span is not None:
+        checks.append((_range_check(col, today, ranges), "invalid_datetime"))
+    if col.kind is Kind.INTEGER and col.minimum is not None:
+        checks.append((pa.Check.ge(col.minimum, error=f">= {col.minimum}"), "invalid_quantity"))
     if col.kind is Kind.CHOICE:
         checks.append(
             (
@@ -90,7 +114,7 @@ _FORMATS: dict[Kind, str] = {
     Kind.DATE: "date, YYYY-MM-DD",
     Kind.DATETIME: "timestamp, UTC",
     Kind.BOOLEAN: "true/false",
-    Kind.DECIMAL: "number, 2 decimals",
+    Kind.DECIMAL: "amount, exact to the cent (Decimal(18, 2))",
     Kind.INTEGER: "whole number",
     Kind.CHOICE: "code",
     Kind.STATUS: "order status number 0-11",
@@ -98,15 +122,19 @@ _FORMATS: dict[Kind, str] = {
 
 
 def build_schema(
-    spec: TableSpec, *, unique_key: bool = True, today: dt.date | None = None
+    spec: TableSpec,
+    *,
+    unique_key: bool = True,
+    today: dt.date | None = None,
+    ranges: Mapping[Span, DateRange] = DEFAULT_RANGES,
 ) -> TableSchema:
     """The Pandera schema of a clean table. `unique_key=False` gives the per-row rules only,
-    used before de-duplication."""
+    used before de-duplication; `ranges` are the plausible dates of each span."""
     today = today or dt.date.today()
     columns: dict[str, pa.Column] = {}
     reasons: dict[str, list[str]] = {}
     for col in spec.columns:
-        checks = _checks(col, today)
+        checks = _checks(col, today, ranges)
         single_key = unique_key and spec.key == (col.name,)
         columns[col.name] = pa.Column(
             DTYPES[col.kind],

@@ -34,6 +34,7 @@ FILE = RawFile(
     key=("email",),
     plan=DirtPlan(
         reject=("invalid_email", "invalid_phone", "invalid_date", "too_long", "missing_required"),
+        blanked=("invalid_phone", "invalid_date", "too_long"),  # mobile, birthday, customer no.
         cosmetic={
             "email_case": 0.06,
             "phone_format": 0.06,

@@ -34,6 +34,7 @@ FILE = RawFile(
     key=("sku",),
     plan=DirtPlan(
         reject=("invalid_boolean", "invalid_number", "too_long", "missing_required"),
+        blanked=("invalid_boolean",),  # instock
         cosmetic={
             "price_format": 0.12,
             "boolean_format": 0.08,

@@ -1,0 +1,213 @@
+"""libphonenumber's own rules for plain national numbers, as whole-column polars steps.
+
+`phonenumbers` decides one number at a time in Python (tens of microseconds each). For text
+made only of ASCII digits and the usual separators (no `+`, no letters, no extension), what
+it decides depends on the digits alone, through a few steps driven by the region's metadata:
+strip the default country's calling code when written without `+`, strip the national
+prefix, then look the national number up in the patterns of each region sharing the calling
+code. This module runs those same steps, with the same metadata, over whole columns.
+
+It covers a region only where every step is a plain pattern test (no national-prefix
+transform rule, patterns polars can compile) and leaves out any number that starts like the
+region's international prefix; everything else goes to the library. The differential tests
+hold it to the library's answer on generated numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+import polars as pl
+from phonenumbers import PhoneMetadata
+
+# ASCII digits with the separators people type; anything else is for the library.
+PLAIN = r"^[0-9 ().\-/]{1,250}$"
+_MIN_NSN, _MAX_NSN = 2, 17  # the library's bounds on a national significant number
+
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+def _full(pattern: str) -> str:
+    return f"^(?:{pattern})$"
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """One region's metadata as the tests the library applies."""
+
+    general: str | None  # national number pattern (fullmatch)
+    general_lengths: tuple[int, ...]
+    local_lengths: tuple[int, ...]
+    # Number-type patterns grouped by their possible lengths (one regex per group).
+    types: tuple[tuple[tuple[int, ...], str], ...]
+    leading_digits: str | None
+
+    @staticmethod
+    def of(meta: PhoneMetadata) -> _Rules:
+        general = meta.general_desc
+        by_lengths: dict[tuple[int, ...], list[str]] = {}
+        for name in _TYPES:
+            desc = getattr(meta, name)
+            if desc is not None and desc.national_number_pattern:
+                by_lengths.setdefault(tuple(desc.possible_length), []).append(
+                    desc.national_number_pattern
+                )
+        return _Rules(
+            general=general.national_number_pattern or None,
+            general_lengths=tuple(general.possible_length),
+            local_lengths=tuple(general.possible_length_local_only),
+            types=tuple((k, "|".join(f"(?:{p})" for p in v)) for k, v in by_lengths.items()),
+            leading_digits=meta.leading_digits,
+        )
+
+    def matches_general(self, x: pl.Series) -> pl.Series:
+        """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
+        if self.general is None:
+            return pl.Series([False] * x.len(), dtype=pl.Boolean)
+        return x.str.contains(_full(self.general)).fill_null(False)
+
+    def is_valid_type(self, x: pl.Series) -> pl.Series:
+        """`_number_type_helper(x) != UNKNOWN`: the general description (lengths and
+        pattern), then any number type."""
+        out = self.matches_general(x)
+        if self.general_lengths:
+            out = out & x.str.len_bytes().is_in(self.general_lengths)
+        any_type = pl.Series([False] * x.len(), dtype=pl.Boolean)
+        for lengths, pattern in self.types:
+            hit = x.str.contains(_full(pattern)).fill_null(False)
+            if lengths:
+                hit = hit & x.str.len_bytes().is_in(lengths)
+            any_type = any_type | hit
+        return out & any_type
+
+    def length(self, x: pl.Series) -> pl.Series:
+        """`_test_number_length(x)` for an unknown type: local, possible, short, long or
+        invalid."""
+        n = x.str.len_bytes()
+        lengths = sorted(self.general_lengths)
+        return pl.select(
+            pl.when(n.is_in(self.local_lengths))
+            .then(pl.lit("local"))
+            .when(n == lengths[0])
+            .then(pl.lit("possible"))
+            .when(n < lengths[0])
+            .then(pl.lit("short"))
+            .when(n > lengths[-1])
+            .then(pl.lit("long"))
+            .when(n.is_in(lengths[1:]))
+            .then(pl.lit("possible"))
+            .otherwise(pl.lit("invalid"))
+        ).to_series()
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """How a plain national number of one default region becomes E.164, the library's way."""
+
+    calling_code: str
+    international_prefix: str | None
+    national_prefix: str | None  # national_prefix_for_parsing (a pattern)
+    rules: _Rules
+    # The regions sharing the calling code, in the library's order, for validity.
+    regions: tuple[_Rules, ...]
+
+    def _strip_national_prefix(self, x: pl.Series) -> pl.Series:
+        """`_maybe_strip_national_prefix_carrier_code` without a transform rule."""
+        if not self.national_prefix:
+            return x
+        prefix = x.str.extract(f"^({self.national_prefix})", 0)
+        after = x.str.slice(prefix.str.len_bytes().fill_null(0))
+        keep = (
+            prefix.is_null()
+            | (x.str.len_bytes() == 0)
+            | (self.rules.matches_general(x) & ~self.rules.matches_general(after))
+        )
+        return pl.select(pl.when(keep).then(x).otherwise(after)).to_series()
+
+    def covers(self, digits: pl.Series) -> pl.Series:
+        """Digit strings this plan decides: long enough to be viable, and not starting like
+        the international prefix (the library would read a country code after it)."""
+        n = digits.str.len_bytes()
+        ok = (n >= 3) & (n <= 250)
+        if self.international_prefix:
+            ok = ok & ~digits.str.contains(f"^(?:{self.international_prefix})")
+        return ok.fill_null(False)
+
+    def national_number(self, digits: pl.Series) -> pl.Series:
+        """The national significant number the library parses from `digits` (null when it
+        would refuse to parse them)."""
+        code = self.calling_code
+        starts = digits.str.starts_with(code)
+        rest = self._strip_national_prefix(digits.str.slice(len(code)))
+        with_code = starts & (
+            (~self.rules.matches_general(digits) & self.rules.matches_general(rest))
+            | (self.rules.length(digits) == "long")
+        )
+        national = pl.select(pl.when(with_code).then(rest).otherwise(digits)).to_series()
+        stripped = self._strip_national_prefix(national)
+        refused = self.rules.length(stripped).is_in(["short", "local", "invalid"])
+        national = pl.select(pl.when(refused).then(national).otherwise(stripped)).to_series()
+        n = national.str.len_bytes()
+        return pl.select(pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(national)).to_series()
+
+    def is_valid(self, nsn: pl.Series) -> pl.Series:
+        """`is_valid_number`: the first region of the calling code that claims the number
+        (by leading digits, or by a valid type) must find it valid. Each region only looks
+        at the numbers no earlier region claimed."""
+        valid = pl.Series([False] * nsn.len(), dtype=pl.Boolean)
+        open_ = nsn.is_not_null().arg_true()
+        for region in self.regions:
+            if open_.len() == 0:
+                break
+            x = nsn.gather(open_)
+            if region.leading_digits is not None:
+                # Claimed by its leading digits: valid only if this region's types say so.
+                claims = x.str.contains(f"^(?:{region.leading_digits})").fill_null(False)
+                claimed = open_.filter(claims)
+                typed = region.is_valid_type(nsn.gather(claimed))
+                valid = valid.scatter(claimed.filter(typed), True)
+            else:
+                claims = region.is_valid_type(x)
+                valid = valid.scatter(open_.filter(claims), True)
+            open_ = open_.filter(~claims)
+        return valid
+
+    def is_possible(self, nsn: pl.Series) -> pl.Series:
+        """`is_possible_number_with_reason(...) == IS_POSSIBLE` (local-only lengths are not
+        enough: Listrak needs a number it can reach from anywhere)."""
+        return (self.rules.length(nsn) == "possible").fill_null(False)
+
+
+@cache
+def region_plan(region: str) -> RegionPlan | None:
+    """The fast plan for a default region, or None when the library must decide all of it."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix_transform_rule:
+        return None
+    code = meta.country_code
+    if phonenumbers.region_code_for_country_code(code) != region:
+        return None  # the library switches to the main region's metadata: leave it to it
+    regions = tuple(
+        _Rules.of(m)
+        for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        if (m := PhoneMetadata.metadata_for_region(r)) is not None
+    )
+    plan = RegionPlan(
+        calling_code=str(code),
+        international_prefix=meta.international_prefix,
+        national_prefix=meta.national_prefix_for_parsing,
+        rules=_Rules.of(meta),
+        regions=regions,
+    )
+    try:  # every pattern must compile in polars' regex engine, or no fast path
+        probe = pl.Series(["2025550123"])
+        plan.is_valid(plan.national_number(probe))
+        plan.covers(probe)
+    except pl.exceptions.ComputeError:
+        return None
+    return plan

@@ -1,0 +1,196 @@
+"""Dates and timestamps: two-digit years, plausible ranges, daylight-saving edges, and
+Python's own `datetime`/`zoneinfo` as the oracle on generated values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from listrak_assets.cleaning.dates import DateRules, normalise_date, normalise_datetime
+
+UTC = dt.UTC
+RULES = DateRules(pivot_year=2026)
+TODAY = dt.date(2026, 12, 1)
+EVENTS = (dt.datetime(1990, 1, 1, tzinfo=UTC), dt.datetime(2026, 12, 2, 23, 59, 59, tzinfo=UTC))
+
+
+def _date(texts: list[str | None], rules: DateRules = RULES) -> tuple[list, list]:
+    judged = normalise_date(pl.Series("d", texts, dtype=pl.String), rules, latest=TODAY)
+    return judged.value.to_list(), judged.reason.to_list()
+
+
+def _time(
+    texts: list[str | None], zone: str = "UTC", rules: DateRules = RULES
+) -> tuple[list, list]:
+    judged = normalise_datetime(pl.Series("t", texts, dtype=pl.String), rules, zone, *EVENTS)
+    return judged.value.to_list(), judged.reason.to_list()
+
+
+# (as written, expected date or None)
+DATES = [
+    ("03/07/24", dt.date(2024, 3, 7)),  # two digits: the latest year ending in 24 up to 2026
+    ("03/07/27", dt.date(1927, 3, 7)),
+    ("03/07/1984", dt.date(1984, 3, 7)),
+    ("0024-03-07", None),  # year 24 is outside 1900..today, never a birthday
+    ("-0001-01-01", None),  # rejects the value, never crashes the table
+    ("9999-12-31", None),
+    ("1899-12-31", None),
+    ("2026-12-02", None),  # tomorrow
+    ("2024-02-29", dt.date(2024, 2, 29)),
+    ("2023-02-29", None),
+    ("13/01/1990", None),  # month 13 under MDY
+    ("Sept 7, 1984", dt.date(1984, 9, 7)),
+    ("7 Mar 1984", dt.date(1984, 3, 7)),
+    ("1984-03-07 23:59:59+14:00", dt.date(1984, 3, 7)),  # a timestamp keeps its written date
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DATES)
+def test_real_world_dates(text: str, expected: dt.date | None) -> None:
+    values, reasons = _date([text])
+    assert values == [expected]
+    assert reasons == [None if expected else "invalid_date"]
+
+
+def test_two_digit_years_can_be_refused() -> None:
+    refuse = DateRules(two_digit_years="reject", pivot_year=2026)
+    assert _date(["03/07/24", "03/07/2024"], refuse) == (
+        [None, dt.date(2024, 3, 7)],
+        ["two_digit_year", None],
+    )
+    assert _time(["03/07/24 13:45"], rules=refuse) == ([None], ["two_digit_year"])
+
+
+def test_the_pivot_year_is_a_setting() -> None:
+    assert _date(["03/07/15"], DateRules(pivot_year=2026))[0] == [dt.date(2015, 3, 7)]
+    assert _date(["03/07/15"], DateRules(pivot_year=2010))[0] == [dt.date(1915, 3, 7)]
+
+
+def test_day_first_order() -> None:
+    assert _date(["03/07/1984", "03.07.84"], DateRules("DMY", pivot_year=2026))[0] == [
+        dt.date(1984, 7, 3),
+        dt.date(1984, 7, 3),
+    ]
+
+
+# (as written, source time zone, expected UTC instant or None)
+TIMES = [
+    ("2024-05-01T13:45:00Z", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
+    ("2024-05-01T09:45:00-0400", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
+    ("05/01/2024 1:45 PM", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
+    ("05/01/2024 12:00 AM", "UTC", dt.datetime(2024, 5, 1, 0, 0, tzinfo=UTC)),
+    ("05/01/24 13:45", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
+    # Spring forward in New York: 02:30 never happens; read with the offset before the gap.
+    ("2024-03-10 02:30:00", "America/New_York", dt.datetime(2024, 3, 10, 7, 30, tzinfo=UTC)),
+    # Fall back: 01:30 happens twice; the first one (daylight time) is meant.
+    ("2024-11-03 01:30:00", "America/New_York", dt.datetime(2024, 11, 3, 5, 30, tzinfo=UTC)),
+    ("2024-03-31 02:30:00", "Europe/Berlin", dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
+    # A half-hour gap: 02:15 is read at +10:30, the offset before it.
+    ("2024-10-06 02:15:00", "Australia/Lord_Howe", dt.datetime(2024, 10, 5, 15, 45, tzinfo=UTC)),
+    ("yesterday", "UTC", None),
+    ("2099-01-01T00:00:00Z", "UTC", None),  # after tomorrow
+    ("-0001-01-01T00:00:00Z", "UTC", None),
+    ("0001-01-01", "UTC", None),
+    ("1989-12-31T23:59:59Z", "UTC", None),
+    ("2024-05-01T24:00:00", "UTC", None),
+    ("2024-05-01T13:45:00+25:00", "UTC", None),
+    ("2024-05-01 13:45 XM", "UTC", None),
+]
+
+
+@pytest.mark.parametrize(("text", "zone", "expected"), TIMES)
+def test_real_world_timestamps(text: str, zone: str, expected: dt.datetime | None) -> None:
+    values, reasons = _time([text], zone)
+    assert values == [expected]
+    assert reasons == [None if expected else "invalid_datetime"]
+
+
+# --- properties -----------------------------------------------------------------------------
+
+_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%B %d, %Y", "%b %d %Y", "%d %B %Y", "%Y%m%d"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(day=st.dates(dt.date(1900, 1, 1), TODAY), fmt=st.sampled_from(_DATE_FORMATS))
+def test_any_written_date_in_range_is_that_date_and_stable(day: dt.date, fmt: str) -> None:
+    values, _ = _date([day.strftime(fmt)])
+    assert values == [day]
+    assert _date([day.isoformat()])[0] == [day]
+
+
+@settings(max_examples=100, deadline=None)
+@given(day=st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)))
+def test_out_of_range_dates_are_rejected_never_raised(day: dt.date) -> None:
+    values, reasons = _date([day.isoformat()])
+    inside = dt.date(1900, 1, 1) <= day <= TODAY
+    assert values == [day if inside else None]
+    assert reasons == [None if inside else "invalid_date"]
+
+
+_ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    wall=st.datetimes(dt.datetime(1991, 1, 1), dt.datetime(2026, 11, 30)),
+    zone=st.sampled_from(_ZONES),
+)
+def test_wall_clock_times_resolve_as_zoneinfo_does(wall: dt.datetime, zone: str) -> None:
+    """Python's zoneinfo with fold=0 is RFC 5545's rule: first occurrence in an overlap, the
+    offset before the gap in a gap."""
+    wall = wall.replace(microsecond=wall.microsecond // 1000 * 1000)
+    expected = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    values, _ = _time([wall.isoformat(sep=" ", timespec="milliseconds")], zone)
+    assert values == [expected]
+
+
+def _transitions(zone: str, year: int) -> list[dt.datetime]:
+    """Wall-clock hours of `year` around which `zone` changes its offset."""
+    tz, out = ZoneInfo(zone), []
+    start = dt.datetime(year, 1, 1, tzinfo=UTC)
+    for hour in range(366 * 24):
+        a = (start + dt.timedelta(hours=hour)).astimezone(tz)
+        b = (start + dt.timedelta(hours=hour + 1)).astimezone(tz)
+        if a.utcoffset() != b.utcoffset():
+            out.append(b.replace(tzinfo=None, minute=0))
+    return out
+
+
+@pytest.mark.parametrize("zone", [*_ZONES, "Australia/Lord_Howe"])
+def test_every_minute_around_each_change_of_offset_resolves_as_zoneinfo_does(zone: str) -> None:
+    walls = [
+        change + dt.timedelta(minutes=m)
+        for change in _transitions(zone, 2024)
+        for m in range(-150, 151, 5)
+    ]
+    expected = [w.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) for w in walls]
+    values, _ = _time([w.isoformat(sep=" ") for w in walls], zone)
+    assert values == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    instant=st.datetimes(
+        dt.datetime(1991, 1, 1), dt.datetime(2026, 11, 30), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(-12 * 60, 14 * 60),
+)
+def test_written_offsets_win_and_output_is_stable(instant: dt.datetime, minutes: int) -> None:
+    instant = instant.replace(microsecond=0)
+    local = instant.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
+    values, _ = _time([local.isoformat()], "America/New_York")
+    assert values == [instant]
+    assert _time([instant.isoformat()])[0] == [instant]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.none() | st.text(max_size=30), max_size=10))
+def test_never_raises_and_every_missing_value_has_a_reason(texts: list[str | None]) -> None:
+    for values, reasons in (_date(texts), _time(texts, "Europe/Berlin")):
+        for text, value, reason in zip(texts, values, reasons, strict=True):
+            assert (reason is not None) == (text is not None and value is None)

@@ -1,0 +1,102 @@
+"""Emails, judged by email-validator: real-world cases, properties on any text, and the
+vectorised path held to the library's answer on generated addresses."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from listrak_assets.cleaning.emails import fast_email, library_email, normalise_email
+from listrak_assets.formats import EMAIL_PATTERN
+
+
+def _email(texts: list[str | None]) -> tuple[list, list]:
+    judged = normalise_email(pl.Series("email", texts, dtype=pl.String))
+    return judged.value.to_list(), judged.reason.to_list()
+
+
+# (as written, what Listrak receives or None, reason)
+CASES = [
+    ("  John.Doe@Example.COM ", "john.doe@example.com", None),
+    ("MAILTO:Sales@Shop.Example.org", "sales@shop.example.org", None),
+    ("<zoe.muller@example.de>", "zoe.muller@example.de", None),
+    ("Zoë@example.de", None, "non_ascii_email"),  # Listrak's form is ASCII before the @
+    ("info@Bücher.example", "info@xn--bcher-kva.example", None),  # IDN domain in punycode
+    ("info@xn--bcher-kva.example", "info@xn--bcher-kva.example", None),
+    ("user@例え.jp", "user@xn--r8jz45g.jp", None),
+    ("a" * 64 + "@example.com", "a" * 64 + "@example.com", None),
+    ("a" * 65 + "@example.com", None, "invalid_email"),  # local part over 64
+    ('"john doe"@example.com', None, "invalid_email"),  # quoted local parts are refused
+    ("john..doe@example.com", None, "invalid_email"),
+    ("john.doe@example", None, "invalid_email"),
+    ("john@localhost", None, "invalid_email"),
+    ("john@example.test", None, "invalid_email"),  # special-use name
+    ("john@-example.com", None, "invalid_email"),
+    ("john@ab--cd.com", None, "invalid_email"),  # reserved IDNA form
+    ("john.doe@", None, "invalid_email"),
+    ("<>", None, "invalid_email"),
+    (None, None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "reason"), CASES)
+def test_real_world_addresses(text: str | None, expected: str | None, reason: str | None) -> None:
+    assert _email([text]) == ([expected], [reason])
+
+
+# --- properties -----------------------------------------------------------------------------
+
+_ATOM = st.text(alphabet="abcXYZ019!#$%&'*+/=?^_`{|}~-éü", min_size=1, max_size=12)
+_LABEL = st.text(alphabet="abcxyz09-ü", min_size=1, max_size=12)
+
+
+@st.composite
+def email_like(draw: st.DrawFn) -> str:
+    """Text shaped like an address: dotted atoms, an @, labels and a top-level domain that
+    may be special-use, numeric, punycode or too long, in any case and padding."""
+    local = ".".join(draw(st.lists(_ATOM, min_size=1, max_size=4)))
+    if draw(st.integers(0, 9)) == 0:
+        local = local * 8  # past 64 characters
+    labels = draw(st.lists(_LABEL, min_size=1, max_size=3))
+    tld = draw(
+        st.sampled_from(["com", "de", "io", "test", "localhost", "c", "123", "xn--p1ai", "COM"])
+    )
+    text = f"{local}@{'.'.join([*labels, tld])}"
+    return draw(st.sampled_from(["{}", " {} ", "<{}>", "mailto:{}", "{}."])).format(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.none() | st.text(max_size=40) | email_like(), max_size=12))
+def test_never_raises_and_every_missing_value_has_a_reason(texts: list[str | None]) -> None:
+    values, reasons = _email(texts)
+    for text, value, reason in zip(texts, values, reasons, strict=True):
+        assert (reason is not None) == (text is not None and value is None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=email_like())
+def test_output_is_listrak_form_and_stable(text: str) -> None:
+    [value], _ = _email([text])
+    if value is None:
+        return
+    assert pl.Series([value]).str.contains(EMAIL_PATTERN)[0]
+    assert value == value.lower() and value.isascii()
+    assert len(value.split("@")[0]) <= 64
+    assert _email([value]) == ([value], [None])
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(email_like(), min_size=1, max_size=20))
+def test_fast_path_says_what_the_library_says(texts: list[str]) -> None:
+    prepared = pl.Series(texts).str.replace(r"^(?i)mailto:", "").str.strip_chars("<> ")
+    fast = fast_email(prepared)
+    for text, said in zip(prepared, fast, strict=True):
+        if said is not None:
+            assert library_email(text) == (said, None), text
+
+
+def test_fast_path_takes_the_common_case() -> None:
+    common = pl.Series(["jane.doe42@example.com", "  Bob@Shop.Example.org "]).str.strip_chars()
+    assert fast_email(common).to_list() == ["jane.doe42@example.com", "bob@shop.example.org"]

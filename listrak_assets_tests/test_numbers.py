@@ -1,0 +1,128 @@
+"""Amounts and counts: the separator rule, exact cents rounded half away from zero, and
+Python's `decimal` as the oracle on generated amounts."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from listrak_assets.cleaning.numbers import MONEY, normalise_decimal, normalise_integer
+
+
+def _money(texts: list[str | None], separator: str = ".") -> list:
+    return normalise_decimal(pl.Series("p", texts, dtype=pl.String), separator).value.to_list()  # type: ignore[arg-type]
+
+
+# (as written, decimal separator, expected or None for rejected)
+CASES = [
+    ("1,234.56", ".", Decimal("1234.56")),
+    ("1.234,56", ",", Decimal("1234.56")),
+    ("1.234,56", ".", None),  # never reinterpreted
+    ("12,50", ".", None),  # a decimal comma under `.`: rejected, not 1250
+    ("12,50", ",", Decimal("12.50")),
+    ("1,23,456.00", ".", None),  # groups of three only
+    ("1,234", ",", Decimal("1.23")),
+    ("$1,299.00", ".", Decimal("1299.00")),
+    ("€ 5,5", ",", Decimal("5.50")),
+    ("0.125", ".", Decimal("0.13")),  # half away from zero, not half to even
+    ("0.135", ".", Decimal("0.14")),
+    ("2.675", ".", Decimal("2.68")),  # 2.67499999... as a float
+    ("-0.125", ".", Decimal("-0.13")),
+    ("-0.004", ".", Decimal("0.00")),  # no negative zero
+    ("-0", ".", Decimal("0.00")),
+    ("NaN", ".", None),
+    ("Infinity", ".", None),
+    ("-inf", ".", None),
+    ("1e309", ".", None),
+    ("1E3", ".", None),
+    ("9999999999999999.99", ".", Decimal("9999999999999999.99")),
+    ("99999999999999999", ".", None),  # beyond Decimal(18, 2)
+    ("1 234.56", ".", None),
+    ("12.99.x", ".", None),
+]
+
+
+@pytest.mark.parametrize(("text", "separator", "expected"), CASES)
+def test_real_world_amounts(text: str, separator: str, expected: Decimal | None) -> None:
+    assert _money([text], separator) == [expected]
+
+
+def test_amounts_are_decimal_18_2_and_a_rejected_one_has_a_reason() -> None:
+    judged = normalise_decimal(pl.Series(["1.5", "free", None]))
+    assert judged.value.dtype == MONEY
+    assert judged.reason.to_list() == [None, "invalid_number", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "separator", "expected"),
+    [
+        ("45", ".", 45),
+        ("1,200", ".", 1200),
+        ("1.200", ",", 1200),
+        ("7.0", ".", 7),
+        ("7,00", ",", 7),
+        ("-2", ".", -2),  # a number; the schema rejects it where a minimum applies
+        ("12.5", ".", None),
+        ("1,5", ",", None),
+        ("two", ".", None),
+        ("99999999999999999999", ".", None),
+    ],
+)
+def test_whole_numbers(text: str, separator: str, expected: int | None) -> None:
+    judged = normalise_integer(pl.Series([text]), separator)  # type: ignore[arg-type]
+    assert judged.value.to_list() == [expected]
+
+
+# --- properties -----------------------------------------------------------------------------
+
+
+def _written(amount: Decimal, separator: str, grouped: bool, currency: str) -> str:
+    """`amount` as an export might write it."""
+    sign = "-" if amount < 0 else ""
+    whole, _, fraction = f"{abs(amount):f}".partition(".")
+    if grouped:
+        whole = f"{int(whole):,}".replace(",", "\0")
+    group = "," if separator == "." else "."
+    whole = whole.replace("\0", group)
+    text = sign + whole + (separator + fraction if fraction else "")
+    return currency.format(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.decimals(
+        min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=4, allow_nan=False
+    ),
+    separator=st.sampled_from([".", ","]),
+    grouped=st.booleans(),
+    currency=st.sampled_from(["{}", "${}", "{} EUR", "€ {}", " {} "]),
+)
+def test_any_written_amount_is_the_exact_cents(
+    amount: Decimal, separator: str, grouped: bool, currency: str
+) -> None:
+    text = _written(amount, separator, grouped, currency)
+    expected = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if expected == 0:
+        expected = abs(expected)
+    [value] = _money([text], separator)
+    assert value == expected, text
+    # Stable: Listrak's form of the amount reads back as itself.
+    assert _money([f"{value:f}"]) == [value]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.none() | st.text(max_size=30), max_size=10),
+    separator=st.sampled_from([".", ","]),
+)
+def test_never_raises_and_every_missing_value_has_a_reason(
+    texts: list[str | None], separator: str
+) -> None:
+    for normalise in (normalise_decimal, normalise_integer):
+        judged = normalise(pl.Series("n", texts, dtype=pl.String), separator)  # type: ignore[arg-type]
+        for text, value, reason in zip(texts, judged.value, judged.reason, strict=True):
+            assert (reason is not None) == (text is not None and value is None)

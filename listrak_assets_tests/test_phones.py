@@ -1,0 +1,189 @@
+"""Phones, judged by libphonenumber: real-world cases, properties on any text, and the
+vectorised path held to the library's answer on generated numbers.
+
+The library (`phonenumbers`) is the oracle: the fast path may only ever say what the library
+says, and the normaliser's output is always Listrak's E.164 form or rejected with a reason.
+"""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from listrak_assets.cleaning.phone_rules import region_plan
+from listrak_assets.cleaning.phones import fast_e164, library_e164, normalise_phone
+from listrak_assets.formats import E164_PATTERN
+
+# Default countries the tests run under: single-region plans, a shared calling code (US:
+# 25 regions), a complex international prefix (AU) and regions the fast path leaves to the
+# library (CA: not its calling code's main region; BR, JP: national prefix rewrite rules).
+REGIONS = ["US", "GB", "DE", "FR", "AU", "IT", "IN", "NZ", "RU", "CA", "BR", "JP", "MX", "SE"]
+
+
+def _phone(texts: list[str | None], region: str = "US", validation: str = "valid") -> list:
+    return normalise_phone(
+        pl.Series("phone", texts, dtype=pl.String), region, validation
+    ).value.to_list()  # type: ignore[arg-type]
+
+
+# --- real-world cases ---------------------------------------------------------------------
+
+# (as written, default country, expected E.164 digits or None for rejected)
+CASES = [
+    ("+44 (0)20 7946 0958", "US", "442079460958"),  # the trunk 0 in brackets is dropped
+    ("+44 (0)20 7946 0958", "GB", "442079460958"),
+    ("0011 44 20 7946 0958", "AU", "442079460958"),  # Australia's exit code
+    ("011 44 20 7946 0958", "US", "442079460958"),  # North America's exit code
+    ("0044 20 7946 0958", "GB", "442079460958"),  # Europe's exit code
+    ("0044 20 7946 0958", "US", None),  # 00 is not an exit code from the US
+    ("020 7946 0958", "GB", "442079460958"),
+    ("(717) 555-9636", "US", "17175559636"),
+    ("1-717-555-9636", "US", "17175559636"),
+    ("17175559636", "US", "17175559636"),  # Listrak's own form reads back as itself
+    ("717-555-9636 x12", "US", "17175559636"),  # the extension is not part of the number
+    ("0412 345 678", "AU", "61412345678"),
+    ("030 123456", "DE", "4930123456"),
+    ("06 12 34 56 78", "FR", "33612345678"),
+    ("+1 (000) 000-0000", "US", None),  # no such area code
+    ("+999 123 456 789", "US", None),  # no such country code
+    ("+12345678", "US", None),  # too short for North America
+    ("(117) 555-9636", "US", None),  # area codes never start with 1
+    ("555-01", "US", None),
+    ("call me", "US", None),
+    ("１７１７５５５９６３６", "US", "17175559636"),  # full-width digits, as some forms send
+]
+
+
+@pytest.mark.parametrize(("text", "region", "expected"), CASES)
+def test_real_world_numbers(text: str, region: str, expected: str | None) -> None:
+    assert _phone([text], region) == [expected]
+    assert (library_e164(text, region) or None) == expected
+
+
+def test_a_rejected_number_has_a_reason_and_an_empty_one_has_none() -> None:
+    judged = normalise_phone(pl.Series(["+12345678", None, "7175559636"]), "US")
+    assert judged.reason.to_list() == ["invalid_phone", None, None]
+
+
+def test_possible_accepts_unallocated_numbers_of_a_possible_length() -> None:
+    # 555-0100 style numbers of a made-up area code are possible, not valid.
+    assert _phone(["+1 (199) 555-0100"], "US", "valid") == [None]
+    assert _phone(["+1 (199) 555-0100"], "US", "possible") == ["11995550100"]
+    # Too short stays rejected, and so does a local-only length (no area code).
+    assert _phone(["+12345678", "555-0100"], "US", "possible") == [None, None]
+
+
+def test_every_distinct_text_is_judged_once() -> None:
+    texts = ["(717) 555-9636"] * 1000 + ["+44 20 7946 0958"] * 1000
+    assert set(_phone(texts)) == {"17175559636", "442079460958"}
+
+
+# --- properties -----------------------------------------------------------------------------
+
+
+def _formats(number: phonenumbers.PhoneNumber) -> list[str]:
+    return [
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:],
+        phonenumbers.national_significant_number(number),
+    ]
+
+
+@st.composite
+def phone_like(draw: st.DrawFn) -> str:
+    """Text that looks like a phone number: a real example number of some region and type,
+    with digits changed, added or dropped, written in one of the usual ways."""
+    region = draw(st.sampled_from(REGIONS))
+    kind = draw(
+        st.sampled_from(
+            [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+        )
+    )
+    example = phonenumbers.example_number_for_type(region, kind)
+    text = draw(st.sampled_from(_formats(example)))
+    digits = [i for i, c in enumerate(text) if c.isdigit()]
+    chars = list(text)
+    for _ in range(draw(st.integers(0, 3))):
+        chars[draw(st.sampled_from(digits))] = draw(st.sampled_from("0123456789"))
+    text = "".join(chars)
+    if draw(st.booleans()):
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.sampled_from(["", "0", "1", "00", " ", "-", "9"])) + text[cut:]
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(st.none() | st.text(max_size=40), max_size=12), region=st.sampled_from(REGIONS)
+)
+def test_never_raises_on_any_text(texts: list[str | None], region: str) -> None:
+    judged = normalise_phone(pl.Series("p", texts, dtype=pl.String), region)
+    for text, value, reason in zip(texts, judged.value, judged.reason, strict=True):
+        assert (reason is not None) == (text is not None and value is None)
+
+
+@settings(max_examples=120, deadline=None)
+@given(text=phone_like(), region=st.sampled_from(REGIONS))
+def test_output_is_listrak_e164_and_stable_under_any_default_country(
+    text: str, region: str
+) -> None:
+    [value] = _phone([text], region)
+    if value is None:
+        return
+    assert pl.Series([value]).str.contains(E164_PATTERN)[0]
+    for other in REGIONS:
+        assert _phone(["+" + value], other) == [value], other
+
+
+# --- the fast path against the library --------------------------------------------------------
+
+
+def _disagreements(texts: list[str], region: str) -> list[tuple[str, str, str]]:
+    distinct = pl.Series("t", texts).unique()
+    fast = fast_e164(distinct, region)
+    out = []
+    for text, said in zip(distinct, fast, strict=True):
+        if said is None:
+            continue  # left to the library
+        library = library_e164(text, region) or ""
+        if said != library:
+            out.append((text, said, library))
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(phone_like(), min_size=1, max_size=20), region=st.sampled_from(REGIONS))
+def test_fast_path_says_what_the_library_says(texts: list[str], region: str) -> None:
+    assert _disagreements(texts, region) == []
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_fast_path_agrees_on_a_corpus_of_generated_numbers(region: str) -> None:
+    """Thousands of numbers per region, most of them plain national numbers (the fast path's
+    own case), valid and not: zero disagreements."""
+    rng = random.Random(region)
+    texts = []
+    for _ in range(3000):
+        kind = rng.choice(
+            [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+        )
+        example = phonenumbers.example_number_for_type(rng.choice(REGIONS + [region] * 6), kind)
+        text = rng.choice(_formats(example))
+        chars = [
+            rng.choice("0123456789") if c.isdigit() and rng.random() < 0.3 else c for c in text
+        ]
+        texts.append("".join(chars))
+    assert _disagreements(texts, region) == []
+    plan = region_plan(region)
+    if region in ("CA", "BR", "JP"):
+        assert plan is None  # left to the library on purpose
+    else:
+        assert plan is not None
+        assert fast_e164(pl.Series(texts), region).null_count() < len(texts) / 2
