@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from listrak_assets.defs import email_sink, sms_sink
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.keys import clean_key, raw_key
 from listrak_assets.defs.resources import ListrakEmailApi
@@ -36,6 +37,19 @@ def test_switches_are_read_from_the_settings_file(workspace: Workspace) -> None:
     # A file that can't be read switches nothing off: the steps report the problem.
     workspace.config.write_text("email: [")
     assert Channels.from_settings(workspace.config) == Channels()
+
+
+def test_the_removal_guards_are_blocking_checks_on_the_clean_audiences() -> None:
+    for guard, table in (
+        (email_sink.removal_guard, "email_audience"),
+        (sms_sink.removal_guard, "sms_audience"),
+    ):
+        [spec] = guard.check_specs
+        assert (spec.asset_key, spec.name, spec.blocking) == (
+            clean_key(table),
+            "removal_guard",
+            True,
+        )
 
 
 def test_a_channel_that_is_off_is_left_out_entirely() -> None:
