@@ -61,25 +61,40 @@ class BusinessUserAccess(_Strict):
     allow_limited_pii: bool = False
 
 
-class EmailSink(_Strict):
-    """How the email audience is sent: import file size, dry run, import polling."""
+class RemovalLimits(_Strict):
+    """How much of an audience one send may remove before the removal guard refuses it
+    (shares of the previous send's members). A share of 1 lifts that limit."""
 
+    max_shrink_share: float = Field(0.20, ge=0, le=1)
+    max_leaver_share: float = Field(0.50, ge=0, le=1)
+    max_leavers: int | None = Field(None, ge=0)
+
+
+class EmailSink(_Strict):
+    """How the email audience is sent: import file size, dry run, import polling, the
+    removal guard; `enabled` is read when the definitions load."""
+
+    enabled: bool = True
     chunk_rows: int = Field(250_000, ge=1)
     dry_run: bool = False
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
+    guard: RemovalLimits = RemovalLimits()
 
 
 class SmsSink(_Strict):
     """Where and how the SMS audience is synced: sender code and phone list (each an id or a
-    name; never created), dry run, and how many per-number calls run at once."""
+    name; never created), dry run, how many per-number calls run at once, the removal guard;
+    `enabled` is read when the definitions load."""
 
+    enabled: bool = True
     sender_code: str = "12345"
     phone_list: str = "SMS Audience"
     dry_run: bool = False
     concurrency: int = Field(8, ge=1, le=64)
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
+    guard: RemovalLimits = RemovalLimits()
 
     @field_validator("sender_code", "phone_list", mode="before")
     @classmethod
@@ -107,8 +122,10 @@ class SftpFileNames(_Strict):
 
 
 class SftpSink(_Strict):
-    """How the customer, product, order and order item files are written and uploaded."""
+    """How the customer, product, order and order item files are written and uploaded;
+    `enabled` is read when the definitions load."""
 
+    enabled: bool = True
     remote_folder: str = Field("/", min_length=1)
     compression: Compression = "none"
     split_rows: int = Field(0, ge=0)  # 0: one file per table
@@ -175,6 +192,7 @@ class Settings(_Strict):
     invalid_optional: InvalidOptional = "blank"
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")
+    inbox_settle_seconds: float = Field(30.0, ge=0)
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
     updated_at_column: str = "updated_at"

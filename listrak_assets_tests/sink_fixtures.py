@@ -31,15 +31,21 @@ def api_resource(cls: type[Api], emulator: Emulator, **changes: object) -> Api:
 
 
 def materialize(
-    workspace: Workspace, keys: list[dg.AssetKey], **resources: object
+    workspace: Workspace,
+    keys: list[dg.AssetKey],
+    tags: dict[str, str] | None = None,
+    checks: bool = False,
+    **resources: object,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `keys` of the real definitions, with these resources over the workspace's."""
+    """Materialize `keys` of the real definitions, with these resources over the workspace's;
+    with `checks`, their asset checks run too (the removal guards among them)."""
     return dg.materialize(
-        list(defs.assets or []),
+        [*(defs.assets or []), *((defs.asset_checks or []) if checks else [])],
         selection=dg.AssetSelection.assets(*keys),
         resources={**workspace.resources(), **resources},
         instance=workspace.instance,
         raise_on_error=False,
+        tags=tags,
     )
 
 

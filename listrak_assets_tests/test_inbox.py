@@ -78,6 +78,21 @@ def test_empty_file(workspace: Workspace) -> None:
     )
 
 
+def test_a_file_with_lines_but_no_rows_fails_naming_it(workspace: Workspace) -> None:
+    # CR-only line endings: the whole file reads as one header line and 0 rows.
+    workspace.write("email_audience.csv", b"email\ra@example.com\rb@example.com\r")
+    message = _only_failure(workspace, "email_audience")
+    assert message.startswith("email_audience.csv: has 3 lines but no data row was read")
+    assert "CR only" in message
+
+
+def test_a_header_only_file_is_an_empty_table(workspace: Workspace) -> None:
+    workspace.write("email_audience.csv", "email\n")
+    result = workspace.materialize("email_audience")
+    assert result.success, failure_messages(result)
+    assert workspace.raw("email_audience").height == 0
+
+
 def test_damaged_parquet(workspace: Workspace) -> None:
     workspace.write("products.parquet", b"PAR1 not really parquet")
     assert _only_failure(workspace, "products").startswith(
@@ -152,6 +167,26 @@ def test_two_columns_mapping_to_one_name(workspace: Workspace) -> None:
         (
             {"business_user_access": {"allow_limited_pii": "perhaps"}},
             "'business_user_access.allow_limited_pii'",
+        ),
+        (
+            {"email": {"guard": {"max_shrink_share": 1.5}}},
+            "'email.guard.max_shrink_share': Input should be less than or equal to 1",
+        ),
+        (
+            {"sms": {"guard": {"max_leaver_share": -0.1}}},
+            "'sms.guard.max_leaver_share': Input should be greater than or equal to 0",
+        ),
+        (
+            {"sms": {"guard": {"max_leavers": -1}}},
+            "'sms.guard.max_leavers': Input should be greater than or equal to 0",
+        ),
+        (
+            {"sftp": {"enabled": "sometimes"}},
+            "'sftp.enabled': Input should be a valid boolean",
+        ),
+        (
+            {"inbox_settle_seconds": -5},
+            "'inbox_settle_seconds': Input should be greater than or equal to 0",
         ),
         (
             {"columns": {"shoppers": {"a": "email"}}},

@@ -66,6 +66,8 @@ def test_without_an_account_it_publishes_to_local_stand_ins(
 ) -> None:
     workspace.write("customers.csv", "email\na@example.com\n")
     workspace.write("email_audience.csv", "email\na@example.com\nb@example.com\n")
+    # No SMS file: a missing input is not an empty audience, so SMS is switched off.
+    workspace.settings(sms={"enabled": False})
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
     env.update(LISTRAK_CONFIG=str(workspace.config), DAGSTER_HOME=str(tmp_path))
     done = subprocess.run(

@@ -1,7 +1,8 @@
 """One shape for both audience sinks (email and SMS): plan, guard, send, report, rejects.
 
-A sink reads the settings and opens its API; plans the sync without writing; passes the plan
-through the guard; sends it; then reports what it did as metadata and returns the contacts
+A sink reads the settings, refuses when its input files are absent, and opens its API; plans
+the sync without writing; passes the plan through the removal guard (which a run tag can
+lift for one run); sends it; then reports what it did as metadata and returns the contacts
 Listrak refused, masked where PII is restricted. A failure on the way becomes a `dg.Failure`
 whose message says what to do, masked, with the HTTP counts that say how far it got. A
 channel (`email_sink`, `sms_sink`) supplies only what differs: its keys, descriptions, API,
@@ -12,6 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import dagster as dg
@@ -19,10 +21,21 @@ import polars as pl
 
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import preview
+from listrak_assets.inbox import find_files
 from listrak_assets.listrak.errors import ListrakError
+from listrak_assets.listrak.guard import (
+    OVERRIDE_TAG,
+    InputMissing,
+    Removal,
+    RemovalRefused,
+    Verdict,
+    judge,
+    missing_input,
+    overridden_for,
+)
 from listrak_assets.listrak.http import Stats
 from listrak_assets.privacy import mask, mask_text
-from listrak_assets.settings import Settings, SettingsError
+from listrak_assets.settings import RemovalLimits, Settings, SettingsError
 
 
 class SinkReport(Protocol):
@@ -44,6 +57,7 @@ Log = Callable[[str], None]
 class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
     """What one channel's sink has of its own; `AudienceSink` does the rest."""
 
+    channel: ClassVar[str]  # its section of the settings: `email` or `sms`
     audience: ClassVar[str]  # the clean table it reads; names the assets too
     resource: ClassVar[str]  # the key of the channel's API resource
     pool: ClassVar[str]  # its concurrency pool: one publisher at a time (defs/pools.py)
@@ -88,9 +102,16 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
     def summary(self, report: ReportT, stats: Stats) -> str:
         """The line logged at the end of a run."""
 
-    def guard(self, plan: PlanT, conf: Settings) -> None:
-        """Between plan and send: the place for checks that stop a send before its first
-        write (a removal guard belongs here). No check is made yet."""
+    @abstractmethod
+    def removal(self, plan: PlanT) -> Removal:
+        """What the plan would do to the audience, for the removal guard: the previous
+        members as the channel's mirror knows them, the audience after, the leavers."""
+
+    def limits(self, conf: Settings) -> RemovalLimits:
+        return getattr(conf, self.channel).guard
+
+    def dry_run(self, conf: Settings) -> bool:
+        return bool(getattr(conf, self.channel).dry_run)
 
     def rejects_metadata(self, rejects: pl.DataFrame) -> dict[str, Any]:
         """Metadata of the rejects table beyond its row count and preview."""
@@ -105,6 +126,49 @@ def http_metadata(stats: Stats) -> dict[str, Any]:
         "retries": stats.retries,
         "http": dg.MetadataValue.json(stats.as_dict()),
     }
+
+
+@dataclass(frozen=True)
+class GuardOutcome:
+    """The guard's verdict on one send, and what lifted a refusal (None: nothing did)."""
+
+    verdict: Verdict
+    overridden_by: str | None = None
+
+    @property
+    def overridden(self) -> bool:
+        return self.overridden_by is not None
+
+    @property
+    def blocks(self) -> bool:
+        return not self.verdict.allowed and not self.overridden
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "guard": dg.MetadataValue.json(
+                {**self.verdict.removal.as_metadata(), "problems": list(self.verdict.problems)}
+            ),
+            "guard_overridden": self.overridden,
+            **({"guard_overridden_by": self.overridden_by} if self.overridden_by else {}),
+        }
+
+
+def require_input(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
+    """While the inbox holds the current state, absent input files are an error for the
+    sink: InputMissing, never an empty audience."""
+    if not find_files(conf.inbox, channel.audience):
+        raise InputMissing(missing_input(channel.channel, channel.audience, conf.inbox))
+
+
+def guard_plan(
+    channel: AudienceChannel[Any, Any, Any], plan: Any, conf: Settings, tags: dict[str, str]
+) -> GuardOutcome:
+    """Judge a plan; a refusal stands unless the run's tag lifts this channel's guard."""
+    verdict = judge(channel.channel, channel.removal(plan), channel.limits(conf))
+    value = tags.get(OVERRIDE_TAG)
+    if not verdict.allowed and overridden_for(value, channel.channel):
+        return GuardOutcome(verdict, f"run tag {OVERRIDE_TAG}={value}")
+    return GuardOutcome(verdict)
 
 
 def _failure(err: Exception, stats: Stats) -> dg.Failure:
@@ -133,10 +197,19 @@ def run_sink(
     log: Log = context.log.info
     try:
         conf: Settings = context.resources.settings.load()
+        require_input(channel, conf)
         resource = getattr(context.resources, channel.resource)
         with channel.open(resource, conf, stats) as api:
             plan = channel.plan(api, audience, conf, context.run.run_id.split("-")[0], log)
-            channel.guard(plan, conf)
+            guard = guard_plan(channel, plan, conf, context.run.tags)
+            if guard.blocks and not channel.dry_run(conf):
+                raise RemovalRefused(guard.verdict.message)
+            if guard.overridden:
+                context.log.warning(
+                    f"removal guard lifted by the {guard.overridden_by}: {guard.verdict.message}"
+                )
+            elif not guard.verdict.allowed:
+                log(f"dry run; a real send would be refused: {guard.verdict.message}")
             report = channel.send(api, plan, conf, log)
     except (ListrakError, SettingsError) as err:
         raise _failure(err, stats) from None
@@ -150,6 +223,7 @@ def run_sink(
         metadata={
             "dagster/row_count": audience.height,
             "dry_run": report.dry_run,
+            **guard.metadata(),
             **channel.sink_metadata(report, stats, seconds),
         },
     )

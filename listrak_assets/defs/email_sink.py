@@ -14,6 +14,7 @@ import polars as pl
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
 from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.pools import EMAIL_POOL
+from listrak_assets.defs.removal_guard import removal_guard_check
 from listrak_assets.defs.resources import ListrakEmailApi
 from listrak_assets.listrak.audience import (
     REJECT_COLUMNS,
@@ -24,6 +25,7 @@ from listrak_assets.listrak.audience import (
     send_email_plan,
 )
 from listrak_assets.listrak.email import EmailApi
+from listrak_assets.listrak.guard import Removal
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.state import MemberState
 from listrak_assets.settings import Settings
@@ -44,6 +46,7 @@ def _state(conf: Settings) -> MemberState:
 
 
 class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
+    channel = "email"
     audience = "email_audience"
     resource = "listrak_email"
     pool = EMAIL_POOL
@@ -80,6 +83,13 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
             batch=batch,
         )
         return plan_email_audience(api, audience, options, _state(conf), log=log)
+
+    def removal(self, plan: EmailPlan) -> Removal:
+        # Previous members: whoever the mirror state says has the field `on` (none before
+        # the first send, or when the membership field does not exist yet).
+        membership = plan.membership
+        previous = membership.kept + membership.leavers.len()
+        return Removal(previous or None, membership.current.len(), membership.leavers.len())
 
     def send(self, api: EmailApi, plan: EmailPlan, conf: Settings, log: Log) -> SendReport:
         return send_email_plan(api, plan, _state(conf), log=log)
@@ -130,3 +140,4 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
 EMAIL = EmailAudience()
 SINK, REJECTS = EMAIL.sink, EMAIL.rejects
 listrak_email_audience = audience_sink(EMAIL)
+removal_guard = removal_guard_check(EMAIL)

@@ -14,7 +14,9 @@ import polars as pl
 from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
 from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.pools import SMS_POOL
+from listrak_assets.defs.removal_guard import removal_guard_check
 from listrak_assets.defs.resources import ListrakSmsApi
+from listrak_assets.listrak.guard import Removal
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.listrak.sms_audience import (
@@ -35,6 +37,7 @@ REJECT_DESCRIPTIONS = {
 
 
 class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
+    channel = "sms"
     audience = "sms_audience"
     resource = "listrak_sms"
     pool = SMS_POOL
@@ -67,6 +70,13 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             batch=batch,
         )
         return plan_sms_audience(api, audience, options, log=log)
+
+    def removal(self, plan: SmsPlan) -> Removal:
+        # Previous members: the numbers this sync treats as its own. Today that is every
+        # number on the phone list (whole-list mirroring), so previous = kept + leavers; a
+        # record of the numbers the sink subscribed itself changes only what the plan counts.
+        previous = plan.kept + len(plan.leavers)
+        return Removal(previous or None, len(plan.joiners) + plan.kept, len(plan.leavers))
 
     def send(self, api: SmsApi, plan: SmsPlan, conf: Settings, log: Log) -> SmsReport:
         return send_sms_plan(api, plan, log=log)
@@ -103,3 +113,4 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
 SMS = SmsAudience()
 SINK, REJECTS = SMS.sink, SMS.rejects
 listrak_sms_audience = audience_sink(SMS)
+removal_guard = removal_guard_check(SMS)

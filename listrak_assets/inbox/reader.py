@@ -89,11 +89,28 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> pl.DataFrame:
             line=ragged.line,
         )
     try:
-        return pl.read_csv(
+        frame = pl.read_csv(
             io.BytesIO(data), infer_schema=False, separator=delimiter, raise_if_empty=True
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
         raise InputFileError(path.name, f"not a readable CSV file: {err}") from None
+    _require_rows(path, data, frame)
+    return frame
+
+
+def _require_rows(path: Path, data: bytes, frame: pl.DataFrame) -> None:
+    """A file with lines after its header must yield rows: 0 rows from it means it was
+    misread (CR-only line endings read as one long header), never an empty table. A
+    header-only file is a real empty table."""
+    if frame.height:
+        return
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) > 1:
+        raise InputFileError(
+            path.name,
+            f"has {len(lines)} lines but no data row was read; its line endings are probably "
+            "CR only (old Mac style): save it with LF or CRLF line endings",
+        )
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:

@@ -1,0 +1,104 @@
+"""Which publishing channels the definitions hold: `email.enabled`, `sms.enabled` and
+`sftp.enabled` in listrak.yaml, read when the code location loads.
+
+A channel that is off is left out of the definitions entirely (its sinks, its guard check,
+and for an audience its raw and clean tables), so a destination without SMS never fails on
+a missing SMS file. Changing a switch takes a reload of the code location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from listrak_assets.defs import email_sink, sms_sink
+from listrak_assets.defs.checks import REFERENTIAL_CHECKS
+from listrak_assets.defs.clean import CLEAN_ASSETS
+from listrak_assets.defs.jobs import refresh_job
+from listrak_assets.defs.keys import clean_key, raw_key
+from listrak_assets.defs.raw import RAW_ASSETS
+from listrak_assets.defs.resources import (
+    ListrakEmailApi,
+    ListrakSettings,
+    ListrakSftp,
+    ListrakSmsApi,
+    ParquetIOManager,
+)
+from listrak_assets.defs.sensors import inbox_sensor
+from listrak_assets.defs.sftp_sinks import FILE_SINKS
+from listrak_assets.schemas import TABLES
+from listrak_assets.settings import SettingsError, load_settings
+
+
+@dataclass(frozen=True)
+class Channels:
+    """The channels switched on."""
+
+    email: bool = True
+    sms: bool = True
+    sftp: bool = True
+
+    @classmethod
+    def from_settings(cls, path: Path | None = None) -> Channels:
+        """The switches in the settings file. A file that can't be read switches nothing
+        off: every step that reads it then fails with the message naming the problem."""
+        try:
+            conf = load_settings(path)
+        except SettingsError:
+            return cls()
+        return cls(email=conf.email.enabled, sms=conf.sms.enabled, sftp=conf.sftp.enabled)
+
+    def tables(self) -> list[str]:
+        """The tables to build: the audience tables only for their channel."""
+        off = {
+            table
+            for table, on in (
+                (email_sink.EMAIL.audience, self.email),
+                (sms_sink.SMS.audience, self.sms),
+            )
+            if not on
+        }
+        return [t for t in TABLES if t not in off]
+
+
+def build_definitions(channels: Channels) -> dg.Definitions:
+    """The assets, checks, job, sensor and resources of the switched-on channels."""
+    tables = channels.tables()
+    sinks: list[dg.AssetsDefinition] = []
+    guards: list[dg.AssetChecksDefinition] = []
+    if channels.email:
+        sinks.append(email_sink.listrak_email_audience)
+        guards.append(email_sink.removal_guard)
+    if channels.sms:
+        sinks.append(sms_sink.listrak_sms_audience)
+        guards.append(sms_sink.removal_guard)
+    if channels.sftp:
+        sinks.extend(FILE_SINKS)
+    settings = ListrakSettings()
+    return dg.Definitions(
+        assets=[
+            *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
+            *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
+            *sinks,
+        ],
+        asset_checks=[*REFERENTIAL_CHECKS, *guards],
+        jobs=[refresh_job],
+        sensors=[inbox_sensor],
+        resources={
+            "settings": settings,
+            "io_manager": ParquetIOManager(settings=settings),
+            # EnvVar for each LISTRAK_EMAIL_CLIENT_ID/_SECRET, LISTRAK_API_URL/_AUTH_URL that
+            # is set; a missing credential fails only the email sink, naming the variable.
+            "listrak_email": ListrakEmailApi.from_env(),
+            # Likewise with LISTRAK_SMS_CLIENT_ID/_SECRET: the SMS integration's own token.
+            "listrak_sms": ListrakSmsApi.from_env(),
+            # EnvVar for each LISTRAK_SFTP_* variable that is set; a missing one fails only
+            # the file sinks, naming the variable.
+            "sftp": ListrakSftp.from_env(),
+        },
+        # One process per run: the steps are short and polars already uses every core, so
+        # a process per step (the default) costs more than it saves.
+        executor=dg.in_process_executor,
+    )
