@@ -46,6 +46,8 @@ from listrak_assets.sandbox.launcher import (
 from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
+# The emulator's own record, for a test that runs it in another process (not a Listrak route).
+RECORD_PATH = "/_emulator/requests"
 MAX_BODY = 262_144_000  # Listrak's 250 MB request limit; larger bodies get a 404 like Data's
 DEFAULT_LISTS = ("Newsletter",)
 DEFAULT_SENDER_CODE = "12345"
@@ -237,7 +239,7 @@ class Emulator:
         with self._lock:
             occurrence = self._seen[line] = self._seen.get(line, 0) + 1
             faults = self._faults
-        fault = faults.pick(line, occurrence)
+        fault = None if path == RECORD_PATH else faults.pick(line, occurrence)
         if is_token and (not faults.include_token or fault == "expire"):
             fault = None
         if fault == "expire" and not self._expire(headers):
@@ -314,6 +316,10 @@ class Emulator:
     ) -> _Reply:
         if path == TOKEN_PATH:
             return self._token(method, headers, body)
+        if path == RECORD_PATH and method == "GET":
+            # Every write answered or dropped so far, in order ("METHOD /path").
+            writes = [f"{r.method} {r.path}" for r in self.requests if r.is_write]
+            return _Reply(200, {"requests": len(self.requests), "writes": writes})
         for integration in Integration:
             if path.startswith(integration.prefix + "/") or path == integration.prefix:
                 refused = self._authorize(integration, headers)
