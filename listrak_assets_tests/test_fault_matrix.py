@@ -147,3 +147,26 @@ def test_sms_faults(workspace: Workspace, emulator: Emulator, kind: str) -> None
     assert members(emulator) == set(audience)
     contacts = emulator.sms.sender_codes[1].contacts
     assert sorted(contacts) == sorted(set(before) | set(audience))  # one contact per number
+
+
+def test_an_sms_create_whose_answer_was_lost_is_looked_up_not_resent(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    # Every create is applied and then answered 500: each number is found, not created again.
+    emulator.set_faults(Faults.of("500_after", 1.0, match=r"POST .*/PhoneList/\d+/Contact$"))
+    audience = numbers(*range(4))
+    result = _sync_sms(workspace, emulator, audience)
+    assert result.success, failure_messages(result)
+    assert members(emulator) == set(audience)
+    creates = [
+        r
+        for r in emulator.requests
+        if r.method == "POST" and r.path.endswith("/PhoneList/1/Contact")
+    ]
+    assert len(creates) == len(audience)  # one create per number, never a second
+    looked_up = {
+        r.path.rsplit("/", 1)[-1]
+        for r in emulator.requests
+        if r.method == "GET" and "/Contact/1212555" in r.path
+    }
+    assert looked_up == set(audience)  # each found by a look, after its lost answer
