@@ -391,6 +391,66 @@ def test_injected_faults(raw: Raw, emulator: Emulator) -> None:
     assert emulator.writes == 1
 
 
+def test_a_write_can_be_applied_then_answered_with_a_500(raw: Raw, emulator: Emulator) -> None:
+    emulator.set_faults(Faults.of("500_after", 1.0, include_token=False))
+    body = {"segmentationFieldGroupName": "G", "position": 1}
+    assert _error(raw.post(raw.email("/SegmentationFieldGroup"), body)) == (
+        500,
+        "ERROR_UNHANDLED_EXCEPTION",
+    )
+    emulator.set_faults(Faults())
+    assert [
+        g["segmentationFieldGroupName"]
+        for g in raw.get(raw.email("/SegmentationFieldGroup")).json()["data"]
+    ] == ["G"]
+
+
+def test_a_slow_answer_comes_after_the_write_was_applied(raw: Raw, emulator: Emulator) -> None:
+    emulator.set_faults(Faults.of("slow", 1.0, slow_seconds=0.5, include_token=False))
+    body = {"segmentationFieldGroupName": "G", "position": 1}
+    with pytest.raises(httpx.ReadTimeout):
+        raw.http.post(
+            raw.email("/SegmentationFieldGroup"), json=body, headers=raw.headers, timeout=0.1
+        )
+    emulator.set_faults(Faults())
+    assert len(raw.get(raw.email("/SegmentationFieldGroup")).json()["data"]) == 1
+
+
+def test_an_expiring_token_is_refused_once_and_a_fresh_one_serves(
+    raw: Raw, emulator: Emulator
+) -> None:
+    assert raw.get("/email/v1/List").status_code == 200  # the token has served
+    emulator.set_faults(Faults.of("expire", 1.0))
+    assert _error(raw.get("/email/v1/List")) == (401, "ERROR_UNAUTHORIZED")
+    fresh = Raw(emulator)  # a new token: expiry at 100% spares its first request only
+    assert fresh.get("/email/v1/List").status_code == 200
+    assert _error(fresh.get("/email/v1/List")) == (401, "ERROR_UNAUTHORIZED")
+    fresh.http.close()
+    assert [r.fault for r in emulator.requests if r.fault] == ["expire", "expire"]
+
+
+def test_fault_kinds_are_named_and_unknown_ones_refused() -> None:
+    assert Faults.of("500_after", 0.3, seed=4) == Faults(errors_after=0.3, seed=4)
+    assert Faults.of("429", 0.3).throttle == 0.3
+    with pytest.raises(ValueError, match="unknown fault kind 'teapot'"):
+        Faults.of("teapot", 0.3)
+
+
+def test_the_same_seed_gives_the_same_faults_in_any_order() -> None:
+    faults = Faults(throttle=0.2, errors=0.2, drops_after=0.2, seed=7)
+    lines = [f"POST /sms/v1/ShortCode/1/Contact/1212555{n:04d}/PhoneList/1" for n in range(50)]
+    forward = {line: faults.pick(line, 1) for line in lines}
+    backward = {line: faults.pick(line, 1) for line in reversed(lines)}
+    assert forward == backward
+    assert set(forward.values()) == {None, "429", "500", "drop_after"}
+    # Another seed, other fates; a repeat of a request draws afresh.
+    assert forward != {
+        line: Faults(throttle=0.2, errors=0.2, drops_after=0.2, seed=8).pick(line, 1)
+        for line in lines
+    }
+    assert [faults.pick(lines[0], n) for n in range(1, 30)] != [forward[lines[0]]] * 29
+
+
 def test_tokens_can_be_revoked_after_some_requests(raw: Raw, emulator: Emulator) -> None:
     emulator.revoke_tokens_after(2)
     assert raw.get("/email/v1/List").status_code == 200
@@ -422,6 +482,35 @@ def test_runs_a_command_against_itself_and_reports(tmp_path) -> None:  # noqa: A
     assert done.returncode == 3
     assert done.stdout.splitlines()[:2] == ["True", "200"]
     assert "list 'VIP'" in done.stdout and "1 token" in done.stdout
+
+
+def test_faults_are_chosen_from_the_command_line(tmp_path) -> None:  # noqa: ANN001
+    script = (
+        "import os, httpx;"
+        "r = httpx.post(os.environ['LISTRAK_AUTH_URL'], data={'grant_type': 'client_credentials',"
+        " 'client_id': os.environ['LISTRAK_EMAIL_CLIENT_ID'],"
+        " 'client_secret': os.environ['LISTRAK_EMAIL_CLIENT_SECRET']});"
+        "h = {'Authorization': 'Bearer ' + r.json()['access_token']};"
+        "print([httpx.get(os.environ['LISTRAK_API_URL'] + '/email/v1/List', headers=h).status_code"
+        " for _ in range(20)])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
+    command = [sys.executable, "-m", "listrak_assets.sandbox.emulator"]
+    flags = ["--errors-after", "0.5", "--match", "GET /email", "--seed", "11"]
+    runs = [
+        subprocess.run(
+            [*command, *flags, "--", sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    statuses = [run.stdout.splitlines()[0] for run in runs]
+    assert statuses[0] == statuses[1]  # seeded: the same faults each time
+    assert "500" in statuses[0] and "200" in statuses[0]
+    assert "with injected faults" in runs[0].stdout
 
 
 def test_leaves_a_configured_environment_alone() -> None:

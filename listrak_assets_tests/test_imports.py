@@ -59,3 +59,61 @@ def test_waits_start_quick_then_double_up_to_the_interval_until_the_timeout(
             )
     assert waits == [0.25, 0.5, 1.0, 1.0, 1.0]
     assert "'Queued'" in str(caught.value) and "poll_timeout_seconds" in str(caught.value)
+
+
+def test_an_end_date_means_done_whatever_the_status_word(
+    emulator: Emulator, email_api: OpenApi
+) -> None:
+    emulator.email.status_words = {"Processing": "Busy", "Completed": "Imported"}
+    warnings: list[str] = []
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        status = api.wait_for_import(
+            list_id, import_id, "f.csv", interval=0.01, timeout=30, warn=warnings.append
+        )
+    assert status.status == "Imported" and status.end_date
+    assert status.done
+    # Each unknown word is reported once, however often it is polled.
+    assert len(warnings) == len(set(warnings)) >= 1
+    assert any("'Imported'" in w and "end date" in w for w in warnings)
+
+
+def test_an_unknown_word_without_an_end_date_is_reported_once_then_times_out(
+    emulator: Emulator, email_api: OpenApi
+) -> None:
+    emulator.email.stop()  # imports stay queued, with no end date
+    emulator.email.status_words = {"Queued": "Enqueued"}
+    now = [0.0]
+    warnings: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        with pytest.raises(ImportTimedOut) as caught:
+            api.wait_for_import(
+                list_id,
+                import_id,
+                "f.csv",
+                interval=1.0,
+                timeout=3.0,
+                sleep=sleep,
+                clock=lambda: now[0],
+                warn=warnings.append,
+            )
+    [warning] = warnings
+    assert "'Enqueued'" in warning
+    message = str(caught.value)
+    assert "'Enqueued'" in message and "unknown" in message and "end date" in message
+    assert now[0] <= 3.0 + 1.0  # gave up at the timeout, not after an hour
+
+
+def test_a_failure_word_fails_even_with_an_end_date(emulator: Emulator, email_api: OpenApi) -> None:
+    emulator.email.fail_import()
+    emulator.email.status_words = {"Failed": "ImportError"}
+    with email_api() as api:
+        list_id, import_id = _start(api)
+        with pytest.raises(ImportFailed) as caught:
+            api.wait_for_import(list_id, import_id, "f.csv", interval=0.01, timeout=30)
+    assert "'ImportError'" in str(caught.value)

@@ -12,7 +12,7 @@ import pytest
 
 from listrak_assets.listrak.auth import Credentials, Integration, TokenProvider
 from listrak_assets.listrak.client import ClientOptions, connect
-from listrak_assets.listrak.email import EmailApi
+from listrak_assets.listrak.email import EmailApi, FileMapping, ImportFile
 from listrak_assets.listrak.errors import (
     ListNotFound,
     ListrakApiError,
@@ -236,6 +236,75 @@ def test_a_lost_answer_to_a_create_is_looked_up_not_repeated(emulator: Emulator)
     assert not created
     assert [g.name for g in emulator.email.lists[list_id].groups.values()] == ["Attributes"]
     assert group.group_id in emulator.email.lists[list_id].groups
+
+
+@pytest.mark.parametrize("kind", ["500_after", "drop_after", "slow"])
+def test_a_create_answered_after_it_was_applied_is_looked_up_not_resent(
+    emulator: Emulator, kind: str
+) -> None:
+    # Listrak applies the create, then answers 500, drops the connection or answers after the
+    # client gave up: the client must not send the create again, only look for it.
+    emulator.set_faults(Faults.of(kind, 1.0, slow_seconds=0.3, match="POST .*/SegmentationField"))
+    with _client(emulator, FAST_RETRY, [], read=0.1) as http:
+        api = EmailApi(http)
+        list_id = api.find_list("Newsletter").list_id
+        group, group_created = api.find_or_create_group(list_id, "Attributes")
+        field, field_created = api.membership_field(list_id, group, "Member")
+    assert not group_created and not field_created  # found, after the lost answers
+    item = emulator.email.lists[list_id]
+    assert [g.name for g in item.groups.values()] == ["Attributes"]
+    assert [f.name for f in item.fields.values()] == ["Member"]
+    assert field is not None and field.field_id in item.fields
+    creates = [r for r in emulator.requests if r.method == "POST" and "Segmentation" in r.path]
+    assert len(creates) == 2  # one per group and field: never resent
+    assert all(r.fault == kind for r in creates)
+
+
+def test_a_create_refused_with_429_is_sent_again(emulator: Emulator) -> None:
+    # A 429 is refused before anything happens: sending again is safe and needs no lookup.
+    emulator.set_faults(throttle=1.0, match="POST .*/SegmentationFieldGroup$")
+    retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.001)
+    with pytest.raises(ListrakUnavailable) as caught, _client(emulator, retry, []) as http:
+        api = EmailApi(http)
+        api.create_field_group(api.find_list("Newsletter").list_id, "G", 1)
+    assert not isinstance(caught.value, OutcomeUnknown)
+    assert _api_requests(emulator, "POST", "SegmentationFieldGroup") == 3
+
+
+def test_a_500_before_the_create_applied_is_looked_up_then_created_once(
+    emulator: Emulator,
+) -> None:
+    emulator.set_faults(errors=1.0, match="POST .*/SegmentationFieldGroup$")
+    with _client(emulator, FAST_RETRY, []) as http:
+        api = EmailApi(http)
+        list_id = api.find_list("Newsletter").list_id
+        with pytest.raises(OutcomeUnknown) as caught:
+            api.find_or_create_group(list_id, "Attributes")
+        emulator.set_faults(Faults())
+        group, created = api.find_or_create_group(list_id, "Attributes")
+    assert created and list(emulator.email.lists[list_id].groups) == [group.group_id]
+    assert "POST" in str(caught.value) and "500" in str(caught.value)
+    # Each failed create was followed by a lookup before the next one.
+    lines = [
+        f"{r.method} {r.path.rsplit('/', 1)[-1]}" for r in emulator.requests if r.api != "auth"
+    ]
+    posts = [i for i, line in enumerate(lines) if line.startswith("POST")]
+    assert all(lines[i - 1].startswith("GET") for i in posts)
+
+
+@pytest.mark.parametrize("kind", ["500_after", "drop_after", "slow"])
+def test_an_import_whose_start_was_lost_is_found_not_started_twice(
+    emulator: Emulator, kind: str
+) -> None:
+    emulator.set_faults(Faults.of(kind, 1.0, slow_seconds=0.3, match="POST .*/ListImport$"))
+    file = ImportFile("once.csv", b"email\na@example.com\n", (FileMapping(0, "Email"),))
+    with _client(emulator, FAST_RETRY, [], read=0.1) as http:
+        api = EmailApi(http)
+        list_id = api.find_list("Newsletter").list_id
+        import_id = api.start_import(list_id, file)
+    imports = emulator.email.lists[list_id].imports
+    assert list(imports) == [int(import_id)]
+    assert _api_requests(emulator, "POST", "/ListImport") == 1
 
 
 def test_retry_after_dates_and_seconds() -> None:

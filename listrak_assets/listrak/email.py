@@ -2,7 +2,8 @@
 
 Only what the email audience needs: lists, profile field groups and fields, contacts, and list
 imports. Creating something goes through `find_or_create_*`, which looks before it creates and
-looks again when an answer was lost, so a retry never leaves a duplicate group or field.
+looks again when an answer was lost (a 5xx, a timeout, a dropped connection), so a retry never
+leaves a duplicate group or field; a lost answer to an import start is looked up the same way.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class EmailApi(ImportingApi):
 
     def find_or_create_group(self, list_id: int, name: str) -> tuple[FieldGroup, bool]:
         """The group named `name` (case-insensitively, oldest first), created if missing."""
+        cause = "lost"
         for _ in range(_LOOKS):
             groups = self.field_groups(list_id)
             matches = sorted(
@@ -171,10 +173,11 @@ class EmailApi(ImportingApi):
             position = max((g.position for g in groups), default=0) + 1
             try:
                 group_id = self.create_field_group(list_id, name, position)
-            except OutcomeUnknown:
+            except OutcomeUnknown as err:
+                cause = err.cause
                 continue  # maybe created: look again before creating
             return FieldGroup(group_id, name, position), True
-        raise OutcomeUnknown("POST", f"/List/{list_id}/SegmentationFieldGroup", _LOOKS, "lost")
+        raise OutcomeUnknown("POST", f"/List/{list_id}/SegmentationFieldGroup", _LOOKS, cause)
 
     def find_or_create_field(
         self,
@@ -188,6 +191,7 @@ class EmailApi(ImportingApi):
     ) -> tuple[ProfileField | None, bool]:
         """The field `name` in `group` (case-insensitively), created when missing and
         `create` is set; (None, False) when missing and not created."""
+        cause = "lost"
         for _ in range(_LOOKS):
             existing = self.fields(list_id, group.group_id)
             matches = sorted(
@@ -202,10 +206,11 @@ class EmailApi(ImportingApi):
                 field_id = self.create_field(
                     list_id, group.group_id, name, data_type, max_length, position
                 )
-            except OutcomeUnknown:
+            except OutcomeUnknown as err:
+                cause = err.cause
                 continue
             return ProfileField(field_id, name, data_type, max_length, position), True
-        raise OutcomeUnknown("POST", f"/List/{list_id}/.../SegmentationField", _LOOKS, "lost")
+        raise OutcomeUnknown("POST", f"/List/{list_id}/.../SegmentationField", _LOOKS, cause)
 
     def membership_field(
         self, list_id: int, group: FieldGroup, name: str, *, create: bool = True
@@ -261,11 +266,30 @@ class EmailApi(ImportingApi):
 
     # List imports --------------------------------------------------------------------------
 
+    def imports_named(self, list_id: int, file_name: str) -> list[str]:
+        """The ids of the list's imports of a file of this name, oldest first."""
+        data = self.http.request("GET", f"/List/{list_id}/ListImport").get("data") or []
+        found = [d for d in data if str(d.get("importFileName") or "") == file_name]
+        return [str(d["importFileId"]) for d in sorted(found, key=lambda d: int(d["importFileId"]))]
+
     def start_import(self, list_id: int, file: ImportFile) -> str:
-        # Importing the same file twice gives the same contacts the same values, so a retry
-        # after a lost answer is safe.
-        created = self.http.request("POST", f"/List/{list_id}/ListImport", body=file.body())
-        return str(created["resourceId"])
+        """Start importing `file`. Each call makes a new import job, so after an answer that
+        may have come after Listrak started one, the list's imports are searched for the
+        file's name (unique per send) before it is sent again."""
+        cause = "lost"
+        for _ in range(_LOOKS):
+            try:
+                created = self.http.request(
+                    "POST", f"/List/{list_id}/ListImport", body=file.body(), idempotent=False
+                )
+            except OutcomeUnknown as err:
+                cause = err.cause
+                started = self.imports_named(list_id, file.file_name)
+                if started:
+                    return started[-1]
+                continue
+            return str(created["resourceId"])
+        raise OutcomeUnknown("POST", f"/List/{list_id}/ListImport", _LOOKS, cause)
 
     def import_status(self, list_id: int, import_id: str) -> ImportStatus:
         data = self.http.request("GET", f"/List/{list_id}/ListImport/{import_id}/Status")

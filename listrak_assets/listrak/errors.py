@@ -64,6 +64,18 @@ class OutcomeUnknown(ListrakUnavailable):
     """A request that creates something was sent but its answer was lost: it may or may not
     have been applied, so it is not blindly repeated (the caller looks first)."""
 
+    def __init__(self, method: str, path: str, attempts: int, cause: str) -> None:
+        ListrakError.__init__(
+            self,
+            f"Listrak's answer to {method} {path} was lost {attempts} time(s) (last: {cause}), "
+            "so whether it was applied is unknown; it was looked up rather than sent again. "
+            "Run again: the next run finds what was applied and sends only the rest",
+        )
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+        self.cause = cause
+
 
 class ListNotFound(ListrakError):
     """The configured list name is not a list of the account. Lists are never created."""
@@ -113,11 +125,26 @@ class ImportFailed(ListrakError):
 class ImportTimedOut(ListrakError):
     """A list import was still running when the poll timeout ran out."""
 
-    def __init__(self, import_id: str, file_name: str, status: str, seconds: float) -> None:
+    def __init__(
+        self,
+        import_id: str,
+        file_name: str,
+        status: str,
+        seconds: float,
+        unknown: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         self.import_id = import_id
         self.status = status
+        words = ""
+        if unknown:
+            listed = ", ".join(repr(w) for w in sorted(unknown))
+            words = (
+                f" Its status words ({listed}) are unknown to this pipeline and Listrak gave no "
+                "end date, so it could not tell whether the import finished: check the import "
+                "in Listrak, and report the word so it can be recognised."
+            )
         super().__init__(
             f"Listrak list import {import_id} ({file_name}) was still {status!r} after "
             f"{seconds:.0f} s; raise `email.poll_timeout_seconds` or check the import in Listrak. "
-            "The membership state was not advanced, so the next run sends everything again"
+            "The membership state was not advanced, so the next run sends everything again." + words
         )

@@ -3,6 +3,8 @@
 Listrak publishes no rate limits for the Email and SMS APIs and sends no `Retry-After`, but
 answers 429 and 5xx under load, so every call backs off exponentially with jitter and honours
 `Retry-After` if it ever comes. A 400 is a verdict, never retried. A 401 gets one new token.
+A request that creates something is never resent after an answer that may have come after
+Listrak applied it (5xx, timeout, dropped connection): the caller looks it up first.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+def _may_have_applied(status: int) -> bool:
+    """A 5xx can come after the server applied the request; a 429 is refused up front."""
+    return status >= 500
+
+
 def _request_reached_server(err: httpx.TransportError) -> bool:
     """False only when the request certainly never left: nothing could have been applied."""
     return not isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -143,7 +150,9 @@ class Sender:
         self, build: Callable[[], httpx.Request], *, idempotent: bool, label: str
     ) -> httpx.Response:
         """The first response that is not a 429 or 5xx. Transport failures and retryable
-        statuses are retried; a non-idempotent request whose answer was lost is not."""
+        statuses are retried; a non-idempotent request is resent only after a 429 or when it
+        certainly never left, and otherwise raises OutcomeUnknown (a 5xx, a timeout or a
+        dropped answer may follow a write the server applied)."""
         method, _, path = label.partition(" ")
         for attempt in range(1, self.retry.attempts + 1):
             request = build()
@@ -159,8 +168,12 @@ class Sender:
                     raise ListrakUnavailable(method, path, attempt, cause) from None
                 self._wait(attempt, None)
                 continue
-            self.stats.count(str(response.status_code))
-            if not _retryable_status(response.status_code) or attempt == self.retry.attempts:
+            status = response.status_code
+            self.stats.count(str(status))
+            if not idempotent and _may_have_applied(status):
+                # Listrak may have done it before failing: the caller looks before resending.
+                raise OutcomeUnknown(method, path, attempt, str(status))
+            if not _retryable_status(status) or attempt == self.retry.attempts:
                 return response
             self._wait(attempt, retry_after_seconds(response, self.now))
         raise AssertionError("unreachable")  # pragma: no cover

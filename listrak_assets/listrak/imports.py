@@ -8,6 +8,7 @@ neither documents the words, so both read them the same way.
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -18,9 +19,23 @@ from listrak_assets.listrak.errors import ImportFailed, ImportTimedOut
 from listrak_assets.listrak.http import ListrakHttp
 
 # Listrak documents neither the import status words nor the per-contact results; these cover
-# the emulator's words and the plausible real ones. Anything else counts as still running.
+# the emulator's words and the plausible real ones.
 _DONE = {"completed", "complete", "finished", "success", "succeeded", "done", "processed"}
+_RUNNING = {
+    "queued",
+    "pending",
+    "processing",
+    "inprogress",
+    "in progress",
+    "running",
+    "started",
+    "importing",
+    "waiting",
+    "new",
+}
 _FAILED = ("fail", "error", "cancel", "abort", "reject")
+
+log = logging.getLogger(__name__)
 
 
 def csv_file(file_name: str, content: bytes) -> dict[str, Any]:
@@ -52,7 +67,17 @@ class ImportStatus:
 
     @property
     def done(self) -> bool:
-        return self.status.lower() in _DONE
+        """Finished and not failed: a known finished word, or an end date (which Listrak
+        leaves empty until an import ends), so a new word for "done" still ends the wait."""
+        if self.failed:
+            return False
+        return self.status.lower() in _DONE or bool(self.end_date)
+
+    @property
+    def known(self) -> bool:
+        """Whether the status word is one we know (done, running or failed)."""
+        word = self.status.lower()
+        return word in _DONE or word in _RUNNING or self.failed
 
 
 class ImportingApi(ABC):
@@ -78,18 +103,31 @@ class ImportingApi(ABC):
         timeout: float,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        warn: Callable[[str], None] = log.warning,
     ) -> ImportStatus:
         """Poll the import's status until it is done; ImportFailed / ImportTimedOut if it
-        failed or took too long. Waits start at `first_poll` and double up to `interval`."""
+        failed or took too long. Waits start at `first_poll` and double up to `interval`.
+
+        Done means a finished status word or an end date, whichever comes first. A status
+        word we don't know is reported through `warn` once; polling goes on, ending when
+        the end date appears, and at the timeout the error names the unknown word."""
         deadline = clock() + timeout
         delay = interval if self.first_poll is None else min(interval, self.first_poll)
+        unknown: set[str] = set()
         while True:
             status = self.import_status(scope, import_id)
             if status.failed:
                 raise ImportFailed(import_id, file_name, status.status)
+            if not status.known and status.status not in unknown:
+                unknown.add(status.status)
+                warn(
+                    f"Listrak import {import_id} ({file_name}) reports the status "
+                    f"{status.status!r}, a word this pipeline doesn't know; it waits for the "
+                    f"import's end date instead (at most {timeout:.0f} s)"
+                )
             if status.done:
                 return status
             if clock() >= deadline:
-                raise ImportTimedOut(import_id, file_name, status.status, timeout)
+                raise ImportTimedOut(import_id, file_name, status.status, timeout, unknown)
             sleep(delay)
             delay = min(interval, delay * 2)

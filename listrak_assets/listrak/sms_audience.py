@@ -303,21 +303,26 @@ class _Sync:
     def join(self, row: _Row) -> tuple[str, _Row]:
         """Subscribe one number: `created`, `subscribed`, `update`/`import` (subscribed, its
         profile to update) or `opted_out`."""
+        look = False  # look before creating: the number may be there
         for _ in range(_ROUNDS):
             # Most joiners are new numbers: try to create first, and look only when the
-            # sender code already knows the number (one call per new number, not two).
-            try:
-                self.api.create_and_subscribe(self.code, self.list_id, row.body())
-            except OutcomeUnknown:
-                continue  # maybe created: the next try finds it
-            except ListrakApiError as err:
-                if err.code != "ERROR_PHONE_NUMBER_FOUND":
-                    raise
-            else:
-                return "created", row
+            # sender code already knows the number (one call per new number, not two), or
+            # when the answer to a create was lost (it is never sent again before a look).
+            if not look:
+                try:
+                    self.api.create_and_subscribe(self.code, self.list_id, row.body())
+                except OutcomeUnknown:
+                    look = True
+                except ListrakApiError as err:
+                    if err.code != "ERROR_PHONE_NUMBER_FOUND":
+                        raise
+                else:
+                    return "created", row
             contact = self.api.contact(self.code, row.phone)
             if contact is None:
+                look = False  # not there: create it
                 continue
+            look = True  # there: never created again
             if contact.get("optedOut"):
                 return "opted_out", row
             try:

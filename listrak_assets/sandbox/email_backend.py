@@ -60,6 +60,9 @@ class EmailBackend:
             "import": itertools.count(70001),
         }
         self._imports = ImportQueue(self.lock, self.banned, import_delay)
+        # Import status words as answered (Listrak documents none): e.g. {"Completed": "Done"}
+        # tries a client on a word it doesn't know.
+        self.status_words: dict[str, str] = {}
 
     # Seeding and inspection (Python API for tests and the demo) ------------------------------
 
@@ -393,7 +396,8 @@ class EmailBackend:
         job = self._import(self._list(ids), ids)
         part = ids["part"]
         if part == "Status":
-            data = {"startDate": job.start_date, "endDate": job.end_date, "status": job.status}
+            status = self.status_words.get(job.status, job.status)
+            data = {"startDate": job.start_date, "endDate": job.end_date, "status": status}
             return 200, {"status": 200, "data": data}
         if part == "Summary":
             return 200, {"status": 200, "data": dict(job.summary)}

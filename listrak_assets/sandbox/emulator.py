@@ -2,8 +2,9 @@
 
 It serves the token endpoint (one set of credentials per integration) and the Email API routes
 the pipeline uses, with Listrak's envelopes, status codes and error codes, and can be told to
-answer some requests with 429s, 500s, slow answers or dropped connections. Tests and the demo
-start it with `run_emulator()`; on its own:
+answer some requests with 429s, 500s (before or after applying them), slow answers, dropped
+connections (before or after applying them) or expired tokens (`Faults`, `FAULT_KINDS`, seeded
+so a case is reproducible). Tests and the demo start it with `run_emulator()`; on its own:
 
     python -m listrak_assets.sandbox.emulator                 # prints the variables to export
     python -m listrak_assets.sandbox.emulator -- COMMAND ...  # runs COMMAND against it
@@ -45,6 +46,8 @@ from listrak_assets.sandbox.launcher import (
 from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
+# The emulator's own record, for a test that runs it in another process (not a Listrak route).
+RECORD_PATH = "/_emulator/requests"
 MAX_BODY = 262_144_000  # Listrak's 250 MB request limit; larger bodies get a 404 like Data's
 DEFAULT_LISTS = ("Newsletter",)
 DEFAULT_SENDER_CODE = "12345"
@@ -52,32 +55,51 @@ DEFAULT_PHONE_LISTS = ("SMS Audience",)
 _JSON = "application/json; charset=utf-8"
 
 
+# Fault kinds by name, and the `Faults` share that selects each.
+FAULT_KINDS = {
+    "drop": "drops",  # connection closed before the request is handled: nothing applied
+    "429": "throttle",  # 429 ERROR_TOO_MANY_REQUESTS, nothing applied
+    "500": "errors",  # 500 ERROR_UNHANDLED_EXCEPTION, nothing applied
+    "slow": "slow",  # applied, answered after `slow_seconds` (past a short client timeout)
+    "drop_after": "drops_after",  # applied, then closed without an answer
+    "500_after": "errors_after",  # applied, then answered 500
+    "expire": "expire",  # every token expires just before this request: 401, nothing applied
+}
+
+
 @dataclass(frozen=True)
 class Faults:
-    """Shares of requests (0..1) that go wrong, drawn independently per request."""
+    """Shares of requests (0..1) that go wrong. Each request's fate is drawn from the seed,
+    the request line and how many times that line was seen before, so a run meets the same
+    faults every time, whatever order concurrent requests arrive in."""
 
-    throttle: float = 0.0  # 429 ERROR_TOO_MANY_REQUESTS
-    errors: float = 0.0  # 500 ERROR_UNHANDLED_EXCEPTION
-    drops: float = 0.0  # connection closed before the request is handled
-    drops_after: float = 0.0  # handled (applied!), then closed without an answer
-    slow: float = 0.0  # answered after `slow_seconds`
+    throttle: float = 0.0
+    errors: float = 0.0
+    drops: float = 0.0
+    drops_after: float = 0.0
+    errors_after: float = 0.0
+    slow: float = 0.0
+    expire: float = 0.0
     slow_seconds: float = 1.0
     retry_after: int | None = None  # `Retry-After` seconds sent with 429s (Listrak sends none)
     include_token: bool = True  # the token endpoint misbehaves too
     match: str = ""  # only requests whose "METHOD /path" matches this regex (empty: all)
     seed: int = 0
 
-    def pick(self, rng: random.Random, request: str) -> str | None:
-        draw = rng.random()
+    @classmethod
+    def of(cls, kind: str, share: float, **options: Any) -> Faults:
+        """One kind of fault (a `FAULT_KINDS` name) on `share` of the requests."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; kinds: {', '.join(FAULT_KINDS)}")
+        return cls(**{FAULT_KINDS[kind]: share, **options})
+
+    def pick(self, request: str, occurrence: int) -> str | None:
+        """The fault for the `occurrence`-th (1-based) arrival of `request`, or None."""
         if self.match and not re.search(self.match, request):
             return None
-        for name, share in (
-            ("drop", self.drops),
-            ("429", self.throttle),
-            ("500", self.errors),
-            ("slow", self.slow),
-            ("drop_after", self.drops_after),
-        ):
+        draw = random.Random(f"{self.seed}|{request}|{occurrence}").random()
+        for name, attr in FAULT_KINDS.items():
+            share = getattr(self, attr)
             if draw < share:
                 return name
             draw -= share
@@ -115,6 +137,7 @@ class _Reply:
     body: Json | None = None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    delay: float = 0.0  # seconds to wait before answering
 
 
 class Emulator:
@@ -138,7 +161,8 @@ class Emulator:
         self.base_url = ""
         self.crashes: list[str] = []  # tracebacks of emulator bugs (answered 500)
         self._faults = faults
-        self._rng = random.Random(faults.seed)
+        self._seen: dict[str, int] = {}  # arrivals per request line, for the fault draws
+        self._used_tokens: set[str] = set()  # tokens that were accepted at least once
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[Integration, float]] = {}
         self._paused: set[Integration] = set()
@@ -172,7 +196,7 @@ class Emulator:
     def set_faults(self, faults: Faults | None = None, **changes: Any) -> None:
         with self._lock:
             self._faults = replace(faults or self._faults, **changes)
-            self._rng = random.Random(self._faults.seed)
+            self._seen.clear()
 
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (as after expiry)."""
@@ -211,24 +235,40 @@ class Emulator:
         split = urlsplit(target)
         path = unquote(split.path)
         is_token = path == TOKEN_PATH
+        line = f"{method} {path}"
         with self._lock:
-            fault = self._faults.pick(self._rng, f"{method} {path}")
+            occurrence = self._seen[line] = self._seen.get(line, 0) + 1
             faults = self._faults
-        if is_token and not faults.include_token:
+        fault = None if path == RECORD_PATH else faults.pick(line, occurrence)
+        if is_token and (not faults.include_token or fault == "expire"):
+            fault = None
+        if fault == "expire" and not self._expire(headers):
             fault = None
         reply = self._faulty(fault, faults)
         if reply is None:
-            if fault == "slow":
-                time.sleep(faults.slow_seconds)
             try:
                 reply = self._route(method, path, split.query, headers, body)
             except Exception:  # an emulator bug: answer like Listrak would, keep the trace
                 self.crashes.append(traceback.format_exc())
                 reply = _Reply(*error(500, "ERROR_UNHANDLED_EXCEPTION", "Unhandled exception."))
-            if fault == "drop_after":
+            if fault == "slow":
+                reply.delay = faults.slow_seconds  # applied; the answer comes late
+            elif fault == "drop_after":
                 reply = _Reply(drop=True)
+            elif fault == "500_after":
+                reply = _Reply(*error(500, "ERROR_UNHANDLED_EXCEPTION", "Unhandled exception."))
         self._record(method, path, split.query, headers, body, reply, fault)
         return reply
+
+    def _expire(self, headers: dict[str, str]) -> bool:
+        """Expire every token now, if this request's token has served before (a token
+        fresh from the endpoint lives for at least one request, as a real one would)."""
+        token = headers.get("authorization", "").partition(" ")[2]
+        with self._lock:
+            if token not in self._used_tokens:
+                return False
+            self._tokens.clear()
+            return True
 
     def _faulty(self, fault: str | None, faults: Faults) -> _Reply | None:
         if fault == "drop":
@@ -276,6 +316,10 @@ class Emulator:
     ) -> _Reply:
         if path == TOKEN_PATH:
             return self._token(method, headers, body)
+        if path == RECORD_PATH and method == "GET":
+            # Every write answered or dropped so far, in order ("METHOD /path").
+            writes = [f"{r.method} {r.path}" for r in self.requests if r.is_write]
+            return _Reply(200, {"requests": len(self.requests), "writes": writes})
         for integration in Integration:
             if path.startswith(integration.prefix + "/") or path == integration.prefix:
                 refused = self._authorize(integration, headers)
@@ -325,6 +369,8 @@ class Emulator:
             issued = self._tokens.get(token) if scheme.lower() == "bearer" else None
             paused = integration in self._paused
         if issued and issued[0] is integration and time.monotonic() < issued[1] and not paused:
+            with self._lock:
+                self._used_tokens.add(token)
             return None
         return _Reply(
             *error(401, "ERROR_UNAUTHORIZED", "Authorization was denied for this request.")
@@ -429,6 +475,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True  # closed without a word
             return
+        if reply.delay:
+            time.sleep(reply.delay)
         self._send(reply)
 
     def _send(self, reply: _Reply) -> None:
@@ -514,11 +562,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         help=f"an email list to create (repeatable; default {', '.join(DEFAULT_LISTS)})",
     )
-    parser.add_argument("--throttle", type=float, default=0.0, help="share of 429 answers")
-    parser.add_argument("--errors", type=float, default=0.0, help="share of 500 answers")
-    parser.add_argument("--drops", type=float, default=0.0, help="share of dropped connections")
-    parser.add_argument("--slow", type=float, default=0.0, help="share of slow answers")
-    parser.add_argument("--slow-seconds", type=float, default=2.0)
+    faults = parser.add_argument_group(
+        "faults", "shares (0..1) of requests that go wrong; the same seed gives the same faults"
+    )
+    faults.add_argument("--throttle", type=float, default=0.0, help="429, nothing applied")
+    faults.add_argument("--errors", type=float, default=0.0, help="500, nothing applied")
+    faults.add_argument("--errors-after", type=float, default=0.0, help="applied, then 500")
+    faults.add_argument("--drops", type=float, default=0.0, help="dropped, nothing applied")
+    faults.add_argument(
+        "--drops-after", type=float, default=0.0, help="applied, then dropped without an answer"
+    )
+    faults.add_argument("--slow", type=float, default=0.0, help="applied, answered late")
+    faults.add_argument("--slow-seconds", type=float, default=2.0)
+    faults.add_argument(
+        "--expire", type=float, default=0.0, help="tokens expire before the request: 401"
+    )
+    faults.add_argument("--retry-after", type=int, default=None, help="seconds sent with 429s")
+    faults.add_argument("--match", default="", help='only requests whose "METHOD /path" match')
+    faults.add_argument("--seed", type=int, default=0, help="of the fault draws")
     parser.add_argument("--import-delay", type=float, default=0.0, help="seconds per list import")
     add_command_arguments(parser, configured_by=API_URL_ENV, stand_in="emulator")
     args = parser.parse_args(argv)
@@ -528,9 +589,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     faults = Faults(
         throttle=args.throttle,
         errors=args.errors,
+        errors_after=args.errors_after,
         drops=args.drops,
+        drops_after=args.drops_after,
         slow=args.slow,
         slow_seconds=args.slow_seconds,
+        expire=args.expire,
+        retry_after=args.retry_after,
+        match=args.match,
+        seed=args.seed,
     )
     with run_emulator(
         lists=args.lists or DEFAULT_LISTS,
