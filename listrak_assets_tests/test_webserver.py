@@ -135,6 +135,11 @@ def server(
     (inbox / "customers.csv").write_text(
         "Email,FirstName\nada@example.com,Ada\ngrace@example.com,Grace\n", encoding="utf-8"
     )
+    # The audiences' files too: a missing one is not an empty audience, and fails the run.
+    (inbox / "email_audience.csv").write_text(
+        "email\nada@example.com\ngrace@example.com\n", encoding="utf-8"
+    )
+    (inbox / "sms_audience.csv").write_text("phone\n+12125550001\n", encoding="utf-8")
 
     port = _free_port()
     env = {**os.environ, **sftp_env, **listrak_env, "DAGSTER_HOME": str(home)}
