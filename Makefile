@@ -35,6 +35,7 @@ demo: install instance
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pylint listrak_assets
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # Without a Listrak account in the environment, the UI's sinks publish to local stand-ins.

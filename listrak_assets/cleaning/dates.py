@@ -142,7 +142,9 @@ def _reasons(
     return pl.select(pl.when(failed).then(why)).to_series().alias(text.name)
 
 
-def _in_range(value: pl.Series, earliest: object, latest: object) -> pl.Series:
+def _in_range(
+    value: pl.Series, earliest: dt.date | dt.datetime, latest: dt.date | dt.datetime
+) -> pl.Series:
     return pl.select(pl.when(value.is_between(earliest, latest)).then(value)).to_series()
 
 
@@ -233,7 +235,9 @@ def normalise_datetime(
     zone = parts["Z"]
     offset = _offset_minutes(zone)
     written = pl.select(
-        pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(naive - pl.duration(minutes=offset))
+        pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(
+            naive - pl.duration(minutes=pl.lit(offset))
+        )
     ).to_series()
     local = _localised(pl.select(pl.when(zone.is_null()).then(naive)).to_series(), source_timezone)
     value = pl.select(

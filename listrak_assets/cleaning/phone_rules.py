@@ -50,6 +50,7 @@ class _Rules:
     @staticmethod
     def of(meta: PhoneMetadata) -> _Rules:
         general = meta.general_desc
+        assert general is not None  # every region's metadata has its general description
         by_lengths: dict[tuple[int, ...], list[str]] = {}
         for name in _TYPES:
             desc = getattr(meta, name)
@@ -190,6 +191,8 @@ def region_plan(region: str) -> RegionPlan | None:
     if meta is None or meta.national_prefix_transform_rule:
         return None
     code = meta.country_code
+    if code is None:
+        return None
     if phonenumbers.region_code_for_country_code(code) != region:
         return None  # the library switches to the main region's metadata: leave it to it
     regions = tuple(

@@ -59,16 +59,18 @@ UPDATED_AT_COLUMN = "updated_at"
 BLANKED = "blanked"
 ROW_REJECTED = "row_rejected"
 
-REJECT_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-    "column": pl.String(),
-    "value": pl.String(),
-    "reason": pl.String(),
-    "message": pl.String(),
-    "stage": pl.String(),
-    "action": pl.String(),
-}
+REJECT_COLUMNS = pl.Schema(
+    {
+        "source_file": pl.String(),
+        "source_row": pl.Int64(),
+        "column": pl.String(),
+        "value": pl.String(),
+        "reason": pl.String(),
+        "message": pl.String(),
+        "stage": pl.String(),
+        "action": pl.String(),
+    }
+)
 
 REJECT_DESCRIPTIONS: dict[str, str] = {
     "source_file": "input file the row came from",
@@ -119,7 +121,7 @@ class CleanResult:
     @cached_property
     def rejected_rows(self) -> int:
         rejected = self.rejects.filter(pl.col("action") == ROW_REJECTED)
-        return rejected.select(pl.struct("source_file", "source_row").n_unique()).item()
+        return int(rejected.select(pl.struct("source_file", "source_row").n_unique()).item())
 
     @cached_property
     def blanked(self) -> dict[str, int]:
@@ -246,9 +248,10 @@ def _schema_failures(
         .then(pl.lit("duplicate_key"))
         .otherwise(pl.col("by_number"))
     )
-    return cases.select(
+    found: pl.DataFrame = cases.select(
         pl.col("index").cast(pl.Int64), pl.col("column").fill_null("(key)"), reason.alias("reason")
     ).unique()
+    return found
 
 
 def _rejects(

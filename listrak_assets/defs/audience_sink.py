@@ -11,7 +11,7 @@ the core calls behind plan and send, and its metadata.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -108,7 +108,8 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
         members as the channel's mirror knows them, the audience after, the leavers."""
 
     def limits(self, conf: Settings) -> RemovalLimits:
-        return getattr(conf, self.channel).guard
+        limits: RemovalLimits = getattr(conf, self.channel).guard
+        return limits
 
     def dry_run(self, conf: Settings) -> bool:
         return bool(getattr(conf, self.channel).dry_run)
@@ -161,7 +162,7 @@ def require_input(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> No
 
 
 def guard_plan(
-    channel: AudienceChannel[Any, Any, Any], plan: Any, conf: Settings, tags: dict[str, str]
+    channel: AudienceChannel[Any, Any, Any], plan: Any, conf: Settings, tags: Mapping[str, str]
 ) -> GuardOutcome:
     """Judge a plan; a refusal stands unless the run's tag lifts this channel's guard."""
     verdict = judge(channel.channel, channel.removal(plan), channel.limits(conf))

@@ -21,12 +21,12 @@ from listrak_assets.defs.keys import clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
 from listrak_assets.defs.resources import (
     ListrakEmailApi,
-    ListrakSettings,
     ListrakSftp,
     ListrakSmsApi,
     ParquetIOManager,
 )
 from listrak_assets.defs.sensors import inbox_sensor
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.sftp_sinks import FILE_SINKS
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError, load_settings

@@ -18,7 +18,7 @@ from listrak_assets.cleaning.table import (
 )
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
-from listrak_assets.defs.resources import ListrakSettings
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import Settings

@@ -6,7 +6,7 @@ import polars as pl
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
-from listrak_assets.defs.resources import ListrakSettings
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec

@@ -6,6 +6,7 @@ send exactly as the sink would (read only) and judges it with the same guard the
 again before its first write (so a sink started on its own is guarded too).
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -78,7 +79,7 @@ def evaluate(
     audience: pl.DataFrame,
     conf: Settings,
     resource: Any,
-    tags: dict[str, str],
+    tags: Mapping[str, str],
     batch: str,
     log: Any,
 ) -> dg.AssetCheckResult:

@@ -5,7 +5,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import dagster as dg
 import polars as pl
@@ -92,7 +92,10 @@ class _ListrakApi(dg.ConfigurableResource):
         """An `EnvVar` for each variable that is set: Dagster fails every run at launch,
         tables included, when an `EnvVar` names an unset variable."""
         env = _api_env(cls.INTEGRATION)
-        return cls(**{f: dg.EnvVar(var) for f, var in env.items() if os.environ.get(var)})
+        values: dict[str, Any] = {
+            f: dg.EnvVar(var) for f, var in env.items() if os.environ.get(var)
+        }
+        return cls(**values)
 
     def _value(self, field: str) -> str | None:
         return getattr(self, field) or dg.EnvVar(_api_env(self.INTEGRATION)[field]).get_value()
@@ -178,7 +181,7 @@ class ListrakSftp(dg.ConfigurableResource):
         Only for those: Dagster fails every run at launch, tables included, when an `EnvVar`
         names an unset variable.
         """
-        fields = {
+        fields: dict[str, Any] = {
             name: dg.EnvVar.int(var) if name == "port" else dg.EnvVar(var)
             for name, var in SFTP_ENV.items()
             if os.environ.get(var)

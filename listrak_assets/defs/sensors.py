@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.defs.jobs import refresh_job
-from listrak_assets.defs.resources import ListrakSettings
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox.reader import SUFFIXES
 
 Seen = dict[str, tuple[int, int]]  # file name -> (size, mtime in ns)
@@ -60,7 +60,9 @@ def _decode(cursor: str | None, files: Seen) -> Seen:
 @dg.sensor(
     job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
 )
-def inbox_sensor(context: dg.SensorEvaluationContext, settings: ListrakSettings):
+def inbox_sensor(
+    context: dg.SensorEvaluationContext, settings: ListrakSettings
+) -> dg.SkipReason | dg.SensorResult:
     """Rebuild every table when a file lands in or changes in the inbox and has settled."""
     conf = settings.load()
     files = inbox_files(conf.inbox)

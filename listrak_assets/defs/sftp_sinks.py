@@ -11,13 +11,15 @@ import datetime as dt
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.pools import SFTP_POOL
-from listrak_assets.defs.resources import ListrakSettings, ListrakSftp
+from listrak_assets.defs.resources import ListrakSftp
+from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.files import (
     DEFAULT_TEMPLATES,
     DONE_SUFFIX,
@@ -56,7 +58,7 @@ def run_date(context: dg.AssetExecutionContext) -> dt.date:
 
 def _metadata(
     rows: int, uploads: list[UploadResult], file_rows: list[int], removed: list[str], took: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     size = sum(u.size for u in uploads)
     upload_seconds = sum(u.seconds for u in uploads)
     return {

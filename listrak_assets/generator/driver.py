@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -25,7 +26,7 @@ def generate(
     sms_audience: int | None = None,
     seed: int = 7,
     manifest: Path | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Write the six raw files to `out_dir` and the manifest (default `out_dir/manifest.json`);
     return the manifest. Sizes default to the proportions of the CLI."""
     products = max(50, customers // 4) if products is None else products

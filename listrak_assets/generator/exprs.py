@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 
 def text(value: str) -> pl.Expr:
@@ -20,7 +21,7 @@ def pick(draw: str, options: Sequence[pl.Expr | str]) -> pl.Expr:
     if len(exprs) == 1:
         return exprs[0]
     k = pl.col(draw) % len(exprs)
-    out = pl.when(k == 0).then(exprs[0])
+    out: Then | ChainedThen = pl.when(k == 0).then(exprs[0])
     for i, expr in enumerate(exprs[1:-1], start=1):
         out = out.when(k == i).then(expr)
     return out.otherwise(exprs[-1])

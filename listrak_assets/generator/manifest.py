@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -12,7 +13,7 @@ from listrak_assets.generator.dirt import DUPLICATE
 from listrak_assets.generator.files import RawFile
 
 
-def file_entry(file: RawFile, df: pl.DataFrame) -> dict:
+def file_entry(file: RawFile, df: pl.DataFrame) -> dict[str, Any]:
     """Counts of each dirt kind actually written in one file."""
     plan = file.plan
     counts = dict(df["_dirt"].value_counts().iter_rows())
@@ -30,7 +31,7 @@ def file_entry(file: RawFile, df: pl.DataFrame) -> dict:
     }
 
 
-def write_manifest(path: Path, manifest: dict) -> None:
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     """Pretty JSON with non-ASCII kept as is, so a diff of the committed sample reads well."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

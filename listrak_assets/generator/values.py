@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from listrak_assets.generator.dirt import DUPLICATE, carries
 from listrak_assets.generator.exprs import text, variant, zfill
@@ -92,7 +93,7 @@ def email(*, respell_duplicates: bool) -> pl.Expr:
             pl.concat_str(pl.col("first_slug"), text(" "), pl.col("last_slug"), text("@"), domain),
         ]
     )
-    expr = pl.when(carries("email_case")).then(messy)
+    expr: Then | ChainedThen = pl.when(carries("email_case")).then(messy)
     if respell_duplicates:
         expr = expr.when(carries(DUPLICATE)).then(
             pl.concat_str(text(" "), canon.str.to_uppercase(), text("  "))
@@ -128,7 +129,7 @@ def phone(*, respell_duplicates: bool) -> pl.Expr:
     uk_number = pl.concat_str(text("+44 "), uk.str.slice(0, 4), text(" "), uk.str.slice(4))
     messy = variant([*_us_phone_formats(), uk_number])
     invalid = variant(["555-01", "call me", "12345", "call after 5pm"])
-    expr = pl.when(carries("phone_format")).then(messy)
+    expr: Then | ChainedThen = pl.when(carries("phone_format")).then(messy)
     if respell_duplicates:
         expr = expr.when(carries(DUPLICATE)).then(variant(_us_phone_formats()))
     return expr.when(carries("invalid_phone")).then(invalid).otherwise(canon)
@@ -142,7 +143,7 @@ def boolean(col: str, *, invalid_kind: str | None = None) -> pl.Expr:
         .then(variant(["Y", "yes", "True", "TRUE", "1"]))
         .otherwise(variant(["N", "no", "False", "FALSE", "0"]))
     )
-    expr = pl.when(carries("boolean_format")).then(messy)
+    expr: Then | ChainedThen = pl.when(carries("boolean_format")).then(messy)
     if invalid_kind:
         expr = expr.when(carries(invalid_kind)).then(variant(["maybe", "sometimes", "yes/no"]))
     return expr.otherwise(pl.when(b).then(text("true")).otherwise(text("false")))
@@ -171,7 +172,7 @@ def money(col: str, *, invalid_kind: str | None = None) -> pl.Expr:
             pl.concat_str(text("$ "), grouped),
         ]
     )
-    expr = pl.when(carries("price_format")).then(messy)
+    expr: Then | ChainedThen = pl.when(carries("price_format")).then(messy)
     if invalid_kind:
         broken = pl.concat_str(plain, text(".00"))  # 24.99.00
         expr = expr.when(carries(invalid_kind)).then(

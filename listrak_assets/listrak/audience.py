@@ -63,13 +63,15 @@ FAILURE_COUNTS = (
 # the field off for someone who isn't on the list has nothing to do, so it isn't one either.
 SUCCESS_RESULTS = {"subscribed", "updated", "alreadysubscribed", "success", "succeeded", "added"}
 NOTHING_TO_TURN_OFF = {"notonlist"}
-REJECT_COLUMNS: dict[str, pl.DataType] = {
-    "email": pl.String(),
-    "email_sha256": pl.String(),
-    "import_file": pl.String(),
-    "action": pl.String(),
-    "result": pl.String(),
-}
+REJECT_COLUMNS = pl.Schema(
+    {
+        "email": pl.String(),
+        "email_sha256": pl.String(),
+        "import_file": pl.String(),
+        "action": pl.String(),
+        "result": pl.String(),
+    }
+)
 _CUTTABLE = {"text", "commentarea"}
 
 

@@ -49,7 +49,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         backoff = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-        return backoff / 2 + rng.uniform(0, backoff / 2)
+        return float(backoff / 2 + rng.uniform(0, backoff / 2))
 
 
 @dataclass(frozen=True)

@@ -286,9 +286,9 @@ class _Sync:
             try:
                 return work(item)
             except ListrakApiError as err:
-                self.rejects.append((getattr(item, "phone", item), action, _code(err)))
+                self.rejects.append((str(getattr(item, "phone", item)), action, _code(err)))
             except ListrakUnavailable as err:
-                self.rejects.append((getattr(item, "phone", item), action, type(err).__name__))
+                self.rejects.append((str(getattr(item, "phone", item)), action, type(err).__name__))
             return None
 
         with ThreadPoolExecutor(max_workers=self.plan.options.concurrency) as pool:

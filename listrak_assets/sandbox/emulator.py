@@ -586,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = command_of(args)
     if already_configured(args, API_URL_ENV):
         return subprocess.call(command)
-    faults = Faults(
+    fault_plan = Faults(
         throttle=args.throttle,
         errors=args.errors,
         errors_after=args.errors_after,
@@ -601,7 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with run_emulator(
         lists=args.lists or DEFAULT_LISTS,
-        faults=faults,
+        faults=fault_plan,
         port=args.port,
         import_delay=args.import_delay,
         record_bodies=False,

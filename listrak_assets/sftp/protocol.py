@@ -13,10 +13,10 @@ Used only while paramiko has no request of its own in flight on the channel.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import paramiko
 
@@ -108,7 +108,7 @@ class RawSftp:
     def write(
         self,
         handle: bytes,
-        source: BinaryIO,
+        source: io.RawIOBase,
         start: int,
         end: int,
         progress: Progress,
@@ -156,7 +156,7 @@ class RawSftp:
             request = self._request_id()
             struct.pack_into(">IBI", buffer, 0, header - 4 + size, CMD_WRITE, request)
             struct.pack_into(">QI", buffer, header - 12, offset, size)
-            self._chan.sendall(view[: header + size])
+            self._chan.sendall(view[: header + size])  # type: ignore[arg-type]  # any buffer
             offset += size
             progress.sent += size
             pending.append((request, offset))

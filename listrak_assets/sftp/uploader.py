@@ -26,7 +26,7 @@ import re
 import socket
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -123,7 +123,7 @@ def load_private_key(value: str, passphrase: str | None) -> paramiko.PKey:
     secret = passphrase.encode() if passphrase else None
     try:
         try:
-            loaded = serialization.load_ssh_private_key(data, secret)
+            loaded: object = serialization.load_ssh_private_key(data, secret)
         except ValueError:
             loaded = serialization.load_pem_private_key(data, secret)
     except TypeError:
@@ -147,7 +147,7 @@ def load_private_key(value: str, passphrase: str | None) -> paramiko.PKey:
     raise SftpConfigError(f"the private key in {source} is of a type SSH can't use here")
 
 
-def _prefer(available: tuple[str, ...], first: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+def _prefer(available: Sequence[str], first: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     head = [name for name in first if name in available]
     return (*head, *(name for name in available if name not in head))
 
@@ -161,7 +161,8 @@ class _Session:
 
     @property
     def alive(self) -> bool:
-        return self.transport.is_active() and not self.sftp.get_channel().closed
+        channel = self.sftp.get_channel()
+        return self.transport.is_active() and channel is not None and not channel.closed
 
     def close(self) -> None:
         self.transport.close()
@@ -232,7 +233,7 @@ class SftpUploader:
                 options.key_types = _prefer(options.key_types, known)
             try:
                 transport.start_client(timeout=c.connect_timeout)
-            except paramiko.IncompatiblePeer as err:
+            except paramiko.ssh_exception.IncompatiblePeer as err:
                 raise SftpError(
                     f"the SFTP server {c.server} and this client share no SSH algorithm: {err}"
                 ) from None
@@ -245,10 +246,11 @@ class SftpUploader:
             )
             self._authenticate(transport)
             sftp = paramiko.SFTPClient.from_transport(transport)
-            if sftp is None:
+            channel = sftp.get_channel() if sftp is not None else None
+            if sftp is None or channel is None:
                 raise SftpError(f"the server {c.server} refused to start SFTP for this account")
-            sftp.get_channel().settimeout(c.io_timeout)
-            raw = RawSftp(sftp.get_channel())
+            channel.settimeout(c.io_timeout)
+            raw = RawSftp(channel)
             write_size = raw.write_size_limit()
         except BaseException:
             transport.close()
@@ -425,7 +427,7 @@ class SftpUploader:
             with job.local.open("rb", buffering=0) as source:
                 source.seek(start)
                 session.raw.write(
-                    remote.handle,
+                    remote.handle,  # type: ignore[arg-type]  # the stubs say SFTPHandle; it is bytes
                     source,
                     start,
                     job.size,
