@@ -31,15 +31,20 @@ def api_resource(cls: type[Api], emulator: Emulator, **changes: object) -> Api:
 
 
 def materialize(
-    workspace: Workspace, keys: list[dg.AssetKey], **resources: object
+    workspace: Workspace,
+    keys: list[dg.AssetKey],
+    tags: dict[str, str] | None = None,
+    **resources: object,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `keys` of the real definitions, with these resources over the workspace's."""
+    """Materialize `keys` of the real definitions, with these resources over the workspace's
+    (and these run tags)."""
     return dg.materialize(
         list(defs.assets or []),
         selection=dg.AssetSelection.assets(*keys),
         resources={**workspace.resources(), **resources},
         instance=workspace.instance,
         raise_on_error=False,
+        tags=tags,
     )
 
 

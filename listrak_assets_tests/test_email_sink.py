@@ -41,6 +41,7 @@ def send(
     resource: ListrakEmailApi | None = None,
     chunk_rows: int = 1000,
     dry_run: bool = False,
+    tags: dict[str, str] | None = None,
     **settings: object,
 ) -> dg.ExecuteInProcessResult:
     """Write the audience file, then materialize raw -> clean -> the sink through Dagster."""
@@ -58,7 +59,10 @@ def send(
         **settings,
     )
     return materialize(
-        workspace, KEYS, listrak_email=resource or api_resource(ListrakEmailApi, emulator)
+        workspace,
+        KEYS,
+        tags=tags,
+        listrak_email=resource or api_resource(ListrakEmailApi, emulator),
     )
 
 

@@ -10,7 +10,7 @@ the core calls behind plan and send, and its metadata.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -39,6 +39,15 @@ ApiT = TypeVar("ApiT")
 PlanT = TypeVar("PlanT")
 ReportT = TypeVar("ReportT", bound=SinkReport)
 Log = Callable[[str], None]
+
+# Run tags that change how one run of a sink reads its mirror state.
+RECONCILE_TAG = "listrak/reconcile"  # email: read the members from Listrak, not the state
+FIRST_SEND_TAG = "listrak/sms_first_send"  # SMS: no record yet, and that is expected
+
+
+def tag_is_set(tags: Mapping[str, str], name: str) -> bool:
+    """A run tag given as true (`true`, `yes` or `1`)."""
+    return str(tags.get(name, "")).strip().lower() in ("true", "yes", "1")
 
 
 class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
@@ -71,9 +80,15 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
 
     @abstractmethod
     def plan(
-        self, api: ApiT, audience: pl.DataFrame, conf: Settings, batch: str, log: Log
+        self,
+        api: ApiT,
+        audience: pl.DataFrame,
+        conf: Settings,
+        batch: str,
+        log: Log,
+        tags: Mapping[str, str],
     ) -> PlanT:
-        """Read only: everything that can fail without writing, decided."""
+        """Read only: everything that can fail without writing, decided (`tags`: the run's)."""
 
     @abstractmethod
     def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log) -> ReportT:
@@ -90,6 +105,11 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
     def guard(self, plan: PlanT, conf: Settings) -> None:
         """Between plan and send: the place for checks that stop a send before its first
         write (a removal guard belongs here). No check is made yet."""
+
+    def outcome_failure(self, report: ReportT, conf: Settings) -> str | None:
+        """Why a finished send still failed (writes that did not land above a limit), or
+        None. Its metadata and rejects are recorded first."""
+        return None
 
     def rejects_metadata(self, rejects: pl.DataFrame) -> dict[str, Any]:
         """Metadata of the rejects table beyond its row count and preview."""
@@ -134,7 +154,8 @@ def run_sink(
         conf: Settings = context.resources.settings.load()
         resource = getattr(context.resources, channel.resource)
         with channel.open(resource, conf, stats) as api:
-            plan = channel.plan(api, audience, conf, context.run.run_id.split("-")[0], log)
+            batch = context.run.run_id.split("-")[0]
+            plan = channel.plan(api, audience, conf, batch, log, context.run.tags)
             channel.guard(plan, conf)
             report = channel.send(api, plan, conf, log)
     except (ListrakError, SettingsError) as err:
@@ -161,6 +182,9 @@ def run_sink(
             "preview": preview(rejects, [], False),  # already masked where PII is restricted
         },
     )
+    problem = None if report.dry_run else channel.outcome_failure(report, conf)
+    if problem:
+        raise dg.Failure(description=mask_text(problem), metadata=http_metadata(stats))
 
 
 def audience_sink(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetsDefinition:

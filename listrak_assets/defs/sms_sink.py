@@ -5,6 +5,7 @@ is `audience_sink`; this module says what the SMS channel has of its own: its op
 connection pool and its metadata.
 """
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -52,7 +53,13 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
         return resource.open(stats, concurrency=conf.sms.concurrency)
 
     def plan(
-        self, api: SmsApi, audience: pl.DataFrame, conf: Settings, batch: str, log: Log
+        self,
+        api: SmsApi,
+        audience: pl.DataFrame,
+        conf: Settings,
+        batch: str,
+        log: Log,
+        tags: Mapping[str, str],
     ) -> SmsPlan:
         options = SmsOptions(
             sender_code=conf.sms.sender_code,
