@@ -11,7 +11,9 @@ emulator is a stand-in, so the times say what our side and a local HTTP round tr
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import polars as pl
 
@@ -20,6 +22,7 @@ from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.listrak.sms_audience import SmsOptions, sync_sms_audience
+from listrak_assets.listrak.state import PhoneState
 from listrak_assets.sandbox.emulator import run_emulator
 
 TIERS = ["Bronze", "Silver", "Gold"]
@@ -53,8 +56,9 @@ def main() -> None:
         "second",
         second.with_columns(tier=pl.when(changed).then(pl.lit("VIP")).otherwise(pl.col("tier"))),
     )
-    with run_emulator(record_bodies=False) as emulator:
+    with run_emulator(record_bodies=False) as emulator, tempfile.TemporaryDirectory() as tmp:
         emulator.sms.create_field("Tier")
+        state = PhoneState(Path(tmp) / "state")
         creds = emulator.credentials[Integration.SMS]
         client = ClientOptions(
             api_url=emulator.api_url,
@@ -68,7 +72,7 @@ def main() -> None:
             )
             started = time.perf_counter()
             with connect(creds, client, stats=stats) as http:
-                report = sync_sms_audience(SmsApi(http), frame, options)
+                report = sync_sms_audience(SmsApi(http), frame, options, state)
             seconds = time.perf_counter() - started
             print(
                 f"{label}: {frame.height} numbers, {report.subscribed} subscribed, "

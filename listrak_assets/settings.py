@@ -77,6 +77,8 @@ class EmailSink(_Strict):
     enabled: bool = True
     chunk_rows: int = Field(250_000, ge=1)
     dry_run: bool = False
+    # Every send reads who has the membership field `on` from Listrak instead of the state.
+    reconcile: bool = False
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
     guard: RemovalLimits = RemovalLimits()
@@ -91,7 +93,13 @@ class SmsSink(_Strict):
     sender_code: str = "12345"
     phone_list: str = "SMS Audience"
     dry_run: bool = False
+    # owned: unsubscribe only numbers this sink subscribed; whole_list: the list is ours alone.
+    mirror: Literal["owned", "whole_list"] = "owned"
     concurrency: int = Field(8, ge=1, le=64)
+    # A run fails when more writes than this did not land (no answer, 5xx, looked up after).
+    max_failed_writes: int = Field(0, ge=0)
+    # ... or when Listrak refused more numbers than this (None: any number is fine).
+    max_rejected_numbers: int | None = Field(None, ge=0)
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
     guard: RemovalLimits = RemovalLimits()

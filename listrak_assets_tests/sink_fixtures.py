@@ -37,8 +37,9 @@ def materialize(
     checks: bool = False,
     **resources: object,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `keys` of the real definitions, with these resources over the workspace's;
-    with `checks`, their asset checks run too (the removal guards among them)."""
+    """Materialize `keys` of the real definitions, with these resources over the workspace's
+    (and these run tags); with `checks`, their asset checks run too (the removal guards among
+    them)."""
     return dg.materialize(
         [*(defs.assets or []), *((defs.asset_checks or []) if checks else [])],
         selection=dg.AssetSelection.assets(*keys),

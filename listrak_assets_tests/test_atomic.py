@@ -179,7 +179,7 @@ def test_the_mirror_state_is_written_the_same_way(tmp_path: Path) -> None:
 
     def commit(tag: str) -> None:
         for _ in range(20):
-            state.commit(1, 2, audiences[tag])
+            state.commit(1, 2, members=audiences[tag])
 
     with ThreadPoolExecutor(2) as pool:
         for future in [pool.submit(commit, tag) for tag in audiences]:

@@ -39,6 +39,7 @@ def sync(
     phone_list: str = "SMS Audience",
     extra_keys: list[dg.AssetKey] | None = None,
     guard: dict[str, object] | None = None,
+    sms: dict[str, object] | None = None,
     tags: dict[str, str] | None = None,
     checks: bool = False,
     **settings: object,
@@ -55,6 +56,7 @@ def sync(
             "poll_interval_seconds": 0.01,
             "poll_timeout_seconds": 30,
             **({"guard": guard} if guard is not None else {}),
+            **(sms or {}),
         },
         **settings,
     )
@@ -256,9 +258,16 @@ def test_email_and_sms_sinks_run_together_with_their_own_tokens(
 def test_restricted_pii_masks_rejected_numbers(workspace: Workspace, emulator: Emulator) -> None:
     emulator.set_faults(errors=1.0, match=r"ContactUnsubscribe")
     assert sync(workspace, emulator, {"phone": numbers(1, 2)}).success
-    # One of two numbers leaves: lift the removal limits (the guard has its own tests).
+    # One of two numbers leaves: lift the removal limits (the guard has its own tests). One
+    # unsubscribe that can't land is allowed here: this test is about what is shown.
     lifted = {"max_shrink_share": 1.0, "max_leaver_share": 1.0}
-    result = sync(workspace, emulator, {"phone": numbers(2)}, guard=lifted)
+    result = sync(
+        workspace,
+        emulator,
+        {"phone": numbers(2)},
+        guard=lifted,
+        sms={"max_failed_writes": 1},
+    )
     assert result.success, failure_messages(result)
     rejects = pl.read_parquet(workspace.warehouse / "listrak" / "sms_audience_rejects.parquet")
     assert rejects.rows() == [("1***", "unsubscribe", "ListrakUnavailable")]

@@ -53,6 +53,15 @@ PlanT = TypeVar("PlanT")
 ReportT = TypeVar("ReportT", bound=SinkReport)
 Log = Callable[[str], None]
 
+# Run tags that change how one run of a sink reads its mirror state.
+RECONCILE_TAG = "listrak/reconcile"  # email: read the members from Listrak, not the state
+FIRST_SEND_TAG = "listrak/sms_first_send"  # SMS: no record yet, and that is expected
+
+
+def tag_is_set(tags: Mapping[str, str], name: str) -> bool:
+    """A run tag given as true (`true`, `yes` or `1`)."""
+    return str(tags.get(name, "")).strip().lower() in ("true", "yes", "1")
+
 
 class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
     """What one channel's sink has of its own; `AudienceSink` does the rest."""
@@ -86,9 +95,15 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
 
     @abstractmethod
     def plan(
-        self, api: ApiT, audience: pl.DataFrame, conf: Settings, batch: str, log: Log
+        self,
+        api: ApiT,
+        audience: pl.DataFrame,
+        conf: Settings,
+        batch: str,
+        log: Log,
+        tags: Mapping[str, str],
     ) -> PlanT:
-        """Read only: everything that can fail without writing, decided."""
+        """Read only: everything that can fail without writing, decided (`tags`: the run's)."""
 
     @abstractmethod
     def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log) -> ReportT:
@@ -113,6 +128,11 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
 
     def dry_run(self, conf: Settings) -> bool:
         return bool(getattr(conf, self.channel).dry_run)
+
+    def outcome_failure(self, report: ReportT, conf: Settings) -> str | None:
+        """Why a finished send still failed (writes that did not land above a limit), or
+        None. Its metadata and rejects are recorded first."""
+        return None
 
     def rejects_metadata(self, rejects: pl.DataFrame) -> dict[str, Any]:
         """Metadata of the rejects table beyond its row count and preview."""
@@ -201,7 +221,8 @@ def run_sink(
         require_input(channel, conf)
         resource = getattr(context.resources, channel.resource)
         with channel.open(resource, conf, stats) as api:
-            plan = channel.plan(api, audience, conf, context.run.run_id.split("-")[0], log)
+            batch = context.run.run_id.split("-")[0]
+            plan = channel.plan(api, audience, conf, batch, log, context.run.tags)
             guard = guard_plan(channel, plan, conf, context.run.tags)
             if guard.blocks and not channel.dry_run(conf):
                 raise RemovalRefused(guard.verdict.message)
@@ -237,6 +258,9 @@ def run_sink(
             "preview": preview(rejects, [], False),  # already masked where PII is restricted
         },
     )
+    problem = None if report.dry_run else channel.outcome_failure(report, conf)
+    if problem:
+        raise dg.Failure(description=mask_text(problem), metadata=http_metadata(stats))
 
 
 def audience_sink(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetsDefinition:

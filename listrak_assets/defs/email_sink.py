@@ -5,13 +5,21 @@ Thin on purpose: the send itself is `listrak_assets.listrak.audience` and the si
 mirror state and its metadata.
 """
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
+from listrak_assets.defs.audience_sink import (
+    RECONCILE_TAG,
+    AudienceChannel,
+    Log,
+    audience_sink,
+    http_metadata,
+    tag_is_set,
+)
 from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.pools import EMAIL_POOL
 from listrak_assets.defs.removal_guard import removal_guard_check
@@ -69,7 +77,13 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
         return resource.open(stats)
 
     def plan(
-        self, api: EmailApi, audience: pl.DataFrame, conf: Settings, batch: str, log: Log
+        self,
+        api: EmailApi,
+        audience: pl.DataFrame,
+        conf: Settings,
+        batch: str,
+        log: Log,
+        tags: Mapping[str, str],
     ) -> EmailPlan:
         options = SendOptions(
             list_name=conf.list_name,
@@ -81,6 +95,7 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
             poll_interval=conf.email.poll_interval_seconds,
             poll_timeout=conf.email.poll_timeout_seconds,
             batch=batch,
+            reconcile=conf.email.reconcile or tag_is_set(tags, RECONCILE_TAG),
         )
         return plan_email_audience(api, audience, options, _state(conf), log=log)
 
@@ -112,6 +127,8 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
             "members_added": report.added,
             "members_kept": report.kept,
             "members_removed": report.removed,
+            "previous_members": report.previous,
+            "previous_source": report.previous_source,
             "rows_sent": 0 if report.dry_run else report.rows_sent,
             "rows_to_send": report.rows_sent,
             "import_file_bytes": report.import_bytes,

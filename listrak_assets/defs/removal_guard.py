@@ -94,7 +94,7 @@ def evaluate(
         return _judge_without_api(channel, audience, conf, str(err))
     stats = Stats()
     with channel.open(resource, conf, stats) as api:
-        plan = channel.plan(api, audience, conf, batch, log)
+        plan = channel.plan(api, audience, conf, batch, log, tags)
     result = _outcome_result(guard_plan(channel, plan, conf, tags), channel.dry_run(conf))
     return result
 

@@ -5,13 +5,21 @@ is `audience_sink`; this module says what the SMS channel has of its own: its op
 connection pool and its metadata.
 """
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.audience_sink import AudienceChannel, Log, audience_sink, http_metadata
+from listrak_assets.defs.audience_sink import (
+    FIRST_SEND_TAG,
+    AudienceChannel,
+    Log,
+    audience_sink,
+    http_metadata,
+    tag_is_set,
+)
 from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.pools import SMS_POOL
 from listrak_assets.defs.removal_guard import removal_guard_check
@@ -27,7 +35,10 @@ from listrak_assets.listrak.sms_audience import (
     plan_sms_audience,
     send_sms_plan,
 )
+from listrak_assets.listrak.state import PhoneState
 from listrak_assets.settings import Settings
+
+STATE_FOLDER = "state"
 
 REJECT_DESCRIPTIONS = {
     "phone": "the number (masked when PII is restricted)",
@@ -57,7 +68,13 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
         return resource.open(stats, concurrency=conf.sms.concurrency)
 
     def plan(
-        self, api: SmsApi, audience: pl.DataFrame, conf: Settings, batch: str, log: Log
+        self,
+        api: SmsApi,
+        audience: pl.DataFrame,
+        conf: Settings,
+        batch: str,
+        log: Log,
+        tags: Mapping[str, str],
     ) -> SmsPlan:
         options = SmsOptions(
             sender_code=conf.sms.sender_code,
@@ -68,18 +85,41 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             poll_interval=conf.sms.poll_interval_seconds,
             poll_timeout=conf.sms.poll_timeout_seconds,
             batch=batch,
+            mirror=conf.sms.mirror,
+            first_send=tag_is_set(tags, FIRST_SEND_TAG),
         )
-        return plan_sms_audience(api, audience, options, log=log)
+        return plan_sms_audience(api, audience, options, _state(conf), log=log)
 
     def removal(self, plan: SmsPlan) -> Removal:
-        # Previous members: the numbers this sync treats as its own. Today that is every
-        # number on the phone list (whole-list mirroring), so previous = kept + leavers; a
-        # record of the numbers the sink subscribed itself changes only what the plan counts.
-        previous = plan.kept + len(plan.leavers)
-        return Removal(previous or None, len(plan.joiners) + plan.kept, len(plan.leavers))
+        # Previous members: the numbers this sync may remove, from the mirror state: those the
+        # sink subscribed (`owned`), or every number on the phone list (`whole_list`). The
+        # audience after is measured the same way: in `owned` mode the owned numbers that
+        # stay plus the joiners (a number already on the list is never ours).
+        if plan.options.mirror == "whole_list":
+            after = len(plan.joiners) + plan.kept
+        else:
+            after = len((plan.owned & plan.staying) | {r.phone for r in plan.joiners})
+        return Removal(plan.previous or None, after, len(plan.leavers))
 
     def send(self, api: SmsApi, plan: SmsPlan, conf: Settings, log: Log) -> SmsReport:
-        return send_sms_plan(api, plan, log=log)
+        return send_sms_plan(api, plan, _state(conf), log=log)
+
+    def outcome_failure(self, report: SmsReport, conf: Settings) -> str | None:
+        """Writes that did not land, or numbers Listrak refused, above the settings' limits."""
+        problems = []
+        if report.failed_writes > conf.sms.max_failed_writes:
+            problems.append(
+                f"{report.failed_writes} writes did not land (no answer, or a lost answer "
+                f"looked up and found not applied; `sms.max_failed_writes` is "
+                f"{conf.sms.max_failed_writes}). A re-run sends them again"
+            )
+        limit = conf.sms.max_rejected_numbers
+        if limit is not None and report.refused > limit:
+            problems.append(
+                f"Listrak refused {report.refused} numbers (`sms.max_rejected_numbers` is "
+                f"{limit}); see listrak/sms_audience_rejects for its error codes"
+            )
+        return "; ".join(problems) or None
 
     def summary(self, report: SmsReport, stats: Stats) -> str:
         verb = "would sync" if report.dry_run else "synced"
@@ -100,6 +140,12 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             "skipped": sum(report.skipped.values()),
             "skipped_reasons": dg.MetadataValue.json(dict(sorted(report.skipped.items()))),
             "rejected_numbers": report.rejects.height,
+            "failed_writes": report.failed_writes,
+            "refused_numbers": report.refused,
+            "looked_up": report.looked_up,
+            "mirror": "dry run" if report.dry_run else report.previous_source,
+            "previous_members": report.previous,
+            "owned_numbers": report.owned,
             **http_metadata(stats),
             "imports": dg.MetadataValue.json(report.imports),
             "duration_seconds": round(seconds, 3),
@@ -108,6 +154,10 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             "mapped_columns": dg.MetadataValue.json(report.mapped),
             "unmatched_columns": dg.MetadataValue.json(report.unmatched),
         }
+
+
+def _state(conf: Settings) -> PhoneState:
+    return PhoneState(conf.warehouse / STATE_FOLDER)
 
 
 SMS = SmsAudience()

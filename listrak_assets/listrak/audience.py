@@ -61,6 +61,8 @@ FAILURE_COUNTS = (
 )
 # Per-contact results that are not failures (Listrak doesn't document the words). Turning
 # the field off for someone who isn't on the list has nothing to do, so it isn't one either.
+# CheckBox values that mean "on" (Listrak takes on/true/1 in imports).
+ON_VALUES = {"on", "true", "1"}
 SUCCESS_RESULTS = {"subscribed", "updated", "alreadysubscribed", "success", "succeeded", "added"}
 NOTHING_TO_TURN_OFF = {"notonlist"}
 REJECT_COLUMNS = pl.Schema(
@@ -89,6 +91,7 @@ class SendOptions:
     poll_interval: float = 5.0
     poll_timeout: float = 3600.0
     batch: str = "run"  # names this send's files, e.g. the run id
+    reconcile: bool = False  # read who has the field `on` from Listrak, not from the state
 
 
 @dataclass
@@ -136,6 +139,8 @@ class SendReport:
     imports: list[ImportReport]
     rejects: pl.DataFrame
     would_create: list[str] = field(default_factory=list)  # dry run only
+    previous: int = 0  # members before this send (who may have had the field `on`)
+    previous_source: str = "state"
 
     @property
     def rows_sent(self) -> int:
@@ -181,6 +186,8 @@ class EmailPlan:
     list_id: int
     fields: _Fields
     membership: MembershipPlan
+    # Where `previous` came from: state, first send, listrak: state missing or reconciliation.
+    previous_source: str = "state"
 
     @property
     def removed(self) -> int:
@@ -269,14 +276,65 @@ def plan_email_audience(
             f"audience columns without a profile field in {options.field_group!r} are left "
             f"out: {', '.join(fields.unmatched)} (set unmatched_columns: create to create them)"
         )
-    # A field not made yet is `on` for nobody, whatever an old state file says.
-    if fields.membership is None:
-        previous = pl.Series(EMAIL, [], dtype=pl.String)
-    else:
-        previous = state.previous(target.list_id, fields.membership.field_id)
+    previous, source = _previous(api, target.list_id, fields.membership, options, state, log)
     return EmailPlan(
-        options, audience, target.list_id, fields, plan_membership(audience[EMAIL], previous)
+        options,
+        audience,
+        target.list_id,
+        fields,
+        plan_membership(audience[EMAIL], previous),
+        source,
     )
+
+
+def members_in_listrak(api: EmailApi, list_id: int, field_id: int) -> pl.Series:
+    """Who has the membership field `on` in Listrak now: the subscribed contacts of the list,
+    paged with the field's value. Only this destination writes the field, so these are the
+    contacts it put there."""
+    on = [
+        str(c.get("emailAddress") or "").strip().lower()
+        for c in api.contacts(list_id, (field_id,))
+        if any(
+            int(v.get("segmentationFieldId") or 0) == field_id
+            and str(v.get("value") or "").strip().casefold() in ON_VALUES
+            for v in c.get("segmentationFieldValues") or []
+        )
+    ]
+    return pl.Series(EMAIL, sorted(set(on)), dtype=pl.String)
+
+
+def _previous(
+    api: EmailApi,
+    list_id: int,
+    membership: ProfileField | None,
+    options: SendOptions,
+    state: MemberState,
+    log: Callable[[str], None],
+) -> tuple[pl.Series, str]:
+    """Who may have the field `on` because of an earlier send, and where that came from.
+    Without a record of the last finished send (state lost, or never written), or on a
+    reconciliation run, Listrak itself is read: assuming "nobody" would leave every leaver
+    `on`, silently."""
+    if membership is None:
+        # A field not made yet is `on` for nobody, whatever an old state file says.
+        log("first send: the membership field does not exist yet, so nobody is turned off")
+        return pl.Series(EMAIL, [], dtype=pl.String), "first send"
+    field_id = membership.field_id
+    for path in state.old_format():
+        log(f"state file {path.name} is in the format before versions; the send rewrites it")
+    pending = state.pending(list_id, field_id)
+    if options.reconcile:
+        source = "listrak: reconciliation"
+    elif not state.has_members(list_id, field_id):
+        source = "listrak: state missing"
+    else:
+        return state.previous(list_id, field_id), "state"
+    found = members_in_listrak(api, list_id, field_id)
+    log(
+        f"previous members read from Listrak ({source}): {found.len()} contacts have "
+        f"{options.segment_name!r} on"
+    )
+    return pl.concat([found, pending]).unique().sort(), source
 
 
 def _as_planned(plan: EmailPlan) -> _Made:
@@ -383,6 +441,8 @@ def _report(plan: EmailPlan, made: _Made) -> tuple[SendReport, list[ImportFile]]
         imports=[item for _, item in files],
         rejects=pl.DataFrame(schema=REJECT_COLUMNS),
         would_create=made.would_create,
+        previous=plan.membership.kept + plan.removed,
+        previous_source=plan.previous_source,
     )
     return report, [file for file, _ in files]
 
@@ -447,12 +507,12 @@ def send_email_plan(
     report, files = _report(plan, made)
     assert made.membership is not None
     field_id = made.membership.field_id
-    state.record_pending(plan.list_id, field_id, plan.membership.current)
+    state.record_pending(plan.list_id, field_id, keys=plan.membership.current)
     rejects = [
         _run_import(api, plan.list_id, file, item, plan.options, log, sleep)
         for file, item in zip(files, report.imports, strict=True)
     ]
-    state.commit(plan.list_id, field_id, plan.membership.current)
+    state.commit(plan.list_id, field_id, members=plan.membership.current)
     report.rejects = pl.concat([report.rejects, *rejects])
     return report
 

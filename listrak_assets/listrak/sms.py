@@ -140,6 +140,21 @@ class SmsApi(ImportingApi):
             return None
         return body.get("data") or None
 
+    def subscribed(self, sender_code_id: int, phone: str, phone_list_id: int) -> bool:
+        """Whether `phone` is subscribed to the phone list now (False when the sender code
+        doesn't know it): how a write whose answer was lost is settled."""
+        try:
+            body = self.http.request(
+                "GET", f"/ShortCode/{sender_code_id}/Contact/{phone}/PhoneList"
+            )
+        except ListrakNotFound:
+            return False
+        return any(
+            int(s.get("phoneListId") or 0) == phone_list_id
+            and str(s.get("subscriptionState") or "").casefold() == "subscribed"
+            for s in body.get("data") or []
+        )
+
     def create_and_subscribe(
         self, sender_code_id: int, phone_list_id: int, contact: dict[str, Any]
     ) -> None:

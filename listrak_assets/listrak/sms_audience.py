@@ -8,6 +8,11 @@ subscribed, and changed profile values go out in one contact-update import (stan
 which the import can't carry, by a per-contact update). The SMS API has no bulk subscribe, so
 subscribing and unsubscribing are per-number calls, run `concurrency` at a time.
 
+Only numbers this sink subscribed are unsubscribed when they leave (its own record, in
+`state.PhoneState`), unless whole-list mirroring is chosen for a list that is the audience's
+alone. A write whose answer was lost is looked up before it is reported, so a number is reported
+rejected only when it really is not subscribed.
+
 Everything that can fail without writing is decided first; a dry run stops there.
 """
 
@@ -26,11 +31,13 @@ import polars as pl
 from listrak_assets.listrak.errors import (
     ListrakApiError,
     ListrakConfigError,
+    ListrakError,
     ListrakUnavailable,
     OutcomeUnknown,
 )
 from listrak_assets.listrak.fields import Policy, ProfileField, match_fields, values_body
 from listrak_assets.listrak.sms import SmsApi, SmsImportFile
+from listrak_assets.listrak.state import PhoneState
 
 PHONE = "phone"
 OPTED_OUT = "optedout"
@@ -44,8 +51,28 @@ REJECT_COLUMNS: dict[str, pl.DataType] = {
 IMPORT_ROWS = 100_000  # contacts per contact-update import file
 _ROUNDS = 3  # tries when an answer to a write is lost
 
+# Rejects whose write did not land for want of an answer (not a verdict of Listrak's).
+TRANSPORT = ("ListrakUnavailable", "OutcomeUnknown")
+
 T = TypeVar("T")
 Change = Literal["update", "import"]
+Mirror = Literal["owned", "whole_list"]
+
+
+class StateMissing(ListrakError):
+    """No record of the numbers this sink subscribed, on a phone list that has members."""
+
+    def __init__(self, path: str, phone_list: str, on_list: int) -> None:
+        super().__init__(
+            f"no record of which numbers on phone list {phone_list!r} this sink subscribed "
+            f"({path} is missing), and the list has {on_list} members. The phone list can't "
+            "tell our numbers from anyone else's, so nothing is sent rather than guess. If the "
+            "sink has never sent to this list, run it once with the run tag "
+            "`listrak/sms_first_send=true`: a first send removes nothing, and the record "
+            "appears after it succeeds. If the record was lost, restore that file from a "
+            "backup. If the list holds this audience only, set `sms.mirror: whole_list` to "
+            "mirror the whole list"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,8 @@ class SmsOptions:
     poll_interval: float = 5.0
     poll_timeout: float = 3600.0
     batch: str = "run"
+    mirror: Mirror = "owned"
+    first_send: bool = False  # a missing record is expected: nothing of ours is on the list
 
 
 @dataclass
@@ -79,6 +108,20 @@ class SmsReport:
     skipped: dict[str, int] = field(default_factory=dict)
     imports: list[dict[str, object]] = field(default_factory=list)
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECT_COLUMNS))
+    previous: int = 0  # numbers that could leave: ours (owned) or the whole list's
+    previous_source: str = "state"
+    owned: int = 0  # numbers this sink subscribed, after the sync
+    looked_up: int = 0  # writes whose answer was lost, settled by looking
+
+    @property
+    def failed_writes(self) -> int:
+        """Writes that did not land for want of an answer (a re-run sends them again)."""
+        return int(self.rejects["error"].is_in(TRANSPORT).sum())
+
+    @property
+    def refused(self) -> int:
+        """Numbers Listrak answered with an error."""
+        return self.rejects.height - self.failed_writes
 
     def skip(self, reason: str, count: int = 1) -> None:
         if count:
@@ -205,11 +248,15 @@ class SmsPlan:
     mapped: dict[str, ProfileField]  # audience column -> its profile field
     unmatched: list[str]
     joiners: list[_Row]  # not on the list yet
-    leavers: list[str]  # on the list, not in the audience
+    leavers: list[str]  # on the list, not in the audience, and ours (or whole-list mirroring)
     puts: list[_Row]  # members whose standard fields changed: a per-contact update each
     imports: list[_Row]  # members whose profile values changed: the contact-update import
     kept: int  # members who stay
     opted_out: int  # rows opted out in the audience
+    owned: frozenset[str] = frozenset()  # numbers this sink subscribed before this sync
+    staying: frozenset[str] = frozenset()  # the audience's numbers that are not opted out
+    previous: int = 0
+    previous_source: str = "state"
 
     def report(self) -> SmsReport:
         """The report of a sync that has written nothing yet."""
@@ -220,19 +267,46 @@ class SmsPlan:
             mapped={c: f.name for c, f in self.mapped.items()},
             unmatched=self.unmatched,
             kept=self.kept,
+            previous=self.previous,
+            previous_source=self.previous_source,
+            owned=len(self.owned),
         )
         report.skip("opted out in the audience", self.opted_out)
         return report
+
+
+def _previous(
+    state: PhoneState,
+    scope: tuple[int, int],
+    options: SmsOptions,
+    on_list: set[str],
+    log: Callable[[str], None],
+) -> tuple[frozenset[str], set[str], str]:
+    """The numbers this sink subscribed before, the numbers that may leave, and where the
+    latter came from. Without a record on a list that has members, the sync refuses."""
+    owned = set(state.previous(*scope).to_list())
+    if options.mirror == "whole_list":
+        return frozenset(owned), set(on_list), "phone list (whole_list)"
+    if state.has_record(*scope):
+        return frozenset(owned), owned, "state"
+    if on_list and not options.first_send:
+        raise StateMissing(str(state.members_path), options.phone_list, len(on_list))
+    log(
+        "first send to this phone list: nothing is removed; the record of the numbers this "
+        f"sink subscribes ({state.members_path.name}) starts with this send"
+    )
+    return frozenset(), set(), "first send"
 
 
 def plan_sms_audience(
     api: SmsApi,
     audience: pl.DataFrame,
     options: SmsOptions,
+    state: PhoneState,
     log: Callable[[str], None] = lambda _: None,
 ) -> SmsPlan:
     """Read only: check the settings, find the sender code, the phone list and the fields,
-    and compare the audience with who is on the list now."""
+    and compare the audience with who is on the list now and with the numbers that are ours."""
     _check(options, audience)
     code = api.find_sender_code(options.sender_code)
     phone_list = api.find_phone_list(code.sender_code_id, options.phone_list)
@@ -251,6 +325,9 @@ def plan_sms_audience(
         for c in api.list_contacts(code.sender_code_id, phone_list.phone_list_id)
     }
     known = [(r, _change(r, members[r.phone])) for r in rows if r.phone in members]
+    scope = (code.sender_code_id, phone_list.phone_list_id)
+    owned, previous, source = _previous(state, scope, options, set(members), log)
+    staying = {r.phone for r in rows}
     return SmsPlan(
         options=options,
         sender_code_id=code.sender_code_id,
@@ -258,12 +335,26 @@ def plan_sms_audience(
         mapped=match.mapped,
         unmatched=match.unmatched,
         joiners=[r for r in rows if r.phone not in members],
-        leavers=sorted(set(members) - {r.phone for r in rows}),
+        leavers=sorted((previous & set(members)) - staying),
         puts=[r for r, change in known if change == "update"],
         imports=[r for r, change in known if change == "import"],
         kept=len(known),
         opted_out=len(opted_out),
+        owned=owned,
+        staying=frozenset(staying),
+        previous=len(previous),
+        previous_source=source,
     )
+
+
+@dataclass(frozen=True)
+class _Joined:
+    """How a joiner's subscribe ended: `created`, `subscribed`, `update`/`import` (subscribed,
+    its profile to update) or `opted_out`; `ours` when our own call put it on the list."""
+
+    outcome: str
+    row: _Row
+    ours: bool
 
 
 class _Sync:
@@ -277,6 +368,8 @@ class _Sync:
         self.code = plan.sender_code_id
         self.list_id = plan.phone_list_id
         self.rejects: list[tuple[str, str, str]] = []
+        self.unknown: set[str] = set()  # numbers whose outcome stayed unknown after looking
+        self.looked_up_numbers: set[str] = set()
 
     def run(self, action: str, work: Callable[[T], Any], items: list[T]) -> list[Any]:
         """`work` on every item, `concurrency` at a time; a failure rejects that item only.
@@ -294,15 +387,27 @@ class _Sync:
         with ThreadPoolExecutor(max_workers=self.plan.options.concurrency) as pool:
             return [r for r in pool.map(safe, items) if r is not None]
 
-    def failing(self, action: str, work: Callable[[T], Any], items: list[T]) -> int:
-        """Run `work` on every item; how many failed."""
+    def failing(self, action: str, work: Callable[[T], Any], items: list[T]) -> list[T]:
+        """Run `work` on every item; the items that failed."""
         before = len(self.rejects)
         self.run(action, work, items)
-        return len(self.rejects) - before
+        failed = {phone for phone, _, _ in self.rejects[before:]}
+        return [i for i in items if getattr(i, "phone", i) in failed]
 
-    def join(self, row: _Row) -> tuple[str, _Row]:
-        """Subscribe one number: `created`, `subscribed`, `update`/`import` (subscribed, its
-        profile to update) or `opted_out`."""
+    def settle(self, phone: str) -> bool | None:
+        """After a write whose answer was lost: is `phone` subscribed now? None when even the
+        look fails: the number stays pending and the write counts as failed."""
+        self.looked_up_numbers.add(phone)  # one write a number, however often it is looked at
+        try:
+            return self.api.subscribed(self.code, phone, self.list_id)
+        except ListrakUnavailable:
+            self.unknown.add(phone)
+            return None
+
+    def join(self, row: _Row) -> _Joined:
+        """Subscribe one number. It is ours when our create or subscribe call succeeded, or
+        when one of ours lost its answer and the number is subscribed after it."""
+        lost = False  # a call of ours may have landed without our hearing of it
         look = False  # look before creating: the number may be there
         for _ in range(_ROUNDS):
             # Most joiners are new numbers: try to create first, and look only when the
@@ -311,29 +416,54 @@ class _Sync:
             if not look:
                 try:
                     self.api.create_and_subscribe(self.code, self.list_id, row.body())
-                except OutcomeUnknown:
-                    look = True
+                except ListrakUnavailable:
+                    # Maybe created: look before anything else, never create again blind.
+                    lost = True
+                    if self._landed("subscribe", row.phone):
+                        return _Joined("created", row, True)
+                    continue  # looked: not on the list, so trying again is safe
                 except ListrakApiError as err:
                     if err.code != "ERROR_PHONE_NUMBER_FOUND":
                         raise
                 else:
-                    return "created", row
+                    return _Joined("created", row, True)
             contact = self.api.contact(self.code, row.phone)
             if contact is None:
                 look = False  # not there: create it
                 continue
             look = True  # there: never created again
             if contact.get("optedOut"):
-                return "opted_out", row
+                return _Joined("opted_out", row, False)
             try:
                 self.api.subscribe(self.code, row.phone, self.list_id)
-            except OutcomeUnknown:
+            except ListrakUnavailable:
+                lost = True
                 continue
             except ListrakApiError as err:
                 if err.code != "ERROR_SUBSCRIBED_PHONE_NUMBER":
                     raise
-            return _change(row, contact) or "subscribed", row
-        raise OutcomeUnknown("POST", f"/ShortCode/{self.code}/.../Contact", _ROUNDS, "lost")
+                # Already on the list: ours only if a call of ours may have put it there.
+                return _Joined(_change(row, contact) or "subscribed", row, lost)
+            return _Joined(_change(row, contact) or "subscribed", row, True)
+        # Every answer was lost: look before reporting anything.
+        self._settled("subscribe", row.phone, wanted=True)
+        return _Joined("subscribed", row, True)
+
+    def _landed(self, action: str, phone: str) -> bool:
+        """After a lost answer: whether `phone` is subscribed now; raise when even the look
+        fails (the number stays pending)."""
+        now = self.settle(phone)
+        if now is None:
+            path = f"/ShortCode/{self.code}/.../{phone[:1]}***"
+            raise OutcomeUnknown(action, path, _ROUNDS, "answer lost and the look failed")
+        return now
+
+    def _settled(self, action: str, phone: str, *, wanted: bool) -> None:
+        """Raise unless looking shows the write landed (`wanted`: subscribed after it)."""
+        now = self._landed(action, phone)
+        path = f"/ShortCode/{self.code}/.../{phone[:1]}***"
+        if now is not wanted:
+            raise ListrakUnavailable(action, path, _ROUNDS, "answer lost; looked: not applied")
 
     def leave(self, phone: str) -> None:
         try:
@@ -341,6 +471,8 @@ class _Sync:
         except ListrakApiError as err:
             if err.code != "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED":  # already off: done
                 raise
+        except ListrakUnavailable:
+            self._settled("unsubscribe", phone, wanted=False)
 
     def update(self, row: _Row) -> None:
         self.api.update_contact(self.code, row.body())
@@ -381,32 +513,45 @@ class _Sync:
 def send_sms_plan(
     api: SmsApi,
     plan: SmsPlan,
+    state: PhoneState,
     log: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SmsReport:
-    """Carry out a plan: subscribe the joiners, unsubscribe the leavers, update the changed
-    profiles. A dry run only reports."""
+    """Carry out a plan: subscribe the joiners, unsubscribe the leavers, record which numbers
+    are ours, then update the changed profiles. A dry run only reports."""
     report = plan.report()
     if plan.options.dry_run:
         report.subscribed = len(plan.joiners)
         report.unsubscribed = len(plan.leavers)
         report.updated = len(plan.puts) + len(plan.imports)
         return report
+    scope = (plan.sender_code_id, plan.phone_list_id)
+    # Before the first write: every number this sync may subscribe, so that a run killed
+    # half way still has them on record next time.
+    state.record_pending(*scope, keys=[r.phone for r in plan.joiners])
     sync = _Sync(api, plan, log)
     puts, imports = list(plan.puts), list(plan.imports)
-    for outcome, row in sync.run("subscribe", sync.join, plan.joiners):
-        if outcome == "opted_out":
+    joined: set[str] = set()
+    for result in sync.run("subscribe", sync.join, plan.joiners):
+        if result.outcome == "opted_out":
             report.skip("opted out at Listrak")
             continue
         report.subscribed += 1
-        report.created += outcome == "created"
-        if outcome == "update":
-            puts.append(row)
-        elif outcome == "import":
-            imports.append(row)
-    report.unsubscribed = len(plan.leavers) - sync.failing("unsubscribe", sync.leave, plan.leavers)
-    report.updated = len(puts) - sync.failing("update", sync.update, puts)
+        report.created += result.outcome == "created"
+        if result.ours:
+            joined.add(result.row.phone)
+        if result.outcome == "update":
+            puts.append(result.row)
+        elif result.outcome == "import":
+            imports.append(result.row)
+    stuck = sync.failing("unsubscribe", sync.leave, plan.leavers)
+    report.unsubscribed = len(plan.leavers) - len(stuck)
+    owned = (plan.owned & plan.staying) | joined | (plan.owned & set(stuck))
+    state.commit(*scope, members=sorted(owned), unknown=sorted(sync.unknown))
+    report.owned = len(owned)
+    report.updated = len(puts) - len(sync.failing("update", sync.update, puts))
     sync.import_profiles(imports, report, sleep)
+    report.looked_up = len(sync.looked_up_numbers)
     report.rejects = pl.DataFrame(sync.rejects, schema=REJECT_COLUMNS, orient="row")
     return report
 
@@ -415,8 +560,10 @@ def sync_sms_audience(
     api: SmsApi,
     audience: pl.DataFrame,
     options: SmsOptions,
+    state: PhoneState,
     log: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SmsReport:
     """Mirror `audience` (one row per phone, E.164 digits) into the phone list."""
-    return send_sms_plan(api, plan_sms_audience(api, audience, options, log), log, sleep)
+    plan = plan_sms_audience(api, audience, options, state, log)
+    return send_sms_plan(api, plan, state, log, sleep)

@@ -1,86 +1,194 @@
-"""The email audience's mirror state: who had the membership field `on`, kept across runs.
+"""A sink's mirror state: who it put on a Listrak list, kept across runs under `<warehouse>/state/`.
 
-Two Parquet files under `<warehouse>/state/`, one row per email, tagged with the list and
-field they are about:
+Each audience sink keeps two Parquet files, one row per member, tagged with the Listrak place
+they are about (the scope: the email list and membership field, or the SMS sender code and
+phone list):
 
-- `email_audience_members.parquet`: the audience of the last send whose imports all succeeded.
-- `email_audience_pending.parquet`: every email set `on` by a send since then (written
-  *before* its first import starts, so a run that dies half way still leaves it behind).
+- `<name>_members.parquet`: the members after the last send that finished.
+- `<name>_pending.parquet`: every member a send may have added since then (written *before*
+  that send's first write, so a run killed half way still leaves it behind).
 
-The previous members of a send are `members | pending`; leavers are those not in the audience
-now. A run that fails leaves `members` as it was, so its leavers are computed again next time,
-and whatever it may have set `on` is in `pending`, so nothing it touched is forgotten. Only a
-run whose every import succeeded replaces `members` and clears `pending`.
+The previous members of a send are `members | pending`, so nothing a failed run may have added
+is forgotten, and only a finished send replaces `members` and clears `pending`.
 
-The files hold email addresses (PII), like the clean tables beside them.
+Each file carries its format version and scope in the Parquet file's key-value metadata, so an
+empty record ("we added nobody") is told apart from a missing one ("we don't know"). Files
+written before the version existed (version 1: no metadata, email only) are read as they are and
+rewritten in today's format by the next write. The files hold email addresses or phone numbers
+(PII), like the clean tables beside them.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from listrak_assets.atomic import atomic_path
+from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.membership import EMAIL
 
-MEMBERS = "email_audience_members.parquet"
-PENDING = "email_audience_pending.parquet"
-_SCHEMA = {"list_id": pl.Int64, "field_id": pl.Int64, EMAIL: pl.String}
+FORMAT_VERSION = 2
+META_KEY = "listrak_assets.state"
+# Version 1 files (no metadata) were only ever written by the email sink, with these columns.
+_V1_SCOPE = ("list_id", "field_id")
 
 
-class MemberState:
-    """Reads and writes the two state files atomically (see `listrak_assets.atomic`)."""
+class StateError(ListrakError):
+    """A state file can't be used as it is; the message says what to do."""
 
-    def __init__(self, folder: Path) -> None:
+
+@dataclass(frozen=True)
+class Record:
+    """One state file's members for one scope; `found` is False when there is no record of
+    that scope at all (no file, or a file about another list)."""
+
+    keys: pl.Series
+    found: bool
+    version: int | None = None  # the file's format version; None when there is no file
+
+
+def write_atomically(path: Path, frame: pl.DataFrame, metadata: dict[str, str]) -> None:
+    """Write the whole file at once (`listrak_assets.atomic`): a reader sees the old file or
+    the new one, never a part, and two writers never share a temporary file."""
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp, metadata=metadata)
+
+
+class MirrorState:
+    """The two state files of one sink, read and written for one scope at a time."""
+
+    def __init__(self, folder: Path, name: str, scope: tuple[str, ...], key: str) -> None:
         self.folder = folder
+        self.name = name
+        self.scope_columns = scope
+        self.key = key
 
     @property
     def members_path(self) -> Path:
-        return self.folder / MEMBERS
+        return self.folder / f"{self.name}_members.parquet"
 
     @property
     def pending_path(self) -> Path:
-        return self.folder / PENDING
+        return self.folder / f"{self.name}_pending.parquet"
 
-    def _read(self, path: Path, list_id: int, field_id: int) -> pl.Series:
+    def _empty(self) -> pl.Series:
+        return pl.Series(self.key, [], dtype=pl.String)
+
+    def read(self, path: Path, scope: tuple[int, ...]) -> Record:
+        """The members of `scope` in one file; any version this code knows."""
         if not path.is_file():
-            return pl.Series(EMAIL, [], dtype=pl.String)
-        frame = pl.read_parquet(path)
-        # Rows about another list or field (the settings changed) are not this mirror's.
-        mine = frame.filter((pl.col("list_id") == list_id) & (pl.col("field_id") == field_id))
-        return mine[EMAIL]
+            return Record(self._empty(), False)
+        try:
+            meta = pl.read_parquet_metadata(path).get(META_KEY)
+            frame = pl.read_parquet(path)
+        except Exception as err:  # noqa: BLE001 (polars raises several kinds for a bad file)
+            raise StateError(
+                f"state file {path} can't be read ({type(err).__name__}); restore it from a "
+                "backup, or move it away (see the README's mirror state section for what "
+                "happens then)"
+            ) from None
+        if meta is None:
+            return self._read_v1(path, frame, scope)
+        info = json.loads(meta)
+        version = int(info.get("version", 0))
+        if version > FORMAT_VERSION:
+            raise StateError(
+                f"state file {path} has format version {version}, newer than this "
+                f"listrak-assets understands ({FORMAT_VERSION}); upgrade listrak-assets"
+            )
+        wanted = dict(zip(self.scope_columns, scope, strict=True))
+        if info.get("scope") != wanted or self.key not in frame.columns:
+            return Record(self._empty(), False, version)
+        return Record(frame[self.key].cast(pl.String), True, version)
 
-    def _write(self, path: Path, list_id: int, field_id: int, emails: pl.Series) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        frame = pl.DataFrame(
-            {
-                "list_id": pl.repeat(list_id, emails.len(), dtype=pl.Int64, eager=True),
-                "field_id": pl.repeat(field_id, emails.len(), dtype=pl.Int64, eager=True),
-                EMAIL: emails.cast(pl.String),
-            },
-            schema=_SCHEMA,
+    def _read_v1(self, path: Path, frame: pl.DataFrame, scope: tuple[int, ...]) -> Record:
+        """Today's format before versions: `list_id`, `field_id` and the key on every row; a
+        record exists only where it has rows (an empty file can't say what it was about)."""
+        columns = (*_V1_SCOPE, self.key)
+        if self.scope_columns != _V1_SCOPE or any(c not in frame.columns for c in columns):
+            raise StateError(
+                f"state file {path} has no format version and is not an email audience state "
+                "file of an earlier listrak-assets; restore it from a backup or move it away"
+            )
+        match = pl.all_horizontal(
+            pl.col(c) == v for c, v in zip(self.scope_columns, scope, strict=True)
         )
-        with atomic_path(path) as tmp:
-            frame.write_parquet(tmp)
+        mine = frame.filter(match)[self.key].cast(pl.String)
+        return Record(mine, mine.len() > 0, 1)
 
-    def members(self, list_id: int, field_id: int) -> pl.Series:
-        return self._read(self.members_path, list_id, field_id)
+    def write(self, path: Path, scope: tuple[int, ...], keys: Iterable[str] | pl.Series) -> None:
+        """Replace the file with this scope's members, in today's format."""
+        series = pl.Series(self.key, list(keys), dtype=pl.String).unique().sort()
+        info = {
+            "version": FORMAT_VERSION,
+            "scope": dict(zip(self.scope_columns, scope, strict=True)),
+        }
+        write_atomically(path, series.to_frame(), {META_KEY: json.dumps(info)})
 
-    def pending(self, list_id: int, field_id: int) -> pl.Series:
-        return self._read(self.pending_path, list_id, field_id)
+    # What the sinks use ----------------------------------------------------------------------
 
-    def previous(self, list_id: int, field_id: int) -> pl.Series:
-        """Everyone who may have the field `on` because of an earlier send."""
-        both = pl.concat([self.members(list_id, field_id), self.pending(list_id, field_id)])
+    def members(self, *scope: int) -> pl.Series:
+        return self.read(self.members_path, scope).keys
+
+    def pending(self, *scope: int) -> pl.Series:
+        return self.read(self.pending_path, scope).keys
+
+    def has_members(self, *scope: int) -> bool:
+        """Whether a finished send left a record of this scope (empty or not)."""
+        return self.read(self.members_path, scope).found
+
+    def has_record(self, *scope: int) -> bool:
+        """Whether any send, finished or not, left a record of this scope."""
+        return self.has_members(*scope) or self.read(self.pending_path, scope).found
+
+    def old_format(self) -> list[Path]:
+        """The state files still in an older format (rewritten by the next send)."""
+        old = []
+        for path in (self.members_path, self.pending_path):
+            if path.is_file() and META_KEY not in pl.read_parquet_metadata(path):
+                old.append(path)
+        return old
+
+    def previous(self, *scope: int) -> pl.Series:
+        """Everyone who may be a member because of an earlier send."""
+        both = pl.concat([self.members(*scope), self.pending(*scope)])
         return both.unique().sort()
 
-    def record_pending(self, list_id: int, field_id: int, emails: pl.Series) -> None:
-        """Before sending: remember that these emails are about to be set `on`."""
-        union = pl.concat([self.pending(list_id, field_id), emails.alias(EMAIL)]).unique().sort()
-        self._write(self.pending_path, list_id, field_id, union)
+    def record_pending(self, *scope: int, keys: Iterable[str] | pl.Series) -> None:
+        """Before sending: remember that these members are about to be added."""
+        union = [*self.pending(*scope).to_list(), *keys]
+        self.write(self.pending_path, scope, union)
 
-    def commit(self, list_id: int, field_id: int, members: pl.Series) -> None:
-        """After every import of a send succeeded: these are the members now."""
-        self._write(self.members_path, list_id, field_id, members.alias(EMAIL).sort())
-        self.pending_path.unlink(missing_ok=True)
+    def commit(
+        self,
+        *scope: int,
+        members: Iterable[str] | pl.Series,
+        unknown: Iterable[str] = (),
+    ) -> None:
+        """After a send finished: these are the members now. Those whose outcome stayed
+        unknown stay pending; with none, the pending file goes."""
+        self.write(self.members_path, scope, members)
+        unknown = list(unknown)
+        if unknown:
+            self.write(self.pending_path, scope, unknown)
+        else:
+            self.pending_path.unlink(missing_ok=True)
+
+
+class MemberState(MirrorState):
+    """The email audience's state: emails with the membership field `on`, per list and field."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder, "email_audience", _V1_SCOPE, EMAIL)
+
+
+class PhoneState(MirrorState):
+    """The SMS audience's state: the numbers this sink subscribed, per sender code and phone
+    list (a number already on the list when the sink came is not one of them)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder, "sms_audience", ("sender_code_id", "phone_list_id"), "phone")

@@ -153,6 +153,11 @@ class SmsBackend:
         (("GET",), "members", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
         (("POST",), "create", r"^/ShortCode/(?P<code>[^/]+)/PhoneList/(?P<list>[^/]+)/Contact$"),
         (("GET",), "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)$"),
+        (
+            ("GET",),
+            "subscriptions",
+            r"^/ShortCode/(?P<code>[^/]+)/Contact/(?P<phone>[^/]+)/PhoneList$",
+        ),
         (("PUT",), "contact", r"^/ShortCode/(?P<code>[^/]+)/Contact$"),
         (
             ("POST",),
@@ -302,6 +307,28 @@ class SmsBackend:
         if contact is None:
             raise ApiError(not_found("phoneNumber"))
         return 200, {"status": 200, "data": contact.render()}
+
+    def _get_subscriptions(
+        self, ids: dict[str, str], query: dict[str, str], body: Json | None
+    ) -> Reply:
+        """The phone lists a contact is or was on, with its state on each."""
+        code = self._code(ids)
+        contact = code.contacts.get(self._phone(ids["phone"]))
+        if contact is None:
+            raise ApiError(not_found("senderCodeId and phoneNumber"))
+        data = [
+            {
+                "phoneListId": list_id,
+                "subscriptionState": state,
+                "subscribeDate": contact.subscribe_date,
+                "unsubscribeDate": contact.unsubscribe_date if state != "Subscribed" else None,
+                "pendingDate": None,
+                "pendingDoubleOptIn": False,
+                "pendingAgeGate": False,
+            }
+            for list_id, state in sorted(contact.lists.items())
+        ]
+        return 200, {"status": 200, "data": data}
 
     def _put_contact(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         code = self._code(ids)
