@@ -39,7 +39,8 @@ SMS_KEYS_ALL = [*SMS_KEYS, sms_sink.SINK, sms_sink.REJECTS]
 DEADLINE = 90.0  # seconds any one step may take before the test gives up
 
 # Materializes the given asset keys of the real definitions, as `dagster asset materialize`
-# would, in a process of its own that the test can kill.
+# would, in a process of its own that the test can kill. The cases shrink small audiences on
+# purpose (the removal guard would refuse them), so the runs carry the guard's override tag.
 DRIVER = """
 import sys
 import dagster as dg
@@ -47,7 +48,7 @@ from listrak_assets.definitions import defs
 keys = [dg.AssetKey.from_user_string(k) for k in sys.argv[1:]]
 result = dg.materialize(
     list(defs.assets), selection=dg.AssetSelection.assets(*keys), resources=defs.resources,
-    raise_on_error=False,
+    raise_on_error=False, tags={"listrak/allow_removals": "true"},
 )
 sys.exit(0 if result.success else 1)
 """
