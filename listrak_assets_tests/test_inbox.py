@@ -78,12 +78,22 @@ def test_empty_file(workspace: Workspace) -> None:
     )
 
 
-def test_a_file_with_lines_but_no_rows_fails_naming_it(workspace: Workspace) -> None:
-    # CR-only line endings: the whole file reads as one header line and 0 rows.
-    workspace.write("email_audience.csv", b"email\ra@example.com\rb@example.com\r")
-    message = _only_failure(workspace, "email_audience")
-    assert message.startswith("email_audience.csv: has 3 lines but no data row was read")
-    assert "CR only" in message
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"email\ra@example.com\rb@example.com\r",  # CR only (old Mac style)
+        b"email\r\na@example.com\nb@example.com\r",  # CRLF, LF and CR in one file
+    ],
+)
+def test_cr_only_and_mixed_line_endings_are_read(workspace: Workspace, data: bytes) -> None:
+    # CR-only files used to read as one long header and 0 rows.
+    workspace.write("email_audience.csv", data)
+    result = workspace.materialize("email_audience")
+    assert result.success, failure_messages(result)
+    assert workspace.raw("email_audience").select("_source_row", "email").rows() == [
+        (1, "a@example.com"),
+        (2, "b@example.com"),
+    ]
 
 
 def test_a_header_only_file_is_an_empty_table(workspace: Workspace) -> None:

@@ -8,6 +8,7 @@ from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
+from listrak_assets.inbox.headers import header_label
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import SettingsError
@@ -49,13 +50,19 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 updated_at=conf.updated_at_column,
                 encoding=conf.encoding,
                 delimiter=conf.delimiter,
+                restrict_pii=conf.restrict_pii,
             )
         except (InputFileError, SettingsError) as err:
             # The message names the file, line and column; a stack trace would add nothing.
             raise dg.Failure(description=str(err), allow_retries=False) from None
         if not paths:
             context.log.warning(f"no {spec.name} files in {conf.inbox}: the table is empty")
-        ignored = {f.name: f.ignored for f in table.files if f.ignored}
+        # Header names are quoted as messages quote them: masked where they look personal.
+        ignored = {
+            f.name: [header_label(h, conf.restrict_pii) for h in f.ignored]
+            for f in table.files
+            if f.ignored
+        }
         if ignored:
             context.log.warning(f"columns Listrak has no place for were left out: {ignored}")
         return dg.MaterializeResult(

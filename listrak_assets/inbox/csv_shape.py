@@ -1,8 +1,10 @@
-"""Finds CSV records with the wrong number of fields.
+"""The shape of a CSV file's bytes: line endings, unclosed quotes, records with the wrong
+number of fields.
 
 polars fills short rows with nulls without a word, so a truncated export would pass as
-empty values. This scan counts fields per record with numpy over the raw bytes (quote-aware),
-fast enough to run on every file.
+empty values; it also knows only LF and CRLF line endings, so a file saved with CR alone (old
+Mac style) reads as one long header. These scans work with numpy over the raw bytes
+(quote-aware), fast enough to run on every file.
 """
 
 from __future__ import annotations
@@ -22,12 +24,41 @@ class RaggedRecord:
     expected: int
 
 
+def _inside_quotes(arr: np.ndarray) -> np.ndarray:
+    """True for each byte after an odd number of quote characters: inside a quoted value.
+    Doubled quotes inside a quoted value flip twice, so they cancel out."""
+    return (np.cumsum(arr == _QUOTE, dtype=np.uint8) & 1).astype(bool)
+
+
+def with_lf_endings(data: bytes) -> bytes:
+    """`data` with every CR that ends a line on its own turned into LF, so that CR-only and
+    mixed line endings read like LF and CRLF. A CR inside a quoted value is part of the value
+    and stays; CRLF stays (polars reads it)."""
+    if data.count(b"\r") == data.count(b"\r\n"):
+        return data
+    arr = np.frombuffer(data, dtype=np.uint8)
+    followed_by_lf = np.append(arr[1:] == _NEWLINE, False)
+    lone = (arr == _CR) & ~followed_by_lf & ~_inside_quotes(arr)
+    if not lone.any():
+        return data
+    out = arr.copy()
+    out[lone] = _NEWLINE
+    return out.tobytes()
+
+
+def unclosed_quote(data: bytes) -> int | None:
+    """The 1-based line of a quote that opens a value and never closes it, or None. Quotes
+    pair up in order, so with an odd number of them the last one is the unpaired opener."""
+    if data.count(b'"') % 2 == 0:
+        return None
+    return data.count(b"\n", 0, data.rfind(b'"')) + 1
+
+
 def field_counts(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
     """Fields per record and each record's start offset; blank lines are left out."""
     arr = np.frombuffer(data, dtype=np.uint8)
-    # A delimiter or newline counts only outside quotes: an even number of quote characters
-    # before it. Doubled quotes inside a quoted field flip twice, so they cancel out.
-    inside = (np.cumsum(arr == _QUOTE, dtype=np.uint8) & 1).astype(bool)
+    # A delimiter or newline counts only outside quotes.
+    inside = _inside_quotes(arr)
     ends = np.flatnonzero((arr == _NEWLINE) & ~inside)
     delims = np.flatnonzero((arr == ord(delimiter)) & ~inside)
     starts = np.concatenate(([0], ends + 1))

@@ -1,6 +1,7 @@
 """Matching audience columns to Listrak profile fields, for both channels.
 
-Listrak names compare without regard to case or surrounding spaces, and where two fields'
+Listrak names compare without regard to case or surrounding spaces (`names.name_key`, the
+rule the inbox reader also uses for attribute columns), and where two fields'
 names differ only in case the oldest (lowest id) wins. What happens to a column without a
 field is the settings' `unmatched_columns` policy.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from listrak_assets.names import name_key as name_key  # the matcher both channels import
 
 # What to do with an audience column that has no profile field: refuse the send, leave the
 # column out (with a warning), or create the field (where the API can).
@@ -37,11 +40,6 @@ class ProfileField:
             int(length) if length is not None else None,
             int(data.get("position") or 0),
         )
-
-
-def name_key(name: str) -> str:
-    """The form under which Listrak compares names."""
-    return name.strip().casefold()
 
 
 def same_name(a: str, b: str) -> bool:
