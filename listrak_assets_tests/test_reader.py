@@ -10,7 +10,11 @@ import polars as pl
 import pytest
 
 from listrak_assets.inbox import InputFileError, read_table
-from listrak_assets.inbox.csv_shape import unclosed_quote, with_lf_endings
+from listrak_assets.inbox.csv_shape import (
+    delimiters_outside_quotes,
+    unclosed_quote,
+    with_lf_endings,
+)
 from listrak_assets.inbox.encoding import to_utf8, wide_encoding
 from listrak_assets.inbox.errors import library_problem
 from listrak_assets.inbox.reader import _require_rows
@@ -197,3 +201,20 @@ def test_lines_that_yield_no_row_fail_the_file(tmp_path: Path) -> None:
     _require_rows(tmp_path / "a.csv", b"email\n", header_only)  # a real empty table
     with pytest.raises(InputFileError, match="a.csv: has 2 lines but no data row was read"):
         _require_rows(tmp_path / "a.csv", b"email\na@example.com\n", header_only)
+
+
+def test_delimiters_inside_quoted_values_dont_count() -> None:
+    assert delimiters_outside_quotes(b'a,b\n"x,y",z\n"say ""hi, there""",w\n') == 3
+    assert delimiters_outside_quotes(b"a;b\n1;2\n", ";") == 2
+
+
+def test_a_short_row_among_quoted_delimiters_is_found_by_its_line(tmp_path: Path) -> None:
+    # polars fills the short row with nulls; the delimiter count gives it away.
+    data = b'email,firstname,lastname\n"a@example.com","Lee, Ann",X\nb@example.com,Bob\n'
+    message = _error(tmp_path, "customers.csv", data)
+    assert message.startswith("customers.csv, line 3: row has 2 fields but the header has 3")
+
+
+def test_blank_lines_dont_make_a_file_ragged(tmp_path: Path) -> None:
+    frame = _read(tmp_path, "customers.csv", b"email,firstname\n\na@example.com,Ann\n\n")
+    assert ("a@example.com", "Ann") in frame.select("email", "firstname").rows()

@@ -3,17 +3,21 @@ number of fields.
 
 polars fills short rows with nulls without a word, so a truncated export would pass as
 empty values; it also knows only LF and CRLF line endings, so a file saved with CR alone (old
-Mac style) reads as one long header. These scans work with numpy over the raw bytes
-(quote-aware), fast enough to run on every file.
+Mac style) reads as one long header. The cheap checks (counts of quotes, CRs and
+delimiters) run on every file; the precise scan that names the line of a ragged record runs
+only when they, or polars, find something wrong. Both are quote-aware and work with numpy on the
+positions of quotes, delimiters and line ends.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 _QUOTE, _NEWLINE, _CR = ord('"'), ord("\n"), ord("\r")
+_QUOTED = re.compile(rb'"[^"]*"')  # one quoted value; a doubled quote splits it in two
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,18 @@ class RaggedRecord:
     expected: int
 
 
-def _inside_quotes(arr: np.ndarray) -> np.ndarray:
-    """True for each byte after an odd number of quote characters: inside a quoted value.
-    Doubled quotes inside a quoted value flip twice, so they cancel out."""
-    return (np.cumsum(arr == _QUOTE, dtype=np.uint8) & 1).astype(bool)
+def _outside_quotes(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """For each position of a byte that is not a quote: True when an even number of quote
+    characters comes before it, so it is outside any quoted value. Doubled quotes inside a
+    quoted value count twice and cancel out. Works on positions only, so a file costs what its
+    quotes, delimiters and line ends cost, not what all its bytes do."""
+    before = np.searchsorted(quotes, positions)
+    outside: np.ndarray = (before & 1) == 0
+    return outside
+
+
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    return np.flatnonzero(arr == byte)
 
 
 def with_lf_endings(data: bytes) -> bytes:
@@ -37,9 +49,11 @@ def with_lf_endings(data: bytes) -> bytes:
     if data.count(b"\r") == data.count(b"\r\n"):
         return data
     arr = np.frombuffer(data, dtype=np.uint8)
-    followed_by_lf = np.append(arr[1:] == _NEWLINE, False)
-    lone = (arr == _CR) & ~followed_by_lf & ~_inside_quotes(arr)
-    if not lone.any():
+    crs = _positions(arr, _CR)
+    after = np.minimum(crs + 1, len(arr) - 1)
+    lone = crs[(crs + 1 == len(arr)) | (arr[after] != _NEWLINE)]
+    lone = lone[_outside_quotes(lone, _positions(arr, _QUOTE))]
+    if len(lone) == 0:
         return data
     out = arr.copy()
     out[lone] = _NEWLINE
@@ -54,13 +68,25 @@ def unclosed_quote(data: bytes) -> int | None:
     return data.count(b"\n", 0, data.rfind(b'"')) + 1
 
 
+def delimiters_outside_quotes(data: bytes, delimiter: str = ",") -> int:
+    """How many delimiters separate fields: the cheap check of a file's shape. A file whose
+    records all have the header's width has (records x (width - 1)) of them. Counts all, then
+    takes away those inside quoted values (quotes pair up in order; call it only when
+    `unclosed_quote` found none)."""
+    sep = delimiter.encode()
+    inside = sum(span.group().count(sep) for span in _QUOTED.finditer(data))
+    return data.count(sep) - inside
+
+
 def field_counts(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
     """Fields per record and each record's start offset; blank lines are left out."""
     arr = np.frombuffer(data, dtype=np.uint8)
+    quotes = _positions(arr, _QUOTE)
     # A delimiter or newline counts only outside quotes.
-    inside = _inside_quotes(arr)
-    ends = np.flatnonzero((arr == _NEWLINE) & ~inside)
-    delims = np.flatnonzero((arr == ord(delimiter)) & ~inside)
+    newlines = _positions(arr, _NEWLINE)
+    ends = newlines[_outside_quotes(newlines, quotes)]
+    delims = _positions(arr, ord(delimiter))
+    delims = delims[_outside_quotes(delims, quotes)]
     starts = np.concatenate(([0], ends + 1))
     stops = np.concatenate((ends, [len(arr)]))
     counts = np.diff(np.searchsorted(delims, np.concatenate((starts, [len(arr)])))) + 1

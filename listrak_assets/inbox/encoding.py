@@ -99,7 +99,8 @@ def _decoded(name: str, data: bytes, codec: str) -> bytes:
     return text.removeprefix("\ufeff").encode("utf-8")
 
 
-def _valid_utf8(name: str, data: bytes) -> bytes:
+def valid_utf8(name: str, data: bytes) -> bytes:
+    """`data` when it is valid UTF-8, else an error naming the line of the first bad byte."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -113,15 +114,18 @@ def _valid_utf8(name: str, data: bytes) -> bytes:
     return data
 
 
-def to_utf8(name: str, data: bytes, encoding: str = "utf-8") -> bytes:
-    """The file's text as UTF-8 bytes without a byte order mark; `name` is for messages."""
+def to_utf8(name: str, data: bytes, encoding: str = "utf-8", *, validate: bool = True) -> bytes:
+    """The file's text as UTF-8 bytes without a byte order mark; `name` is for messages.
+    Bytes that are meant to be UTF-8 already are checked only with `validate` (polars checks
+    them as it reads, for free; `valid_utf8` then names the line)."""
     for signature, problem in _SIGNATURES:
         if data.startswith(signature):
             raise InputFileError(name, problem, line=1)
     for bom, codec in _BOMS:
         if data.startswith(bom):
             if codec == "utf-8":
-                return _valid_utf8(name, data[len(bom) :])
+                data = data[len(bom) :]
+                return valid_utf8(name, data) if validate else data
             return _decoded(name, data, codec)
     codec = _codec(encoding)
     wide = codec.startswith(("utf-16", "utf-32"))
@@ -140,7 +144,7 @@ def to_utf8(name: str, data: bytes, encoding: str = "utf-8") -> bytes:
             line=_line(data, nul),
         )
     if codec in ("utf-8", "utf-8-sig"):
-        decoded = _valid_utf8(name, data)
+        decoded = valid_utf8(name, data) if validate else data
     else:
         decoded = _decoded(name, data, codec)
     nul = decoded.find(b"\x00")

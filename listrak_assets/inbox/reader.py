@@ -16,8 +16,13 @@ from pathlib import Path
 import polars as pl
 
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
-from listrak_assets.inbox.csv_shape import first_ragged, unclosed_quote, with_lf_endings
-from listrak_assets.inbox.encoding import to_utf8
+from listrak_assets.inbox.csv_shape import (
+    delimiters_outside_quotes,
+    first_ragged,
+    unclosed_quote,
+    with_lf_endings,
+)
+from listrak_assets.inbox.encoding import to_utf8, valid_utf8
 from listrak_assets.inbox.errors import InputFileError, library_problem
 from listrak_assets.inbox.headers import header_label, match_columns
 from listrak_assets.schemas.spec import TableSpec
@@ -60,9 +65,12 @@ def find_files(inbox: Path, table: str) -> list[Path]:
 
 def _read_csv(path: Path, encoding: str, delimiter: str, restrict_pii: bool) -> pl.DataFrame:
     """The file's records as text, the header row as the first record: polars reads the
-    header like any other row (no renaming of duplicates), and `match_columns` judges it."""
-    data = with_lf_endings(to_utf8(path.name, path.read_bytes(), encoding))
-    if not data.strip():
+    header like any other row (no renaming of duplicates), and `match_columns` judges it.
+    polars reads first; the precise scans that name a line run only when polars fails or the
+    delimiters don't add up."""
+    data = to_utf8(path.name, path.read_bytes(), encoding, validate=False)
+    data = with_lf_endings(data)
+    if not data or data.isspace():
         raise InputFileError(path.name, "the file is empty; a header row is required", line=1)
     line = unclosed_quote(data)
     if line is not None:
@@ -71,14 +79,6 @@ def _read_csv(path: Path, encoding: str, delimiter: str, restrict_pii: bool) -> 
             'a quoted value starts here and never ends; close the quote, and double any " '
             'inside a quoted value ("")',
             line=line,
-        )
-    ragged = first_ragged(data, delimiter)
-    if ragged is not None:
-        raise InputFileError(
-            path.name,
-            f"row has {ragged.fields} fields but the header has {ragged.expected}; check for an "
-            "unquoted delimiter, an unclosed quote or a truncated line",
-            line=ragged.line,
         )
     try:
         frame = pl.read_csv(
@@ -89,11 +89,28 @@ def _read_csv(path: Path, encoding: str, delimiter: str, restrict_pii: bool) -> 
             raise_if_empty=True,
         )
     except pl.exceptions.PolarsError as err:
+        valid_utf8(path.name, data)
+        _refuse_ragged(path, data, delimiter)
         raise InputFileError(
             path.name, f"not a readable CSV file: {library_problem(err, restrict_pii)}"
         ) from None
+    # polars fills a short record with nulls without a word: every record of the header's
+    # width has (width - 1) delimiters, so any other total means a ragged (or blank) line.
+    if delimiters_outside_quotes(data, delimiter) != frame.height * (frame.width - 1):
+        _refuse_ragged(path, data, delimiter)
     _require_rows(path, data, frame)
     return frame
+
+
+def _refuse_ragged(path: Path, data: bytes, delimiter: str) -> None:
+    ragged = first_ragged(data, delimiter)
+    if ragged is not None:
+        raise InputFileError(
+            path.name,
+            f"row has {ragged.fields} fields but the header has {ragged.expected}; check for an "
+            "unquoted delimiter, an unclosed quote or a truncated line",
+            line=ragged.line,
+        )
 
 
 def _require_rows(path: Path, data: bytes, frame: pl.DataFrame) -> None:
