@@ -124,9 +124,20 @@ def test_a_headerless_file_is_quoted_masked_only_when_pii_is_restricted(tmp_path
 
 def test_the_found_list_of_a_missing_column_is_short(tmp_path: Path) -> None:
     headers = ",".join(f"col{i}" for i in range(30))
-    message = _error(tmp_path, "customers.csv", headers.encode() + b"\n" + b"1," * 29 + b"1\n")
+    data = headers.encode() + b"\n" + b"1," * 29 + b"1\n"
+    message = _error(tmp_path, "customers.csv", data, restrict_pii=False)
     assert "(found: col0, col1," in message
     assert "col19 and 10 more)" in message
+
+
+def test_unmatched_headers_of_a_file_without_email_show_one_character(tmp_path: Path) -> None:
+    """A headerless row without an address or phone: its values are still a customer's."""
+    data = b"C-1,Ann,Lee\nC-2,Bob,Ray\n"
+    message = _error(tmp_path, "customers.csv", data, restrict_pii=True)
+    assert "(found: C***, A***, L***)" in message
+    data = b"CustomerNumber,E-mail Address\nC-1,\n"
+    message = _error(tmp_path, "customers.csv", data, restrict_pii=True)
+    assert "(found: CustomerNumber, E***)" in message  # a matched header is shown whole
 
 
 def test_a_polars_error_is_shown_without_the_cell_it_quotes() -> None:

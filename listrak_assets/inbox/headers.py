@@ -8,18 +8,19 @@ the other's values without a word.
 
 A header that looks like an email address or a phone number is a customer's data, not a
 column name: the file's header row is missing. Such a file fails before anything quotes its
-first line, and every header quoted in a message is masked when PII is restricted.
+first line, and every header quoted in a message is masked when PII is restricted (one that
+matched no column down to its first character, as it may be a value).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.names import column_key, name_key
-from listrak_assets.privacy import mask_text
+from listrak_assets.privacy import mask_text, mask_value
 from listrak_assets.schemas.spec import TableSpec
 
 _LONGEST = 60  # characters of a header quoted in a message
@@ -47,8 +48,14 @@ def looks_like_data(header: str) -> bool:
     return mask_text(header) != header
 
 
-def _found(headers: Sequence[str], restrict_pii: bool) -> str:
-    shown = [header_label(h, restrict_pii) for h in headers[:_MOST_LISTED]]
+def _found(headers: Sequence[str], known: Collection[int], restrict_pii: bool) -> str:
+    """The headers of a file that lacks a required column. Without a header row its first
+    line is a customer's data, so with PII restricted a header that matched nothing shows
+    only its first character."""
+    shown = [
+        header_label(h, restrict_pii) if i in known or not restrict_pii else mask_value(h)
+        for i, h in enumerate(headers[:_MOST_LISTED])
+    ]
     more = len(headers) - _MOST_LISTED
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
@@ -114,7 +121,7 @@ def match_columns(
             )
         _refuse_clash(file, names, chosen, position, target, restrict_pii)
         chosen[position] = target
-    _require(file, names, spec, set(chosen.values()), restrict_pii)
+    _require(file, names, spec, chosen, restrict_pii)
     return ColumnMatch(chosen, names, ignored)
 
 
@@ -150,16 +157,17 @@ def _require(
     file: str,
     names: Sequence[str],
     spec: TableSpec,
-    present: set[str],
+    chosen: Mapping[int, str],
     restrict_pii: bool,
 ) -> None:
+    present = set(chosen.values())
     for required in spec.required:
         fallback = spec.fallbacks.get(required)
         if required not in present and (fallback is None or fallback not in present):
             raise InputFileError(
                 file,
                 f"required column '{required}' is missing (found: "
-                f"{_found(names, restrict_pii)}); if it has another name, map it under "
+                f"{_found(names, chosen, restrict_pii)}); if it has another name, map it under "
                 f"`columns: {spec.name}:` in listrak.yaml",
                 line=1,
                 column=required,
