@@ -16,7 +16,7 @@ import dagster as dg
 from listrak_assets.defs import email_sink, sms_sink
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
-from listrak_assets.defs.jobs import refresh_job
+from listrak_assets.defs.jobs import publish_jobs, refresh_job
 from listrak_assets.defs.keys import clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
 from listrak_assets.defs.resources import (
@@ -64,7 +64,7 @@ class Channels:
 
 
 def build_definitions(channels: Channels) -> dg.Definitions:
-    """The assets, checks, job, sensor and resources of the switched-on channels."""
+    """The assets, checks, jobs, sensor and resources of the switched-on channels."""
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
     guards: list[dg.AssetChecksDefinition] = []
@@ -77,6 +77,7 @@ def build_definitions(channels: Channels) -> dg.Definitions:
     if channels.sftp:
         sinks.extend(FILE_SINKS)
     settings = ListrakSettings()
+    jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
     return dg.Definitions(
         assets=[
             *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
@@ -84,7 +85,7 @@ def build_definitions(channels: Channels) -> dg.Definitions:
             *sinks,
         ],
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
-        jobs=[refresh_job],
+        jobs=jobs,
         sensors=[inbox_sensor],
         resources={
             "settings": settings,

@@ -1,4 +1,8 @@
-"""Raw assets: each table's inbox files as text, with the file and row of every record."""
+"""Raw assets: each table's inbox files as text, with the file and row of every record.
+
+Each records the fingerprint of the files it read (`input_fingerprint`): the inbox sensor
+seeds its cursor from it.
+"""
 
 import dagster as dg
 import polars as pl
@@ -8,9 +12,12 @@ from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
+from listrak_assets.inbox.snapshot import fingerprint, stat_files
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import SettingsError
+
+INPUT_FINGERPRINT = "input_fingerprint"
 
 RAW_DESCRIPTIONS = {
     SOURCE_FILE: "input file the row came from",
@@ -42,6 +49,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         try:
             conf = settings.load()
             paths = find_files(conf.inbox, spec.name)
+            consumed = fingerprint(stat_files(paths))
             table = read_table(
                 spec,
                 paths,
@@ -68,6 +76,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 ),
                 "ignored_columns": dg.MetadataValue.json(ignored),
                 "inbox": dg.MetadataValue.path(str(conf.inbox)),
+                INPUT_FINGERPRINT: consumed,
             },
         )
 
