@@ -25,11 +25,12 @@ from listrak_assets.defs.resources import (
     ListrakSmsApi,
     ParquetIOManager,
 )
+from listrak_assets.defs.schedules import nightly_schedule
 from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.sftp_sinks import FILE_SINKS
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.settings import NightlySchedule, SettingsError, load_settings
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ class Channels:
         return [t for t in TABLES if t not in off]
 
 
-def build_definitions(channels: Channels) -> dg.Definitions:
-    """The assets, checks, jobs, sensor and resources of the switched-on channels."""
+def build_definitions(channels: Channels, nightly: NightlySchedule | None = None) -> dg.Definitions:
+    """The assets, checks, jobs, sensors and resources of the switched-on channels, and the
+    nightly schedule when one is given."""
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
     guards: list[dg.AssetChecksDefinition] = []
@@ -78,6 +80,8 @@ def build_definitions(channels: Channels) -> dg.Definitions:
         sinks.extend(FILE_SINKS)
     settings = ListrakSettings()
     jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
+    publish_all = next((j for j in jobs if j.name == "publish_all"), None)
+    schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
     return dg.Definitions(
         assets=[
             *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
@@ -86,6 +90,7 @@ def build_definitions(channels: Channels) -> dg.Definitions:
         ],
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
         jobs=jobs,
+        schedules=schedules,
         sensors=[inbox_sensor],
         resources={
             "settings": settings,
