@@ -247,6 +247,9 @@ class Settings(_Strict):
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")
     inbox_settle_seconds: float = Field(30.0, ge=0)
+    # true: consumed files move to `archive`/<date>/ after a successful run (see the README).
+    inbox_archive: bool = False
+    archive: Path = Path("data/archive")
     schedule: NightlySchedule = NightlySchedule()
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -316,5 +319,9 @@ def load_settings(path: Path | None = None) -> Settings:
         raise SettingsError(f"{path}: bad setting {problems}") from None
     base = path.resolve().parent
     return settings.model_copy(
-        update={"inbox": base / settings.inbox, "warehouse": base / settings.warehouse}
+        update={
+            "inbox": base / settings.inbox,
+            "warehouse": base / settings.warehouse,
+            "archive": base / settings.archive,
+        }
     )

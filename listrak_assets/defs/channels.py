@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.defs import email_sink, sms_sink
+from listrak_assets.defs.archive import inbox_archive_sensor
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
 from listrak_assets.defs.jobs import publish_jobs, refresh_job
@@ -91,7 +92,7 @@ def build_definitions(channels: Channels, nightly: NightlySchedule | None = None
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
         jobs=jobs,
         schedules=schedules,
-        sensors=[inbox_sensor],
+        sensors=[inbox_sensor, inbox_archive_sensor],
         resources={
             "settings": settings,
             "io_manager": ParquetIOManager(settings=settings),

@@ -1,8 +1,12 @@
 """Raw assets: each table's inbox files as text, with the file and row of every record.
 
 Each records the fingerprint of the files it read (`input_fingerprint`): the inbox sensor
-seeds its cursor from it.
+seeds its cursor from it, and the archive moves only files that still match it. With
+`inbox_archive` on, a table with no file in the inbox is unchanged, not empty: its raw asset
+is not rebuilt, so nothing downstream of it runs.
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -40,15 +44,25 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         key=raw_key(spec.name),
         group_name="raw",
         kinds={"polars", "parquet"},
+        # Not emitted when the archive model finds no new file: downstream steps then skip.
+        output_required=False,
         # The columns a raw table can have; a run reports the ones the files really had.
         metadata={"dagster/column_schema": dtype_schema(_raw_columns(spec), RAW_DESCRIPTIONS)},
         description=f"The {spec.name} files from the inbox, all columns as text, with "
         "`_source_file` and `_source_row` on every row.",
     )
-    def _raw(context: dg.AssetExecutionContext, settings: ListrakSettings) -> dg.MaterializeResult:
+    def _raw(
+        context: dg.AssetExecutionContext, settings: ListrakSettings
+    ) -> Iterator[dg.MaterializeResult]:
         try:
             conf = settings.load()
             paths = find_files(conf.inbox, spec.name)
+            if not paths and conf.inbox_archive:
+                context.log.info(
+                    f"no new {spec.name} file in {conf.inbox}: unchanged since the last run "
+                    "that consumed one (inbox_archive is on); nothing downstream is rebuilt"
+                )
+                return
             consumed = fingerprint(stat_files(paths))
             table = read_table(
                 spec,
@@ -66,7 +80,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         ignored = {f.name: f.ignored for f in table.files if f.ignored}
         if ignored:
             context.log.warning(f"columns Listrak has no place for were left out: {ignored}")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             value=table.frame,
             metadata={
                 "dagster/row_count": table.frame.height,
