@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Run history of `make demo` and `make ui`, kept so the UI shows the demo's run.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint install instance
+.PHONY: demo test ui lint install instance replay
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ instance:
 
 demo: install instance
 	DAGSTER_HOME="$(DAGSTER_HOME)" $(BIN)/python -m listrak_assets.refresh
+
+# Copy the input files archived on DATE (YYYY-MM-DD) back into the inbox (inbox_archive: true).
+replay: install
+	$(BIN)/python -m listrak_assets.replay $(DATE)
 
 # pylint checks duplicate code only (its settings are in pyproject.toml).
 test: install

@@ -47,6 +47,17 @@ CONFIG_ENV = "LISTRAK_CONFIG"
 DEFAULT_CONFIG = "listrak.yaml"
 
 
+def check_zone(value: str) -> str:
+    """An IANA time zone name, or ValueError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
+    return value
+
+
 class SettingsError(ValueError):
     """listrak.yaml is missing, unreadable or has a bad value."""
 
@@ -147,6 +158,41 @@ class SftpSink(_Strict):
         return None if value is None else check_fingerprint(value)
 
 
+class NightlySchedule(_Strict):
+    """The nightly run of the `publish_all` job at `time` (HH:MM) in `timezone`; read when the
+    definitions load."""
+
+    enabled: bool = False
+    time: str = "02:00"
+    timezone: str = "UTC"
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _clock(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 02:00 as the base-60 number 120.
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        if isinstance(value, str):
+            hours, _, minutes = value.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2) or not (
+                0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59
+            ):
+                raise ValueError(f"'{value}' is not a time of day as HH:MM (e.g. \"02:30\")")
+            return f"{int(hours):02d}:{minutes}"
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @property
+    def cron(self) -> str:
+        """The cron expression of `time`: every day at that minute."""
+        hours, minutes = self.time.split(":")
+        return f"{int(minutes)} {int(hours)} * * *"
+
+
 class Window(_Strict):
     """Plausible dates of one kind: from `earliest` to `days_ahead` days after the run's date."""
 
@@ -201,6 +247,10 @@ class Settings(_Strict):
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")
     inbox_settle_seconds: float = Field(30.0, ge=0)
+    # true: consumed files move to `archive`/<date>/ after a successful run (see the README).
+    inbox_archive: bool = False
+    archive: Path = Path("data/archive")
+    schedule: NightlySchedule = NightlySchedule()
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
     updated_at_column: str = "updated_at"
@@ -225,13 +275,7 @@ class Settings(_Strict):
     @field_validator("source_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
-        return value
+        return check_zone(value)
 
     @field_validator("columns")
     @classmethod
@@ -275,5 +319,9 @@ def load_settings(path: Path | None = None) -> Settings:
         raise SettingsError(f"{path}: bad setting {problems}") from None
     base = path.resolve().parent
     return settings.model_copy(
-        update={"inbox": base / settings.inbox, "warehouse": base / settings.warehouse}
+        update={
+            "inbox": base / settings.inbox,
+            "warehouse": base / settings.warehouse,
+            "archive": base / settings.archive,
+        }
     )

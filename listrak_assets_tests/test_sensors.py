@@ -1,5 +1,5 @@
-"""The inbox sensor, evaluated through Dagster's sensor context over a real folder. The clock
-is the real one; files are aged or made fresh with `os.utime`."""
+"""The inbox sensor, evaluated through Dagster's sensor context over a real folder and a real
+instance. The clock is the real one; files are aged or made fresh with `os.utime`."""
 
 from __future__ import annotations
 
@@ -10,21 +10,49 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.definitions import defs
+from listrak_assets.defs.channels import Channels, build_definitions
+from listrak_assets.defs.jobs import chains
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import ListrakSettings
-from listrak_assets.defs.sensors import fingerprint, inbox_files, inbox_sensor
-from listrak_assets_tests.conftest import Workspace
+from listrak_assets.defs.sensors import TABLES_TAG, fingerprint, inbox_files, inbox_sensor
+from listrak_assets.defs.sftp_sinks import file_key
+from listrak_assets_tests.conftest import Workspace, failure_messages
 
 Tick = dg.SensorResult | dg.SkipReason
 
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "inbox"
 
-def _tick(workspace: Workspace, cursor: str | None) -> Tick:
+
+def _head(name: str) -> str:
+    """The header and first record of a sample file: enough for its tables to build."""
+    return "".join(SAMPLE.joinpath(name).read_text(encoding="utf-8").splitlines(True)[:2])
+
+
+# One small file per table (products as CSV; the sample's is Parquet).
+FILES = {
+    name: _head(name)
+    for name in ("customers.csv", "orders.csv", "order_items.csv", "email_audience.csv")
+} | {
+    "products.csv": "sku,title\ns1,Shirt\n",
+    "sms_audience.csv": "phone\n+12025550143\n",
+}
+
+
+def _tick(workspace: Workspace, cursor: str | None, definitions: dg.Definitions = defs) -> Tick:
     context = dg.build_sensor_context(
         instance=workspace.instance,
         cursor=cursor,
         resources={"settings": ListrakSettings(path=str(workspace.config))},
-        definitions=defs,
+        definitions=definitions,
     )
     return inbox_sensor(context)
+
+
+def _land(workspace: Workspace, files: dict[str, str], age: float = 60) -> None:
+    """Write the files, last modified `age` seconds ago (settled at 30 s)."""
+    for name, text in files.items():
+        _age(workspace.write(name, text), age)
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -121,6 +149,121 @@ def test_a_cursor_from_before_is_read_as_the_inbox_it_saw(workspace: Workspace) 
     _age(path, 60)
     old_cursor = fingerprint(inbox_files(workspace.inbox))  # what the sensor stored before
     assert "no new or changed file" in _skip(_tick(workspace, old_cursor))
+
+
+def _keys(request: dg.RunRequest) -> set[str]:
+    return {k.to_user_string() for k in request.asset_selection or []}
+
+
+def _chain(table: str, sink: str) -> set[str]:
+    return {k.to_user_string() for k in (raw_key(table), clean_key(table), rejects_key(table))} | {
+        sink
+    }
+
+
+def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) -> None:
+    _land(workspace, FILES)
+    first = _tick(workspace, None)
+    [everything] = _requests(first)
+    assert _keys(everything) == {
+        k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
+    }
+
+    _land(workspace, {"orders_2026-12-01.csv": "ordernumber,email\n2,a@example.com\n"})
+    [orders] = _requests(_tick(workspace, _cursor(first, None)))
+    assert _keys(orders) == _chain("orders", file_key("orders").to_user_string())
+    assert orders.tags[TABLES_TAG] == "orders"
+    # The checks on the orders table run with it; none on another table.
+    checks = {(k.asset_key, k.name) for k in orders.asset_check_keys or []}
+    assert (clean_key("orders"), "schema_valid") in checks
+    assert (clean_key("orders"), "orders_have_customers") in checks
+    assert {key for key, _ in checks} == {clean_key("orders")}
+    # Dagster accepts it as a subset of the job the sensor targets (multi-assets whole).
+    job = defs.resolve_job_def("refresh").get_subset(
+        asset_selection=set(orders.asset_selection or []),
+        asset_check_selection=set(orders.asset_check_keys or []),
+    )
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == _keys(orders)
+
+
+def test_an_audience_file_requests_only_its_channel(workspace: Workspace) -> None:
+    _land(workspace, FILES)
+    first = _tick(workspace, None)
+    _land(workspace, {"sms_audience.csv": "phone\n+12025550143\n+12025550144\n"})
+    [sms] = _requests(_tick(workspace, _cursor(first, None)))
+    assert _keys(sms) == _chain("sms_audience", "listrak/sms_audience") | {
+        "listrak/sms_audience_rejects"
+    }
+    assert (clean_key("sms_audience"), "removal_guard") in {
+        (k.asset_key, k.name) for k in sms.asset_check_keys or []
+    }
+
+
+def test_two_changed_tables_start_one_run(workspace: Workspace) -> None:
+    _land(workspace, FILES)
+    first = _tick(workspace, None)
+    _land(workspace, {"customers_2.csv": FILES["customers.csv"], "products_2.csv": "sku\ns2\n"})
+    [both] = _requests(_tick(workspace, _cursor(first, None)))
+    assert _keys(both) == _chain("customers", "listrak/customer_file") | _chain(
+        "products", "listrak/product_file"
+    )
+    assert both.tags[TABLES_TAG] == "customers,products"
+
+
+def test_the_same_file_set_starts_one_run(workspace: Workspace) -> None:
+    _land(workspace, {"orders.csv": FILES["orders.csv"]})
+    # Two ticks that both see the file before a cursor is stored ask with the same run key,
+    # which Dagster launches once; a tick after the first sees nothing new.
+    one, two = _tick(workspace, None), _tick(workspace, None)
+    [a], [b] = _requests(one), _requests(two)
+    assert a.run_key == b.run_key
+    assert "no new or changed file" in _skip(_tick(workspace, _cursor(one, None)))
+
+
+def test_a_channel_that_is_off_ignores_its_files(workspace: Workspace) -> None:
+    no_sms = build_definitions(Channels(sms=False))
+    _land(workspace, {"sms_audience.csv": FILES["sms_audience.csv"]})
+    skipped = _tick(workspace, None, no_sms)
+    assert "sms_audience.csv ignored" in _skip(skipped)
+    _land(workspace, {"email_audience.csv": FILES["email_audience.csv"]})
+    [email] = _requests(_tick(workspace, _cursor(skipped, None), no_sms))
+    assert not {k for k in _keys(email) if "sms" in k}
+
+
+def test_first_start_after_a_successful_run_requests_nothing(workspace: Workspace) -> None:
+    """A new instance or a sensor without a cursor: what the last successful run consumed
+    is not news."""
+    _land(workspace, {n: FILES[n] for n in ("customers.csv", "orders.csv")})
+    done = workspace.materialize("customers", "orders")
+    assert done.success, failure_messages(done)
+
+    start = _tick(workspace, None)
+    assert "no new or changed file" in _skip(start)
+
+    # A table the run did not build is news; so is a consumed file that changed since.
+    _land(workspace, {"products.csv": FILES["products.csv"]})
+    _age(workspace.inbox / "orders.csv", 40)
+    [request] = _requests(_tick(workspace, None))
+    assert set(request.tags[TABLES_TAG].split(",")) == {"orders", "products"}
+    assert not {k for k in _keys(request) if "customer" in k}
+
+
+def test_a_failed_run_does_not_count_as_consumed(workspace: Workspace) -> None:
+    """The raw table was built, but the run failed (its file sink has no SFTP server): the
+    file is still news to a sensor without a cursor."""
+    _land(workspace, {"customers.csv": FILES["customers.csv"]})
+    failed = dg.materialize(
+        list(defs.assets or []),
+        selection=chains(["customers"]),
+        resources=workspace.resources(),  # an SFTP resource without a server
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+    assert not failed.success
+    built = {e.asset_key for e in failed.get_asset_materialization_events()}
+    assert raw_key("customers") in built and file_key("customers") not in built
+    [request] = _requests(_tick(workspace, None))
+    assert request.tags[TABLES_TAG] == "customers"
 
 
 def test_sensor_targets_the_refresh_job() -> None:

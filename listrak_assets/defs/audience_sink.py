@@ -22,6 +22,7 @@ import polars as pl
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import preview
 from listrak_assets.inbox import find_files
+from listrak_assets.inbox.archive import ever_archived
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.guard import (
     OVERRIDE_TAG,
@@ -175,10 +176,14 @@ class GuardOutcome:
 
 
 def require_input(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
-    """While the inbox holds the current state, absent input files are an error for the
-    sink: InputMissing, never an empty audience."""
-    if not find_files(conf.inbox, channel.audience):
-        raise InputMissing(missing_input(channel.channel, channel.audience, conf.inbox))
+    """Absent input files are an error for the sink: InputMissing, never an empty audience.
+    While the inbox holds the current state, absent means not in the inbox; with
+    `inbox_archive` on, in neither the inbox nor the archive (consumed once is unchanged)."""
+    if find_files(conf.inbox, channel.audience):
+        return
+    if conf.inbox_archive and ever_archived(conf.archive, channel.audience):
+        return
+    raise InputMissing(missing_input(channel.channel, channel.audience, conf.inbox))
 
 
 def guard_plan(

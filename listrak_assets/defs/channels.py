@@ -14,9 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.defs import email_sink, sms_sink
+from listrak_assets.defs.archive import inbox_archive_sensor
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
-from listrak_assets.defs.jobs import refresh_job
+from listrak_assets.defs.jobs import publish_jobs, refresh_job
 from listrak_assets.defs.keys import clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
 from listrak_assets.defs.resources import (
@@ -25,11 +26,12 @@ from listrak_assets.defs.resources import (
     ListrakSmsApi,
     ParquetIOManager,
 )
+from listrak_assets.defs.schedules import nightly_schedule
 from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.sftp_sinks import FILE_SINKS
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.settings import NightlySchedule, SettingsError, load_settings
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ class Channels:
         return [t for t in TABLES if t not in off]
 
 
-def build_definitions(channels: Channels) -> dg.Definitions:
-    """The assets, checks, job, sensor and resources of the switched-on channels."""
+def build_definitions(channels: Channels, nightly: NightlySchedule | None = None) -> dg.Definitions:
+    """The assets, checks, jobs, sensors and resources of the switched-on channels, and the
+    nightly schedule when one is given."""
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
     guards: list[dg.AssetChecksDefinition] = []
@@ -77,6 +80,9 @@ def build_definitions(channels: Channels) -> dg.Definitions:
     if channels.sftp:
         sinks.extend(FILE_SINKS)
     settings = ListrakSettings()
+    jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
+    publish_all = next((j for j in jobs if j.name == "publish_all"), None)
+    schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
     return dg.Definitions(
         assets=[
             *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
@@ -84,8 +90,9 @@ def build_definitions(channels: Channels) -> dg.Definitions:
             *sinks,
         ],
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
-        jobs=[refresh_job],
-        sensors=[inbox_sensor],
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[inbox_sensor, inbox_archive_sensor],
         resources={
             "settings": settings,
             "io_manager": ParquetIOManager(settings=settings),

@@ -1,9 +1,60 @@
-"""Jobs."""
+"""Jobs: `refresh` rebuilds everything (what `make demo` runs); `publish_email`, `publish_sms`
+and `publish_files` each rebuild and send one channel, `publish_all` every channel switched
+on (what the nightly schedule runs).
+
+A table's chain is its raw asset and everything downstream of it (clean table, rejects,
+sinks, and the checks on them): a job is the chains of its tables, so a job never sends a
+channel it was not named for, and a multi-asset is always taken whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
 
 import dagster as dg
+
+from listrak_assets.defs.keys import raw_key
+
+EMAIL_TABLES = ("email_audience",)
+SMS_TABLES = ("sms_audience",)
+FILE_TABLES = ("customers", "products", "orders", "order_items")
 
 refresh_job = dg.define_asset_job(
     "refresh",
     selection=dg.AssetSelection.all(),
     description="Read the inbox and rebuild every table, its rejects and its checks.",
 )
+
+
+def chains(tables: Iterable[str]) -> dg.AssetSelection:
+    """The raw assets of `tables` and everything downstream of them."""
+    return dg.AssetSelection.assets(*(raw_key(t) for t in tables)).downstream()
+
+
+def publish_jobs(email: bool, sms: bool, files: bool) -> list[dg.UnresolvedAssetJobDefinition]:
+    """The publishing jobs of the channels switched on; a channel that is off has no job,
+    and `publish_all` is left out when every channel is."""
+    channels = [
+        ("publish_email", "the email audience", EMAIL_TABLES, email),
+        ("publish_sms", "the SMS audience", SMS_TABLES, sms),
+        ("publish_files", "the customer, product, order and order item files", FILE_TABLES, files),
+    ]
+    on = [c for c in channels if c[3]]
+    jobs = [
+        dg.define_asset_job(
+            name,
+            selection=chains(tables),
+            description=f"Read the inbox and publish {what}: its raw and clean tables, checks "
+            "and sink.",
+        )
+        for name, what, tables, _ in on
+    ]
+    if on:
+        jobs.append(
+            dg.define_asset_job(
+                "publish_all",
+                selection=chains(t for *_, tables, _ in on for t in tables),
+                description="Read the inbox and publish every channel switched on.",
+            )
+        )
+    return jobs

@@ -1,4 +1,12 @@
-"""Raw assets: each table's inbox files as text, with the file and row of every record."""
+"""Raw assets: each table's inbox files as text, with the file and row of every record.
+
+Each records the fingerprint of the files it read (`input_fingerprint`): the inbox sensor
+seeds its cursor from it, and the archive moves only files that still match it. With
+`inbox_archive` on, a table with no file in the inbox is unchanged, not empty: its raw asset
+is not rebuilt, so nothing downstream of it runs.
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -9,9 +17,12 @@ from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
 from listrak_assets.inbox.headers import header_label
+from listrak_assets.inbox.snapshot import fingerprint, stat_files
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import SettingsError
+
+INPUT_FINGERPRINT = "input_fingerprint"
 
 RAW_DESCRIPTIONS = {
     SOURCE_FILE: "input file the row came from",
@@ -34,15 +45,26 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         key=raw_key(spec.name),
         group_name="raw",
         kinds={"polars", "parquet"},
+        # Not emitted when the archive model finds no new file: downstream steps then skip.
+        output_required=False,
         # The columns a raw table can have; a run reports the ones the files really had.
         metadata={"dagster/column_schema": dtype_schema(_raw_columns(spec), RAW_DESCRIPTIONS)},
         description=f"The {spec.name} files from the inbox, all columns as text, with "
         "`_source_file` and `_source_row` on every row.",
     )
-    def _raw(context: dg.AssetExecutionContext, settings: ListrakSettings) -> dg.MaterializeResult:
+    def _raw(
+        context: dg.AssetExecutionContext, settings: ListrakSettings
+    ) -> Iterator[dg.MaterializeResult]:
         try:
             conf = settings.load()
             paths = find_files(conf.inbox, spec.name)
+            if not paths and conf.inbox_archive:
+                context.log.info(
+                    f"no new {spec.name} file in {conf.inbox}: unchanged since the last run "
+                    "that consumed one (inbox_archive is on); nothing downstream is rebuilt"
+                )
+                return
+            consumed = fingerprint(stat_files(paths))
             table = read_table(
                 spec,
                 paths,
@@ -65,7 +87,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         }
         if ignored:
             context.log.warning(f"columns Listrak has no place for were left out: {ignored}")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             value=table.frame,
             metadata={
                 "dagster/row_count": table.frame.height,
@@ -75,6 +97,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 ),
                 "ignored_columns": dg.MetadataValue.json(ignored),
                 "inbox": dg.MetadataValue.path(str(conf.inbox)),
+                INPUT_FINGERPRINT: consumed,
             },
         )
 

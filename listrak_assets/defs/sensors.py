@@ -1,60 +1,107 @@
-"""A sensor that starts a run when a file lands in or changes in the inbox, once it has
-settled.
+"""The inbox sensor: a run for the tables whose files landed in or changed in the inbox, once
+they have settled.
+
+A tick requests one run for everything that changed: each changed table's raw and clean
+assets and what lies downstream of them (rejects, sinks, the checks on them), so a new orders
+file sends the order file and never republishes an audience. The run key is the fingerprint
+of the changed files: one file set starts one run, even when two ticks see it.
 
 Only new or changed files count: a file that disappears starts nothing (a missing export is
 not news to publish). And a file starts nothing until it has stopped changing: its mtime is
 older than `inbox_settle_seconds`, so an export copied file by file, or one still being
 written, is not read half way. A file already that old is ready at first sight.
+
+Without a cursor (a new instance, a reset sensor, the first start of the UI after `make
+demo`) the cursor is seeded from the instance: a table whose files have the fingerprint that
+the raw asset recorded in the last successful run that built it is unchanged, and starts no
+run. Nothing is published by starting Dagster alone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from pathlib import Path
 
 import dagster as dg
 
-from listrak_assets.defs.jobs import refresh_job
+from listrak_assets.defs.jobs import chains, refresh_job
+from listrak_assets.defs.keys import raw_key
+from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
-from listrak_assets.inbox.reader import SUFFIXES
+from listrak_assets.inbox.snapshot import Snapshot, fingerprint, inbox_files, table_files
+from listrak_assets.schemas import TABLES
 
-Seen = dict[str, tuple[int, int]]  # file name -> (size, mtime in ns)
+__all__ = ["fingerprint", "inbox_files", "inbox_sensor", "last_consumed"]
 
-
-def inbox_files(inbox: Path) -> Seen:
-    """Every input file's size and modification time."""
-    if not inbox.is_dir():
-        return {}
-    files = sorted(p for p in inbox.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES))
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
+# How many of a raw asset's latest materializations are searched for one of a successful run.
+LOOKBACK = 20
+TABLES_TAG = "listrak/tables"
 
 
-def fingerprint(files: Seen) -> str:
-    """A short hash of the files' names, sizes and modification times: the run key."""
-    digest = hashlib.sha256()
-    for name, (size, mtime) in sorted(files.items()):
-        digest.update(f"{name}\0{size}\0{mtime}\n".encode())
-    return digest.hexdigest()[:16]
-
-
-def _encode(files: Seen) -> str:
+def _encode(files: Snapshot) -> str:
     return json.dumps({name: list(stat) for name, stat in sorted(files.items())})
 
 
-def _decode(cursor: str | None, files: Seen) -> Seen:
+def _decode(cursor: str, inbox: Snapshot) -> Snapshot:
     """The files a cursor had seen. An older cursor was the fingerprint of the whole inbox:
     it still says whether the inbox is as it was."""
-    if not cursor:
-        return {}
     try:
         data = json.loads(cursor)
     except ValueError:
-        return dict(files) if cursor == fingerprint(files) else {}
+        return dict(inbox) if cursor == fingerprint(inbox) else {}
     if not isinstance(data, dict):
         return {}
     return {str(name): (int(stat[0]), int(stat[1])) for name, stat in data.items()}
+
+
+def last_consumed(instance: dg.DagsterInstance, table: str) -> str | None:
+    """The input fingerprint recorded by the newest materialization of the table's raw asset
+    in a run that succeeded; None when there is none."""
+    result = instance.fetch_materializations(raw_key(table), limit=LOOKBACK)
+    for record in result.records:
+        run = instance.get_run_by_id(record.run_id)
+        if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
+            continue
+        materialization = record.asset_materialization
+        value = materialization.metadata.get(INPUT_FINGERPRINT) if materialization else None
+        return str(value.value) if value is not None else None
+    return None
+
+
+def _seed(instance: dg.DagsterInstance, by_table: dict[str, Snapshot]) -> Snapshot:
+    """The files the last successful runs already consumed, as a cursor would hold them."""
+    seen: Snapshot = {}
+    for table, files in by_table.items():
+        if files and last_consumed(instance, table) == fingerprint(files):
+            seen.update(files)
+    return seen
+
+
+def _tables(context: dg.SensorEvaluationContext) -> list[str]:
+    """The tables the definitions build (a channel switched off has no audience table)."""
+    repo = context.repository_def
+    if repo is None:
+        return list(TABLES)
+    keys = repo.asset_graph.get_all_asset_keys()
+    return [t for t in TABLES if raw_key(t) in keys]
+
+
+def _request(
+    context: dg.SensorEvaluationContext, tables: list[str], files: Snapshot
+) -> dg.RunRequest:
+    """One run for the chains of `tables`, keyed by the files that changed."""
+    run_key = f"inbox-{fingerprint(files)}"
+    tags = {TABLES_TAG: ",".join(tables)}
+    repo = context.repository_def
+    if repo is None:  # evaluated without definitions: the job as a whole
+        return dg.RunRequest(run_key=run_key, tags=tags)
+    selection = chains(tables)
+    return dg.RunRequest(
+        run_key=run_key,
+        asset_selection=sorted(selection.resolve(repo.asset_graph)),
+        asset_check_keys=sorted(selection.resolve_checks(repo.asset_graph)),
+        tags=tags,
+    )
 
 
 @dg.sensor(
@@ -63,15 +110,23 @@ def _decode(cursor: str | None, files: Seen) -> Seen:
 def inbox_sensor(
     context: dg.SensorEvaluationContext, settings: ListrakSettings
 ) -> dg.SkipReason | dg.SensorResult:
-    """Rebuild every table when a file lands in or changes in the inbox and has settled."""
+    """Build and publish the tables whose files landed in or changed in the inbox, once they
+    have settled."""
     conf = settings.load()
-    files = inbox_files(conf.inbox)
-    seen = _decode(context.cursor, files)
+    by_table = table_files(conf.inbox, _tables(context))
+    files = {name: stat for table in by_table.values() for name, stat in table.items()}
+    if context.cursor:
+        seen = _decode(context.cursor, inbox_files(conf.inbox))
+    else:
+        seen = _seed(context.instance, by_table)
     changed = sorted(name for name, stat in files.items() if seen.get(name) != stat)
     gone = sorted(set(seen) - set(files))
     if not changed:
         if not files:
+            others = sorted(set(inbox_files(conf.inbox)) - set(files))
             reason = f"no input files in {conf.inbox}"
+            if others:
+                reason += f" for the tables built here ({', '.join(others)} ignored)"
         else:
             reason = "no new or changed file in the inbox since the last run"
         if gone:
@@ -87,8 +142,9 @@ def inbox_sensor(
             f"waiting for {', '.join(settling)} to stop changing (modified less than "
             f"inbox_settle_seconds = {conf.inbox_settle_seconds:g} s ago)"
         )
-    context.log.info(f"new or changed in the inbox: {', '.join(changed)}")
+    tables = [t for t, table in by_table.items() if any(name in table for name in changed)]
+    context.log.info(f"new or changed in the inbox: {', '.join(changed)} ({', '.join(tables)})")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"inbox-{fingerprint(files)}")],
+        run_requests=[_request(context, tables, {name: files[name] for name in changed})],
         cursor=_encode(files),
     )

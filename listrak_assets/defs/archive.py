@@ -1,0 +1,70 @@
+"""Inbox bookkeeping after a successful run, when `inbox_archive` is on: the files the run
+consumed move to `<archive>/<YYYY-MM-DD>/` (the day the run started, UTC).
+
+A run-status sensor rather than a step of the run: a move belongs after the whole run has
+succeeded (a failed sink leaves its input in the inbox for the re-run), and it needs no asset
+of its own. Which files a run consumed is read from its raw materializations' recorded input
+fingerprints; a table whose files changed since stays in the inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from listrak_assets.defs.raw import INPUT_FINGERPRINT
+from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.inbox.archive import archive_consumed
+
+
+def consumed_inputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """Table -> fingerprint of the files each raw asset of the run read."""
+    result = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    consumed: dict[str, str] = {}
+    for record in result.records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is None or materialization.asset_key.path[0] != "raw":
+            continue
+        value = materialization.metadata.get(INPUT_FINGERPRINT)
+        if value is not None:
+            consumed[materialization.asset_key.path[-1]] = str(value.value)
+    return consumed
+
+
+def run_day(instance: dg.DagsterInstance, run_id: str) -> dt.date:
+    """The day (UTC) the run was created."""
+    record = instance.get_run_record_by_id(run_id)
+    created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    return created.astimezone(dt.UTC).date()
+
+
+@dg.run_status_sensor(
+    name="inbox_archive",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="With inbox_archive on, moves the input files a successful run consumed to "
+    "the archive folder, under the day the run started.",
+)
+def inbox_archive_sensor(
+    context: dg.RunStatusSensorContext, settings: ListrakSettings
+) -> dg.SkipReason | None:
+    conf = settings.load()
+    if not conf.inbox_archive:
+        return dg.SkipReason("inbox_archive is off: the inbox holds the current state")
+    run_id = context.dagster_run.run_id
+    consumed = consumed_inputs(context.instance, run_id)
+    if not consumed:
+        return dg.SkipReason(f"run {run_id} read no inbox file")
+    day = run_day(context.instance, run_id)
+    done = archive_consumed(conf.inbox, conf.archive, day, consumed)
+    if done.moved:
+        context.log.info(
+            f"archived after run {run_id}: {', '.join(sorted(done.moved))} -> "
+            f"{conf.archive / day.isoformat()}"
+        )
+    for table, why in sorted(done.kept.items()):
+        context.log.info(f"{table} stays in the inbox: {why}")
+    return None
