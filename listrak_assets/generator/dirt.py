@@ -117,7 +117,7 @@ def _add_duplicates(
 
 
 def _place(
-    rng: np.random.Generator, edges: list[Transition], count: int, gap: bool
+    rng: np.random.Generator, edges: tuple[Transition, ...], count: int, gap: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """`count` instants (epoch seconds) whose wall-clock time, written with the offset in
     force before the change, falls in a gap (`gap`) or in the first pass of an overlap; and
@@ -143,7 +143,7 @@ def _dst_edges(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
         _dst=pl.lit(DST_NONE, pl.Int8), _dst_wall=pl.lit(None, pl.Datetime("us"))
     )
     zone = locale().source_timezone
-    edges = [] if zone == "UTC" else transitions(zone, ORDERS_FROM, ORDERS_TO)
+    edges = () if zone == "UTC" else transitions(zone, ORDERS_FROM, ORDERS_TO)
     n_each = int(DST_RATE * df.height + 0.5)
     if not edges or n_each == 0:
         return none
@@ -159,7 +159,7 @@ def _dst_edges(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
     updated = df["updated"].cast(pl.Datetime("us"))
     moved = pl.from_epoch(pl.Series(instants), time_unit="s").cast(pl.Datetime("us"))
     walls = pl.from_epoch(pl.Series(instants + offsets), time_unit="s").cast(pl.Datetime("us"))
-    wall = pl.Series("_dst_wall", [None] * df.height, dtype=pl.Datetime("us"))
+    wall = pl.repeat(None, df.height, dtype=pl.Datetime("us"), eager=True)
     return df.with_columns(
         updated=updated.scatter(where, moved).cast(df.schema["updated"]),
         _dst=pl.Series(kind),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -66,10 +67,10 @@ class Transition:
     after: int
 
 
-def transitions(zone: str, start: int, end: int) -> list[Transition]:
-    """The offset changes of `zone` between two instants (epoch seconds), found hour by hour
-    (every real zone changes on a whole hour in UTC within a few minutes' precision, and the
-    exact second is then found by halving)."""
+@cache
+def transitions(zone: str, start: int, end: int) -> tuple[Transition, ...]:
+    """The offset changes of `zone` between two instants (epoch seconds): found hour by hour
+    (zones change their offset at most once within an hour), then to the second by halving."""
     tz = ZoneInfo(zone)
 
     def offset(t: int) -> int:
@@ -90,4 +91,4 @@ def transitions(zone: str, start: int, end: int) -> list[Transition]:
             found.append(Transition(hi, current, nxt))
             current = nxt
         t += hour
-    return found
+    return tuple(found)
