@@ -149,6 +149,9 @@ class SftpSink(_Strict):
     compression: Compression = "none"
     split_rows: int = Field(0, ge=0)  # 0: one file per table
     done_marker: bool = False
+    # `'` before text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`): protects
+    # whoever opens the files in a spreadsheet, but Listrak stores the text with the `'`.
+    formula_guard: bool = Field(False, strict=True)
     file_names: SftpFileNames = SftpFileNames()
     host_key_fingerprint: str | None = None
 

@@ -31,7 +31,7 @@ from listrak_assets.inbox import find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import Kind, TableSpec
 from listrak_assets.schemas.validation import DTYPES
-from listrak_assets.settings import load_settings
+from listrak_assets.settings import SettingsError, load_settings
 from listrak_assets_tests.conftest import REPO
 
 FILE_TABLES = ["customers", "products", "orders", "order_items"]
@@ -203,10 +203,12 @@ def test_values_take_listraks_formats(clean_tables: dict[str, pl.DataFrame]) -> 
     assert (second["birthday"], second["registered"]) == ("", "")
 
 
-def read_csv_rows(frame: pl.DataFrame, spec: TableSpec) -> list[dict[str, str]]:
+def read_csv_rows(
+    frame: pl.DataFrame, spec: TableSpec, options: FileOptions | None = None
+) -> list[dict[str, str]]:
     """The rows of the file written from `frame`, as Python's csv module reads them."""
     with tempfile.TemporaryDirectory() as folder:
-        [written] = write_files(frame, spec, "x.csv", Path(folder), FileOptions())
+        [written] = write_files(frame, spec, "x.csv", Path(folder), options or FileOptions())
         raw = written.path.read_text(encoding="utf-8")
     # A quoted value may hold the delimiter or a quote, never a line break.
     assert len(raw.splitlines()) == frame.height + 1
@@ -229,6 +231,107 @@ def test_text_with_the_delimiter_or_quotes_is_qualified(tmp_path: Path) -> None:
 
 
 # -- options ---------------------------------------------------------------------------------
+
+# Text a spreadsheet would run as a formula, and what the guard writes for it.
+FORMULAS = {
+    '=HYPERLINK("http://x.example","open")': '\'=HYPERLINK("http://x.example","open")',
+    "+1 555 0100": "'+1 555 0100",
+    "-2+3": "'-2+3",
+    "@SUM(A1:A9)": "'@SUM(A1:A9)",
+    "  =1+1": "'  =1+1",  # after trimming
+    "Ann-Marie": "Ann-Marie",  # only the first character counts
+    "a=b": "a=b",
+    "'quoted": "'quoted",
+}
+
+
+def _customers(clean_tables: dict[str, pl.DataFrame], names: list[str]) -> pl.DataFrame:
+    """Clean customers with these first names and, on the first row, values of other kinds
+    that may start with a formula character: an email, a negative-free phone, a birthday."""
+    rows = clean_tables["customers"].head(len(names))
+    return rows.with_columns(
+        pl.Series("firstname", names),
+        pl.Series("lastname", ["-Smith", *rows["lastname"][1:]]),
+        pl.Series("email", ["-ann@example.com", *rows["email"][1:]]),
+        pl.Series("address2", ["@ the back door", *rows["address2"][1:]]),
+    )
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_formula_guard_prefixes_text_a_spreadsheet_would_run(
+    clean_tables: dict[str, pl.DataFrame], guard: bool
+) -> None:
+    spec = TABLES["customers"]
+    customers = _customers(clean_tables, list(FORMULAS))
+    rows = read_csv_rows(customers, spec, FileOptions(formula_guard=guard))
+    expected = list(FORMULAS.values()) if guard else list(FORMULAS)
+    assert [r["firstname"] for r in rows] == expected
+    first = rows[0]
+    assert first["lastname"] == ("'-Smith" if guard else "-Smith")
+    assert first["address2"] == ("'@ the back door" if guard else "@ the back door")
+    # The email is the customer's key: never changed, though it starts with `-`.
+    assert first["email"] == "-ann@example.com"
+    # The other columns are as without the guard.
+    plain = read_csv_rows(customers, spec)
+    text = {"firstname", "lastname", "address2"}
+    assert [{k: v for k, v in r.items() if k not in text} for r in rows] == [
+        {k: v for k, v in r.items() if k not in text} for r in plain
+    ]
+
+
+def test_formula_guard_leaves_numbers_and_phones_alone() -> None:
+    spec = TABLES["products"]
+    frame = pl.DataFrame(
+        {"sku": ["-A1", "B2"], "title": ["+new", "@home"], "price": [-5.0, 2.0]}
+    ).with_columns(
+        pl.lit(None, DTYPES[c.kind]).alias(c.name)
+        for c in spec.columns
+        if c.name not in {"sku", "title", "price"}
+    )
+    first, second = read_csv_rows(frame, spec, FileOptions(formula_guard=True))
+    assert (first["sku"], first["title"], first["price"]) == ("'-A1", "'+new", "-5.00")
+    assert (second["sku"], second["title"], second["price"]) == ("B2", "'@home", "2.00")
+    customers = pl.DataFrame(
+        {"email": ["a@example.com"], "mobilephone": ["15555550100"], "firstname": ["=x"]}
+    ).with_columns(
+        pl.lit(None, DTYPES[c.kind]).alias(c.name)
+        for c in TABLES["customers"].columns
+        if c.name not in {"email", "mobilephone", "firstname"}
+    )
+    [row] = read_csv_rows(customers, TABLES["customers"], FileOptions(formula_guard=True))
+    assert (row["mobilephone"], row["firstname"]) == ("15555550100", "'=x")
+
+
+def test_formula_guard_keeps_free_text_within_its_limit() -> None:
+    spec = TABLES["customers"]
+    limit = next(c.max_len for c in spec.columns if c.name == "firstname")
+    assert limit is not None
+    name = "=" + "x" * (limit - 1)
+    frame = pl.DataFrame({"email": ["a@example.com"], "firstname": [name]}).with_columns(
+        pl.lit(None, DTYPES[c.kind]).alias(c.name)
+        for c in spec.columns
+        if c.name not in {"email", "firstname"}
+    )
+    [row] = read_csv_rows(frame, spec, FileOptions(formula_guard=True))
+    assert row["firstname"] == ("'" + name)[:limit]
+    assert len(row["firstname"]) == limit
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("false", False), ("yes", True), (None, False)]
+)
+def test_formula_guard_setting(tmp_path: Path, value: str | None, expected: bool) -> None:
+    config = tmp_path / "listrak.yaml"
+    config.write_text("sftp: {}\n" if value is None else f"sftp:\n  formula_guard: {value}\n")
+    assert load_settings(config).sftp.formula_guard is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "'on'", "2"])
+def test_an_unknown_formula_guard_value_is_refused(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "listrak.yaml"
+    config.write_text(f"sftp:\n  formula_guard: {value}\n")
+    with pytest.raises(SettingsError, match=re.escape("bad setting 'sftp.formula_guard'")):
+        load_settings(config)
 
 
 def test_split_files_each_have_a_header_and_their_share_of_rows(

@@ -1,9 +1,11 @@
 """The sample-data generator writes what its manifest says.
 
 Every count is re-derived from the files with checks written here, independently of the
-generator's own code: a regex for e-mails, a small phone and date parser, the schemas' length
-limits. If the generator drifts (a reject row that also carries cosmetic dirt, a duplicate that
-is not counted, an orphan that is really a rejected order), these tests fail.
+generator's own code: a regex for e-mails, the reference library `phonenumbers` for phones
+(not the generator's idea of a phone), a small date parser with the documented two-digit-year
+pivot, the schemas' length limits. If the generator drifts (a reject row that also carries
+cosmetic dirt, a duplicate that is not counted, an orphan that is really a rejected order),
+these tests fail.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import json
 import re
 import subprocess
 import sys
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import phonenumbers
 import polars as pl
 import pytest
 
@@ -60,8 +64,10 @@ Check = Callable[[Row], bool]
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DATE_INPUTS = ["%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%B %d, %Y", "%Y%m%d"]
 DATETIME_INPUTS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p"]
+TWO_DIGIT_DATETIME = "%m/%d/%y %H:%M"  # orders are from 2023 on: Python's %y reads them right
 BOOLEANS = {"true", "false", "y", "n", "yes", "no", "1", "0"}
 MONEY = re.compile(r"\$?\s?(\d{1,3}(,\d{3})+|\d+)\.\d{2}")
+EURO_MONEY = re.compile(r"\$?\s?(\d{1,3}(\.\d{3})+|\d+),\d{2}")
 
 
 def blank(value: str | None) -> bool:
@@ -77,18 +83,15 @@ def canonical_email(value: str | None) -> bool:
 
 
 def phone_digits(value: str) -> str | None:
-    """E.164 digits (no +) of a phone as typed, US by default; None if it can't be one."""
-    value = re.sub(r"\s*x\d+$", "", value.strip())
-    if re.search(r"[A-Za-z]", value):
+    """E.164 digits (no +) of a phone as typed, by `phonenumbers` with the US as default
+    country; None if the library finds no valid number."""
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
         return None
-    digits = re.sub(r"\D", "", value)
-    if value.startswith("+"):
-        return digits if 8 <= len(digits) <= 15 else None
-    if len(digits) == 10:
-        return "1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return digits
-    return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
 def bad_phone(value: str | None) -> bool:
@@ -99,12 +102,25 @@ def messy_phone(value: str | None) -> bool:
     return not blank(value) and not bad_phone(value) and value != phone_digits(value)
 
 
+def pivot(two_digits: int, today: dt.date | None = None) -> int:
+    """The documented pivot: the latest year ending in these digits up to this year."""
+    this_year = (today or dt.date.today()).year
+    return this_year - (this_year - two_digits) % 100
+
+
 def parse_date(value: str) -> dt.date | None:
     for fmt in DATE_INPUTS:
         try:
             return dt.datetime.strptime(value.strip(), fmt).date()
         except ValueError:
             continue
+    found = re.fullmatch(r"(\d\d)/(\d\d)/(\d\d)", value.strip())
+    if found:
+        month, day, year = (int(g) for g in found.groups())
+        try:
+            return dt.date(pivot(year), month, day)
+        except ValueError:
+            return None
     return None
 
 
@@ -119,17 +135,37 @@ def messy_date(value: str | None) -> bool:
     return not blank(value) and not bad_date(value) and not re.fullmatch(r"\d{4}-\d\d-\d\d", value)
 
 
-def parse_datetime(value: str) -> dt.datetime | None:
-    """An instant in UTC; naive inputs are UTC."""
-    for fmt in DATETIME_INPUTS:
+def parse_datetime(value: str, zone: str = "UTC") -> dt.datetime | None:
+    """An instant in UTC; naive inputs are wall-clock times in `zone`, a time that happens
+    twice is the first, a time in a spring gap is read with the offset before it (Python's
+    `fold=0`, the cleaner's documented rule)."""
+    for fmt in [*DATETIME_INPUTS, TWO_DIGIT_DATETIME]:
         try:
-            return dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC)
+            naive = dt.datetime.strptime(value, fmt)
         except ValueError:
             continue
+        if fmt.endswith("Z"):
+            return naive.replace(tzinfo=dt.UTC)
+        return naive.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(dt.UTC)
     try:
         return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(dt.UTC)
     except ValueError:
         return None
+
+
+def dst_edge(value: str, zone: str) -> str | None:
+    """`gap` for a wall-clock time that never happens in `zone`, `overlap` for one that
+    happens twice, None otherwise (or when the value has an offset)."""
+    try:
+        naive = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    tz = zoneinfo.ZoneInfo(zone)
+    first, second = (naive.replace(tzinfo=tz, fold=f) for f in (0, 1))
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+    return "overlap" if back == naive else "gap"
 
 
 def messy_datetime(value: str | None) -> bool:
@@ -472,3 +508,134 @@ def test_command_rewrites_the_committed_sample_byte_for_byte(tmp_path: Path, mod
     for name in FILES:
         assert (tmp_path / "inbox" / name).read_bytes() == (committed / name).read_bytes(), name
     assert manifest.read_bytes() == (REPO / "data" / "sample_manifest.json").read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# The world's formats
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Row]], dict]:
+    """A European-style export from New York: decimal commas, local times across DST."""
+    out = tmp_path_factory.mktemp("world")
+    manifest = generate(
+        out,
+        customers=2000,
+        seed=5,
+        decimal_separator=",",
+        source_timezone="America/New_York",
+    )
+    return {name: read(out / name).rows(named=True) for name in FILES}, manifest
+
+
+def test_phones_from_abroad_are_judged_by_phonenumbers(
+    world: tuple[dict[str, list[Row]], dict],
+) -> None:
+    rows, _ = world
+    phones = [r["Mobile Phone"] for r in rows["customers.csv"]] + [
+        r["Phone Number"] for r in rows["sms_audience.csv"]
+    ]
+    written = [p for p in phones if p is not None]
+    valid = {p: phone_digits(p) for p in written}
+    abroad = {p: e for p, e in valid.items() if e is not None and not e.startswith("1")}
+    # Several countries, written with `+`, the US exit code and the trunk `(0)`.
+    assert (
+        len(
+            {
+                phonenumbers.region_code_for_number(phonenumbers.parse("+" + e))
+                for e in abroad.values()
+            }
+        )
+        >= 5
+    )
+    assert any(p.startswith("+") and "(0)" in p for p in abroad)
+    assert any(p.startswith("011 ") for p in abroad)
+    assert any(p.startswith("+") and "(0)" not in p for p in abroad)
+    # Other countries' exit codes and made-up numbers are there, and not numbers from the US.
+    for start in ("0011 ", "00 ", "+999 ", "+1 (000)", "+12345678"):
+        found = [p for p in written if p.startswith(start)]
+        assert found, start
+        assert all(valid[p] is None for p in found), start
+
+
+def test_two_digit_years_are_written_where_the_pivot_reads_them(
+    rows: dict[str, list[Row]],
+) -> None:
+    short = [
+        r["BIRTHDAY"]
+        for r in rows["customers.csv"]
+        if r["BIRTHDAY"] and re.fullmatch(r"\d\d/\d\d/\d\d", r["BIRTHDAY"])
+    ]
+    assert short
+    # Far enough from the pivot that it reads them right for decades to come.
+    years = [pivot(int(b[-2:]), dt.date(2059, 12, 31)) for b in short]
+    assert years == [pivot(int(b[-2:])) for b in short]
+    assert all(1960 <= y <= 2007 for y in years)
+    stamps = [
+        v
+        for r in rows["orders.csv"]
+        for v in (r["DateEntered"], r["updated_at"])
+        if v and re.fullmatch(r"\d\d/\d\d/\d\d \d\d:\d\d", v)
+    ]
+    assert stamps
+    assert all(parse_datetime(v).year >= 2022 for v in stamps)  # type: ignore[union-attr]
+
+
+def test_decimal_commas_only_when_asked(
+    rows: dict[str, list[Row]], world: tuple[dict[str, list[Row]], dict]
+) -> None:
+    comma_rows, manifest = world
+    assert manifest["settings"] == {"decimal_separator": ",", "source_timezone": "America/New_York"}
+    for name, column in (("orders.csv", "OrderTotal"), ("order_items.csv", "Price")):
+        comma = [r[column] for r in comma_rows[name]]
+        assert all(EURO_MONEY.fullmatch(v.strip()) for v in comma), name
+        assert all("," in v for v in comma), name
+        assert all(MONEY.fullmatch(r[column].strip()) for r in rows[name]), name
+    # Products: invalid amounts are exactly the counted ones, in either convention.
+    prices = [r["Price"] for r in comma_rows["products.parquet"]]
+    invalid = [p for p in prices if not EURO_MONEY.fullmatch(p.strip())]
+    assert len(invalid) == manifest["files"]["products.parquet"]["reject_dirt"]["invalid_number"]
+    assert any(MONEY.fullmatch(p.strip()) for p in invalid)  # `24.99` is not read as 24,99
+    quantities = {r["Quantity"] for r in comma_rows["order_items.csv"]}
+    assert "1,5" in quantities and "1.5" not in quantities
+
+
+def test_dst_edges_in_the_source_time_zone(
+    sample: tuple[Path, dict],
+    rows: dict[str, list[Row]],
+    world: tuple[dict[str, list[Row]], dict],
+) -> None:
+    world_rows, manifest = world
+    zone = "America/New_York"
+    for name in FILES:
+        edges = Counter(dst_edge(r["updated_at"], zone) for r in world_rows[name])
+        expected = manifest["files"][name]["dst_edges"]
+        assert edges["gap"] == expected["gap"] > 0, name
+        assert edges["overlap"] == expected["overlap"] > 0, name
+        # Every time reads as an instant in the zone.
+        assert all(parse_datetime(r["updated_at"], zone) for r in world_rows[name]), name
+    # In UTC there is no change of offset, so none.
+    _, utc = sample
+    assert all(f["dst_edges"] == {"gap": 0, "overlap": 0} for f in utc["files"].values())
+    assert not any(dst_edge(r["updated_at"], zone) for r in rows["orders.csv"])
+
+
+def test_sticky_opt_outs_match_the_manifest(
+    sample: tuple[Path, dict], rows: dict[str, list[Row]]
+) -> None:
+    _, manifest = sample
+    name = "sms_audience.csv"
+    by_number: dict[tuple, list[tuple[dt.datetime, bool]]] = {}
+    for row in rows[name]:
+        if rejected(name, row, manifest):
+            continue
+        instant = parse_datetime(row["updated_at"])
+        assert instant is not None
+        opted_out = row["OptedOut"].strip().lower() in {"true", "y", "yes", "1"}
+        by_number.setdefault(key_of(name, row), []).append((instant, opted_out))
+    opted = [k for k, v in by_number.items() if any(o for _, o in v)]
+    sticky = [k for k, v in by_number.items() if any(o for _, o in v) and not max(v)[1]]
+    entry = manifest["files"][name]
+    assert len(opted) == entry["opted_out"]
+    assert len(sticky) == entry["sticky_opt_outs"] > 0

@@ -28,9 +28,25 @@ def _fresh(inbox: Path) -> dict:
     return generate(inbox, customers=1500, seed=11, manifest=inbox.parent / "manifest.json")
 
 
-@pytest.mark.parametrize("source", [_committed_sample, _fresh], ids=["sample", "generated"])
+def _world(inbox: Path) -> dict:
+    # A European-style export from New York: decimal commas, local times across DST changes.
+    return generate(
+        inbox,
+        customers=1500,
+        seed=13,
+        manifest=inbox.parent / "manifest.json",
+        decimal_separator=",",
+        source_timezone="America/New_York",
+    )
+
+
+@pytest.mark.parametrize(
+    "source", [_committed_sample, _fresh, _world], ids=["sample", "generated", "world"]
+)
 def test_every_counted_dirt_comes_out(workspace: Workspace, source: Callable[[Path], dict]) -> None:
     manifest = source(workspace.inbox)
+    # The settings the files were written for (the repository's for the sample).
+    workspace.settings(**manifest["settings"])
     result = workspace.materialize()
     assert result.success
 
@@ -46,6 +62,11 @@ def test_every_counted_dirt_comes_out(workspace: Workspace, source: Callable[[Pa
         assert meta["dagster/row_count"] == expected["clean_rows"], table
         for check in ("schema_valid", "conservation", "key_unique"):
             assert checks[(f"clean/{table}", check)].passed, (table, check)
+
+    # Opt-outs are sticky: a number opted out in an older row stays opted out.
+    sms = manifest["files"]["sms_audience.csv"]
+    assert sms["sticky_opt_outs"] > 0
+    assert workspace.clean("sms_audience")["optedout"].sum() == sms["opted_out"]
 
     # The generator points good rows only at rows that survive cleaning, so the dangling
     # references found are exactly the ones it made.

@@ -206,3 +206,34 @@ def test_a_rerun_with_fewer_parts_leaves_only_the_new_parts(
     assert pl.concat(frames).equals(as_written(clean, spec))
     removed = materialization(second, file_key("customers"))["removed_stale"]
     assert removed == [f"{stem}_{i:03d}.csv" for i in range(parts + 1, -(-clean.height // 60) + 1)]
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_the_formula_guard_setting_reaches_the_customer_file(
+    sshd_server: SftpServer, sample: Workspace, guard: bool
+) -> None:
+    names = ["=1+1", "+44 call", "-Ann", "@home", "  =SUM(A1)", "Ann-Marie"]
+    path = sample.inbox / "customers.csv"
+    raw = pl.read_csv(path, infer_schema=False)
+    raw = raw.with_columns(
+        pl.Series("FirstName", [*names, *raw["FirstName"][len(names) :]], dtype=pl.String)
+    )
+    raw.write_csv(path)
+    remote, local = sshd_server.folder("guard")
+    result = publish(sample, sshd_server.resource(), remote_folder=remote, formula_guard=guard)
+    assert result.success, failure_messages(result)
+
+    spec, clean = TABLES["customers"], sample.clean("customers")
+    sent = pl.read_csv(
+        local / NAMES["customers"].format(date=run_day(sample, result)), infer_schema=False
+    )
+    by_email = dict(zip(sent["email"], sent["firstname"], strict=True))
+    for email, first in zip(clean["email"], clean["firstname"], strict=True):
+        formula = first is not None and first.lstrip()[:1] in {"=", "+", "-", "@"}
+        expected = "'" + first if guard and formula else first
+        assert by_email[email] == expected, first
+    # The clean table keeps the text as it came; only the file carries the prefix.
+    assert {"=1+1", "-Ann", "@home", "Ann-Marie"} <= set(clean["firstname"])
+    assert read_listrak_csv(local / NAMES["customers"].format(date=run_day(sample, result)), spec)[
+        "mobilephone"
+    ].equals(as_written(clean, spec)["mobilephone"])

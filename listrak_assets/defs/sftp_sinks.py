@@ -115,7 +115,7 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
                     spec,
                     name,
                     Path(local),
-                    FileOptions(options.compression, options.split_rows),
+                    FileOptions(options.compression, options.split_rows, options.formula_guard),
                 )
                 published = publish(
                     uploader,

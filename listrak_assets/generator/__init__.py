@@ -26,10 +26,19 @@ Dirt kinds (manifest keys):
 ``updated_at`` is written in mixed formats on every row; that is the normal state of the column,
 not counted dirt.
 
+The world's formats ride on those kinds: phones from abroad (`phones`) are ``phone_format`` or,
+after an exit code the US does not use, ``invalid_phone``; two-digit years are ``date_format``
+and ``datetime_format``; amounts in the other decimal convention are ``invalid_number``. The
+locale (`world`: decimal separator, source time zone) mirrors the cleaner's settings and is in
+the manifest's ``settings``; in a zone with DST, ``dst_edges`` counts the ``updated_at`` values
+written in a spring gap or an autumn overlap. SMS duplicates older than their row are opted out
+(``sticky_opt_outs``), and ``opted_out`` counts the numbers that must come out opted out.
+
 Demo and test tooling: the pipeline itself never imports it. Layout: `driver` (`generate()`),
 `cli`, `tables/` (one module per file), and what they share: `dirt` (plans, exact counts,
 duplicates, rendering one kind at a time), `values` (how a column is written, clean or dirty),
-`people` (one pool of persons), `vocabulary`, `exprs` (polars helpers), `files`, `manifest`.
+`people` (one pool of persons), `phones` (numbers abroad), `world` (the export's locale),
+`vocabulary`, `exprs` (polars helpers), `files`, `manifest`.
 """
 
 from listrak_assets.generator.cli import main

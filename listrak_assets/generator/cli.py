@@ -33,6 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--email-audience", type=_count, help="email audience (default customers)")
     p.add_argument("--sms-audience", type=_count, help="SMS audience (default customers // 2)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--decimal-separator",
+        choices=[".", ","],
+        default=".",
+        help="write amounts with this decimal separator, as the `decimal_separator` setting "
+        "reads them (default .)",
+    )
+    p.add_argument(
+        "--source-timezone",
+        default="UTC",
+        help="write times without an offset in this zone, with some at its DST changes, as the "
+        "`source_timezone` setting reads them (default UTC)",
+    )
     p.add_argument("--out", type=Path, default=Path("data/generated"), help="output folder")
     p.add_argument("--manifest", type=Path, help="manifest path (default <out>/manifest.json)")
     return p
@@ -54,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sms_audience=args.sms_audience,
             seed=args.seed,
             manifest=args.manifest,
+            decimal_separator=args.decimal_separator,
+            source_timezone=args.source_timezone,
         )
     except ValueError as err:  # sizes too small to build valid references from
         parser.error(str(err))

@@ -15,11 +15,16 @@ import numpy as np
 import polars as pl
 
 from listrak_assets.generator.exprs import text
-from listrak_assets.generator.vocabulary import DAY
+from listrak_assets.generator.vocabulary import DAY, ORDERS_FROM, ORDERS_TO
+from listrak_assets.generator.world import Transition, locale, transitions
 
 REJECT_RATE = 0.02  # per reject kind, of a file's base rows
 REFERENTIAL_RATE = 0.02  # per referential kind
 DUPLICATE_RATE = 0.03  # extra copies, of a file's base rows
+DST_RATE = 0.01  # per kind of DST edge (gap, overlap), of a file's base rows
+
+# `_dst`: how a row's `updated_at` meets a change of UTC offset in the source time zone.
+DST_NONE, DST_GAP, DST_OVERLAP = 0, 1, 2
 
 CLEAN = "clean"
 DUPLICATE = "duplicate"
@@ -101,12 +106,65 @@ def _add_duplicates(
                 seconds=pl.col("_sign") * pl.col("_secs"),
             ),
             _dirt=text(DUPLICATE),
+            _dst=pl.lit(DST_NONE, pl.Int8),
+            _dst_wall=pl.lit(None, pl.Datetime("us")),
         )
-        .drop("_src", "_sign", "_days", "_secs", "_nth")
+        .drop("_src", "_days", "_secs", "_nth")
     )
     if mutate is not None:
-        copies = mutate(copies)
-    return pl.concat([df, copies], how="vertical")
+        copies = mutate(copies)  # `_sign` says whether the copy is older (-1) or newer (1)
+    return pl.concat([df, copies.drop("_sign")], how="vertical")
+
+
+def _place(
+    rng: np.random.Generator, edges: tuple[Transition, ...], count: int, gap: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """`count` instants (epoch seconds) whose wall-clock time, written with the offset in
+    force before the change, falls in a gap (`gap`) or in the first pass of an overlap; and
+    that offset."""
+    chosen = [e for e in edges if (e.after > e.before) == gap]
+    if not chosen or count == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    pick = rng.integers(0, len(chosen), count)
+    at = np.array([e.at for e in chosen], dtype=np.int64)[pick]
+    before = np.array([e.before for e in chosen], dtype=np.int64)[pick]
+    width = np.array([abs(e.after - e.before) for e in chosen], dtype=np.int64)[pick]
+    into = rng.integers(0, 2**31, count) % width
+    # A gap's times come after the change; an overlap's first pass ends at it.
+    return (at + into if gap else at - width + into), before
+
+
+def _dst_edges(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
+    """Move exact counts of rows' `updated` to a change of UTC offset in the source time zone:
+    `_dst` says which edge, `_dst_wall` is the wall-clock time the export writes for it. The
+    cleaner's documented rule reads a gap time with the offset before the gap and an overlap
+    time as its first occurrence, which gives back the instant."""
+    none = df.with_columns(
+        _dst=pl.lit(DST_NONE, pl.Int8), _dst_wall=pl.lit(None, pl.Datetime("us"))
+    )
+    zone = locale().source_timezone
+    edges = () if zone == "UTC" else transitions(zone, ORDERS_FROM, ORDERS_TO)
+    n_each = int(DST_RATE * df.height + 0.5)
+    if not edges or n_each == 0:
+        return none
+    rows = rng.permutation(df.height)
+    gap, gap_offsets = _place(rng, edges, n_each, gap=True)
+    overlap, overlap_offsets = _place(rng, edges, n_each, gap=False)
+    instants = np.concatenate([gap, overlap])
+    offsets = np.concatenate([gap_offsets, overlap_offsets])
+    where = rows[: len(instants)]
+    kind = np.full(df.height, DST_NONE, dtype=np.int8)
+    kind[where[: len(gap)]] = DST_GAP
+    kind[where[len(gap) :]] = DST_OVERLAP
+    updated = df["updated"].cast(pl.Datetime("us"))
+    moved = pl.from_epoch(pl.Series(instants), time_unit="s").cast(pl.Datetime("us"))
+    walls = pl.from_epoch(pl.Series(instants + offsets), time_unit="s").cast(pl.Datetime("us"))
+    wall = pl.repeat(None, df.height, dtype=pl.Datetime("us"), eager=True)
+    return df.with_columns(
+        updated=updated.scatter(where, moved).cast(df.schema["updated"]),
+        _dst=pl.Series(kind),
+        _dst_wall=wall.scatter(where, walls),
+    )
 
 
 def _draws(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
@@ -114,7 +172,7 @@ def _draws(rng: np.random.Generator, df: pl.DataFrame) -> pl.DataFrame:
     `updated_at` format."""
     return df.with_columns(
         _v=pl.Series(rng.integers(0, 2**31, df.height), dtype=pl.Int64),
-        _fmt=pl.Series(rng.integers(0, 4, df.height), dtype=pl.Int64),
+        _fmt=pl.Series(rng.integers(0, 2**31, df.height), dtype=pl.Int64),
     )
 
 
@@ -127,7 +185,7 @@ def render_table(
     """Typed rows to the file's text rows (plus `_dirt`): add duplicates, render each dirt kind
     on its own, and put each copy at a random place (base rows keep the export's natural
     order; their dirt is already random)."""
-    frame = _draws(rng, _add_duplicates(rng, typed, mutate))
+    frame = _draws(rng, _add_duplicates(rng, _dst_edges(rng, typed), mutate))
     n_base = typed.height
     places = rng.integers(0, n_base + 1, frame.height - n_base)
     order = np.insert(np.arange(n_base), places, np.arange(n_base, frame.height))
@@ -138,11 +196,11 @@ def render_table(
     for (kind,), part in frame.partition_by("_dirt", as_dict=True, maintain_order=True).items():
         token = _RENDERING.set(str(kind))
         try:
-            parts.append(render(part).with_columns(part.select("_dirt", "_rank")))
+            parts.append(render(part).with_columns(part.select("_dirt", "_dst", "_rank")))
         finally:
             _RENDERING.reset(token)
     if not parts:
-        return render(frame).with_columns(frame.select("_dirt"))
+        return render(frame).with_columns(frame.select("_dirt", "_dst"))
     return pl.concat(parts, how="vertical_relaxed").sort("_rank").drop("_rank")
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import polars as pl
 
+from listrak_assets.formats import DecimalSeparator
 from listrak_assets.generator import tables
 from listrak_assets.generator.dirt import render_table, valid
 from listrak_assets.generator.files import RawFile, write
 from listrak_assets.generator.manifest import file_entry, write_manifest
 from listrak_assets.generator.people import persons
+from listrak_assets.generator.world import Locale, locale, using
 
 
 def generate(
@@ -26,9 +29,45 @@ def generate(
     sms_audience: int | None = None,
     seed: int = 7,
     manifest: Path | None = None,
+    decimal_separator: DecimalSeparator = ".",
+    source_timezone: str = "UTC",
 ) -> dict[str, Any]:
     """Write the six raw files to `out_dir` and the manifest (default `out_dir/manifest.json`);
-    return the manifest. Sizes default to the proportions of the CLI."""
+    return the manifest. Sizes default to the proportions of the CLI. `decimal_separator` and
+    `source_timezone` say how the export writes amounts and local times: clean the files
+    with the same settings."""
+    if decimal_separator not in {".", ","}:
+        raise ValueError(f"decimal separator {decimal_separator!r} is neither '.' nor ','")
+    try:
+        ZoneInfo(source_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {source_timezone!r}") from err
+    with using(Locale(decimal_separator, source_timezone)):
+        return _generate(
+            out_dir,
+            customers=customers,
+            products=products,
+            orders=orders,
+            items_per_order=items_per_order,
+            email_audience=email_audience,
+            sms_audience=sms_audience,
+            seed=seed,
+            manifest=manifest,
+        )
+
+
+def _generate(
+    out_dir: Path,
+    *,
+    customers: int,
+    products: int | None,
+    orders: int | None,
+    items_per_order: float,
+    email_audience: int | None,
+    sms_audience: int | None,
+    seed: int,
+    manifest: Path | None,
+) -> dict[str, Any]:
     products = max(50, customers // 4) if products is None else products
     orders = customers if orders is None else orders
     email_audience = customers if email_audience is None else email_audience
@@ -77,7 +116,12 @@ def generate(
             tables.email_audience.FILE,
             render_table(rng_e, email_rows, tables.email_audience.render),
         ),
-        (tables.sms_audience.FILE, render_table(rng_s, sms_rows, tables.sms_audience.render)),
+        (
+            tables.sms_audience.FILE,
+            render_table(
+                rng_s, sms_rows, tables.sms_audience.render, tables.sms_audience.opt_out_earlier
+            ),
+        ),
     ]
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +136,11 @@ def generate(
             "items_per_order": items_per_order,
             "email_audience": email_audience,
             "sms_audience": sms_audience,
+        },
+        # The settings to clean these files with.
+        "settings": {
+            "decimal_separator": locale().decimal_separator,
+            "source_timezone": locale().source_timezone,
         },
         "files": {file.name: file_entry(file, df) for file, df in files},
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from listrak_assets.generator.dirt import DUPLICATE
+from listrak_assets.generator.dirt import DST_GAP, DST_OVERLAP, DUPLICATE
 from listrak_assets.generator.files import RawFile
 
 
@@ -28,6 +28,30 @@ def file_entry(file: RawFile, df: pl.DataFrame) -> dict[str, Any]:
         "cosmetic_dirt": {k: counts.get(k, 0) for k in plan.cosmetic},
         "referential": {k: counts.get(k, 0) for k in plan.referential},
         "clean_rows": df.height - sum(reject.values()) - duplicates,
+        # `updated_at` written as a wall-clock time in a spring-forward gap or an autumn
+        # overlap of the source time zone (none in UTC).
+        "dst_edges": {
+            "gap": int((df["_dst"] == DST_GAP).sum()),
+            "overlap": int((df["_dst"] == DST_OVERLAP).sum()),
+        },
+        **_opt_outs(df, plan.reject),
+    }
+
+
+def _opt_outs(df: pl.DataFrame, reject: tuple[str, ...]) -> dict[str, int]:
+    """For an audience with opt-outs: how many kept numbers must come out opted out, and
+    how many of those only because an older row opted them out (opt-outs are sticky)."""
+    if "_optedout" not in df.columns:
+        return {}
+    per_person = (
+        df.filter(~pl.col("_dirt").is_in(reject))
+        .sort("_updated")
+        .group_by("_person")
+        .agg(pl.col("_optedout").any().alias("any"), pl.col("_optedout").last().alias("newest"))
+    )
+    return {
+        "opted_out": int(per_person["any"].sum()),
+        "sticky_opt_outs": int((per_person["any"] & ~per_person["newest"]).sum()),
     }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from listrak_assets.generator.exprs import timestamps, vocab
+from listrak_assets.generator.phones import CAPACITY, foreign_numbers
 from listrak_assets.generator.vocabulary import (
     AREA_CODES,
     BIRTHDAYS_FROM,
@@ -35,8 +36,8 @@ EMAIL_PATTERNS: list[Callable[[str, str], str]] = [
 
 def persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
     """Persons 0..n-1 with unique e-mail (name + person number) and unique phone numbers."""
-    if n > 80_000_000:
-        raise ValueError("phone numbers are unique for up to 80M persons")
+    if n > CAPACITY:
+        raise ValueError(f"phone numbers are unique for up to {CAPACITY:,} persons")
     pid = np.arange(n, dtype=np.int64)
     first_names = FEMALE_FIRST + MALE_FIRST
     n_f, n_m, n_l = len(FEMALE_FIRST), len(MALE_FIRST), len(LAST_NAMES)
@@ -74,19 +75,17 @@ def persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
             "area": vocab(AREA_CODES, area_i),
             "exch": 200 + q // 10_000,
             "line": q % 10_000 + 10_000,  # 5 digits; the last 4 are the line
-            # A UK mobile in the ranges libphonenumber knows as allocated (071-073), unique
-            # below 256M persons.
-            "uk": (pid * 387_420_489) % 256_000_000 + 7_100_000_000,
             "birthday": pl.Series(
                 rng.integers(BIRTHDAYS_FROM, BIRTHDAYS_TO + 1, n), dtype=pl.Int32
             ),
         }
     )
+    # A mobile number abroad, drawn last so the draws above stay as they were.
+    df = pl.concat([df, foreign_numbers(rng, pid)], how="horizontal")
     return df.with_columns(
         email_local=pl.concat_str(pl.col("email_local"), pl.col("pid").cast(pl.String)),
         exch=pl.col("exch").cast(pl.String),
         line=pl.col("line").cast(pl.String).str.slice(1),
-        uk=pl.col("uk").cast(pl.String),
         birthday=pl.col("birthday").cast(pl.Date),
     )
 

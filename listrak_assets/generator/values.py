@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
-from listrak_assets.generator.dirt import DUPLICATE, carries
+from listrak_assets.generator.dirt import DST_NONE, DUPLICATE, carries
 from listrak_assets.generator.exprs import text, variant, zfill
+from listrak_assets.generator.phones import world_formats, world_invalid
+from listrak_assets.generator.world import locale, wall_clock
 from listrak_assets.schemas.spec import ORDER_STATUSES
 
 
@@ -21,21 +23,32 @@ def _by_format(
     return pl.coalesce([fmt(pl.when(which == i).then(value)) for i, fmt in enumerate(formats)])
 
 
-# Timestamp formats seen in exports; the first is Listrak's (ISO 8601, UTC `Z`).
+# Timestamp formats seen in exports; the first is Listrak's (ISO 8601, UTC `Z`). Times
+# without an offset are the source time zone's wall-clock time. A two-digit year is read by
+# the cleaner's pivot (the latest such year up to this one): orders are from 2023 on.
 DATETIME_FORMATS: list[Callable[[pl.Expr], pl.Expr]] = [
     lambda t: t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    lambda t: t.dt.strftime("%Y-%m-%d %H:%M:%S"),
-    lambda t: t.dt.strftime("%m/%d/%Y %-I:%M %p"),
+    lambda t: wall_clock(t).dt.strftime("%Y-%m-%d %H:%M:%S"),
+    lambda t: wall_clock(t).dt.strftime("%m/%d/%Y %-I:%M %p"),
     lambda t: (t - pl.duration(hours=4)).dt.strftime("%Y-%m-%dT%H:%M:%S-04:00"),
+    lambda t: wall_clock(t).dt.strftime("%m/%d/%y %H:%M"),
 ]
-# Date formats seen in exports; the first is Listrak's. Slashes with four digits last are
-# month first (US).
+# The year from which a birthday may be written with two digits: the cleaner's default pivot
+# (this year) reads `60` as 1960 until 2059.
+TWO_DIGIT_BIRTH_YEARS = 1960
+# Date formats seen in exports; the first is Listrak's. Slashes with the year last are month
+# first (US).
 DATE_FORMATS: list[Callable[[pl.Expr], pl.Expr]] = [
     lambda d: d.dt.strftime("%Y-%m-%d"),
     lambda d: d.dt.strftime("%m/%d/%Y"),
     lambda d: d.dt.strftime("%Y/%m/%d"),
     lambda d: d.dt.strftime("%B %-d, %Y"),
     lambda d: d.dt.strftime("%Y%m%d"),
+    lambda d: (
+        pl.when(d.dt.year() >= TWO_DIGIT_BIRTH_YEARS)
+        .then(d.dt.strftime("%m/%d/%y"))
+        .otherwise(d.dt.strftime("%m/%d/%Y"))
+    ),
 ]
 
 
@@ -47,8 +60,15 @@ def datetime(col: str) -> pl.Expr:
 
 
 def updated_at() -> pl.Expr:
-    """`updated_at` in a format drawn per row: it is mixed on every row of a real export."""
-    return _by_format(pl.col("updated"), pl.col("_fmt"), DATETIME_FORMATS)
+    """`updated_at` in a format drawn per row: it is mixed on every row of a real export. A
+    row placed at a change of UTC offset is written as the wall-clock time the export gives
+    it (in a spring gap, or in an autumn overlap), without an offset."""
+    which = pl.col("_fmt") % len(DATETIME_FORMATS)
+    return (
+        pl.when(pl.col("_dst") != DST_NONE)
+        .then(pl.col("_dst_wall").dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(_by_format(pl.col("updated"), which, DATETIME_FORMATS))
+    )
 
 
 def date(col: str) -> pl.Expr:
@@ -122,13 +142,12 @@ def _us_phone_formats() -> list[pl.Expr]:
 
 
 def phone(*, respell_duplicates: bool) -> pl.Expr:
-    """Phone as Listrak wants it (E.164 digits, no `+`) when clean; typed formats or a UK
-    number for `phone_format`; too short or words when invalid."""
+    """Phone as Listrak wants it (E.164 digits, no `+`) when clean; typed formats or the
+    person's number abroad for `phone_format`; too short, words, or a number abroad with an
+    exit code the US does not use when invalid."""
     canon = pl.concat_str(text("1"), pl.col("area"), pl.col("exch"), pl.col("line"))
-    uk = pl.col("uk")
-    uk_number = pl.concat_str(text("+44 "), uk.str.slice(0, 4), text(" "), uk.str.slice(4))
-    messy = variant([*_us_phone_formats(), uk_number])
-    invalid = variant(["555-01", "call me", "12345", "call after 5pm"])
+    messy = variant([*_us_phone_formats(), *world_formats()])
+    invalid = variant(["555-01", "call me", "12345", "call after 5pm", *world_invalid()])
     expr: Then | ChainedThen = pl.when(carries("phone_format")).then(messy)
     if respell_duplicates:
         expr = expr.when(carries(DUPLICATE)).then(variant(_us_phone_formats()))
@@ -150,21 +169,29 @@ def boolean(col: str, *, invalid_kind: str | None = None) -> pl.Expr:
 
 
 def _money_plain(cents: pl.Expr) -> pl.Expr:
-    """Integer cents as `1299.00`."""
-    return pl.concat_str((cents // 100).cast(pl.String), text("."), zfill(cents % 100, 2))
-
-
-def _money_grouped(plain: pl.Expr) -> pl.Expr:
-    """`1299.00` as `1,299.00` (thousands separators, up to 999,999,999.99)."""
-    return plain.str.replace(r"^(\d{1,3})(\d{3})(\d{3})\.", "$1,$2,$3.").str.replace(
-        r"^(\d{1,3})(\d{3})\.", "$1,$2."
+    """Integer cents as `1299.00` (`1299,00` with a decimal comma)."""
+    return pl.concat_str(
+        (cents // 100).cast(pl.String), text(locale().decimal_separator), zfill(cents % 100, 2)
     )
 
 
+def _money_grouped(plain: pl.Expr, separator: str) -> pl.Expr:
+    """`1299.00` as `1,299.00` (`1299,00` as `1.299,00`): thousands grouped, up to
+    999,999,999.99."""
+    group = "," if separator == "." else "."
+    sep = "\\" + separator
+    return plain.str.replace(
+        rf"^(\d{{1,3}})(\d{{3}})(\d{{3}}){sep}", f"${{1}}{group}${{2}}{group}${{3}}{separator}"
+    ).str.replace(rf"^(\d{{1,3}})(\d{{3}}){sep}", f"${{1}}{group}${{2}}{separator}")
+
+
 def money(col: str, *, invalid_kind: str | None = None) -> pl.Expr:
-    """A decimal column: `24.99` when clean, `$1,299.00`/`$24.99` for `price_format`."""
+    """A decimal column: `24.99` when clean, `$1,299.00`/`$24.99` for `price_format` (with a
+    decimal comma: `24,99`, `$1.299,00`). Invalid amounts include the other convention's
+    (`24,99` where the separator is `.`), which the cleaner must refuse, not reinterpret."""
+    separator = locale().decimal_separator
     plain = _money_plain(pl.col(col))
-    grouped = _money_grouped(plain)
+    grouped = _money_grouped(plain, separator)
     messy = variant(
         [
             pl.concat_str(text("$"), grouped),
@@ -174,9 +201,16 @@ def money(col: str, *, invalid_kind: str | None = None) -> pl.Expr:
     )
     expr: Then | ChainedThen = pl.when(carries("price_format")).then(messy)
     if invalid_kind:
-        broken = pl.concat_str(plain, text(".00"))  # 24.99.00
+        broken = pl.concat_str(plain, text(separator + "00"))  # 24.99.00
+        other = "," if separator == "." else "."
+        # The amount in the other convention, pence and all: `24,99`, `1.299,00`.
+        swapped = (
+            grouped.str.replace_all(r"[.,]", "_")
+            .str.replace_all("_(\\d{2})$", other + "$1")
+            .str.replace_all("_", separator)
+        )
         expr = expr.when(carries(invalid_kind)).then(
-            variant(["12,99.x", "free", "call for price", broken])
+            variant(["12,99.x", "free", "call for price", broken, swapped])
         )
     return expr.otherwise(plain)
 

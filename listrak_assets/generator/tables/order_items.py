@@ -9,6 +9,7 @@ from listrak_assets.generator import values
 from listrak_assets.generator.dirt import DirtPlan, carries, draw_dirt
 from listrak_assets.generator.exprs import select, text, variant, zfill
 from listrak_assets.generator.files import RawFile
+from listrak_assets.generator.world import locale
 
 HEADERS = {
     "ordernumber": "OrderNumber", "sku": "SKU", "status": "Status", "quantity": "Quantity",
@@ -102,7 +103,7 @@ def render(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(carries("missing_required")).then(None).otherwise(pl.col("sku")).alias("sku"),
         values.status("status").alias("status"),
         pl.when(carries("invalid_number"))
-        .then(variant(["two", "1.5", "several"]))
+        .then(variant(["two", f"1{locale().decimal_separator}5", "several"]))
         .otherwise(pl.col("quantity").cast(pl.String))
         .alias("quantity"),
         values.money("price").alias("price"),

@@ -38,8 +38,15 @@ def rows(rng: np.random.Generator, people: pl.DataFrame, n: int) -> pl.DataFrame
     return df
 
 
+def opt_out_earlier(copies: pl.DataFrame) -> pl.DataFrame:
+    """An older export had the number opted out, the newer one says it is not: an opt-out
+    is sticky, so the number must come out opted out (the manifest's `sticky_opt_outs`)."""
+    return copies.with_columns(optedout=pl.col("optedout") | (pl.col("_sign") < 0))
+
+
 def render(df: pl.DataFrame) -> pl.DataFrame:
-    """SMS-audience rows as the raw export writes them."""
+    """SMS-audience rows as the raw export writes them, with what the manifest counts opt-outs
+    from (`_person`, `_optedout`, `_updated`; not written)."""
     with_email = pl.col("_with_email") | carries("email_case")
     return select(
         df,
@@ -49,4 +56,7 @@ def render(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("first").alias("firstname"),
         "loyalty_tier",
         values.updated_at().alias("updated_at"),
+        pl.col("pid").alias("_person"),
+        pl.col("optedout").alias("_optedout"),
+        pl.col("updated").alias("_updated"),
     )
