@@ -177,6 +177,21 @@ class Dates(_Strict):
         return {span: getattr(self, span.value).as_range() for span in Span}
 
 
+class Erasure(_Strict):
+    """Where erasure keeps its ledger (salted hashes only) and which folder of kept input
+    files it also scrubs."""
+
+    ledger: Path = Path("data/erasure/ledger.json")
+    archive: Path = Path("data/archive")
+
+
+class Retention(_Strict):
+    """How long local copies of personal data live."""
+
+    rejects_raw_days: int = Field(30, ge=0)  # then a reject's value is masked
+    archive_days: int = Field(30, ge=0)  # then an archived input file is deleted
+
+
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
@@ -205,6 +220,8 @@ class Settings(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     updated_at_column: str = "updated_at"
     columns: dict[str, dict[str, str]] = {}
+    erasure: Erasure = Erasure()
+    retention: Retention = Retention()
 
     @property
     def restrict_pii(self) -> bool:
@@ -274,6 +291,16 @@ def load_settings(path: Path | None = None) -> Settings:
         )
         raise SettingsError(f"{path}: bad setting {problems}") from None
     base = path.resolve().parent
+    erasure = settings.erasure.model_copy(
+        update={
+            "ledger": base / settings.erasure.ledger,
+            "archive": base / settings.erasure.archive,
+        }
+    )
     return settings.model_copy(
-        update={"inbox": base / settings.inbox, "warehouse": base / settings.warehouse}
+        update={
+            "inbox": base / settings.inbox,
+            "warehouse": base / settings.warehouse,
+            "erasure": erasure,
+        }
     )
