@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from listrak_assets.defs.resources import ListrakPrivacyApi
 from listrak_assets.listrak.auth import Credentials, Integration
 from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.errors import ListrakAuthError, ListrakNotFound
@@ -90,3 +91,20 @@ def test_the_rate_limiter_keeps_both_published_windows() -> None:
         assert sum(start <= t < start + 10 for t in times[i:]) <= 20
         assert sum(start <= t < start + 60 for t in times[i:]) <= 60
     assert times[60] == pytest.approx(60.0)
+
+
+def test_without_privacy_credentials_the_email_integrations_are_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in ("LISTRAK_PRIVACY_CLIENT_ID", "LISTRAK_PRIVACY_CLIENT_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LISTRAK_EMAIL_CLIENT_ID", "email-id")
+    monkeypatch.setenv("LISTRAK_EMAIL_CLIENT_SECRET", "email-secret")
+    creds = ListrakPrivacyApi.from_env().process_config_and_initialize().credentials()
+    assert (creds.integration, creds.client_id) == (Integration.PRIVACY, "email-id")
+    monkeypatch.setenv("LISTRAK_PRIVACY_CLIENT_ID", "privacy-id")
+    monkeypatch.setenv("LISTRAK_PRIVACY_CLIENT_SECRET", "privacy-secret")
+    creds = ListrakPrivacyApi.from_env().process_config_and_initialize().credentials()
+    assert (creds.client_id, creds.client_secret) == ("privacy-id", "privacy-secret")
+    # Set after the code loaded: read when the run starts, privacy first.
+    assert ListrakPrivacyApi().credentials().client_id == "privacy-id"

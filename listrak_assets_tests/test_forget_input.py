@@ -12,6 +12,7 @@ from listrak_assets.erasure.ledger import Ledger, Person
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.forget import FORGET
 from listrak_assets.suppression import Suppression, digest
+from listrak_assets_tests.conftest import Workspace
 
 SALT = "a-test-salt-of-32-characters-...."
 
@@ -22,6 +23,37 @@ def _raw(rows: list[dict[str, str | None]]) -> pl.DataFrame:
         pl.lit("file.csv").alias(SOURCE_FILE),
         pl.Series(SOURCE_ROW, range(1, len(rows) + 1), dtype=pl.Int64),
     )
+
+
+def test_requests_are_normalised_like_the_audiences_and_bad_rows_rejected(
+    workspace: Workspace,
+) -> None:
+    workspace.settings(default_phone_country="GB")
+    workspace.write(
+        "forget_2026-12-01.csv",
+        "email,phone\n"
+        " Jo.Smith@Example.COM ,\n"  # email only
+        ",07911 123456\n"  # a national number of the default country (GB)
+        "ann@example.org,+1 (215) 888-0142\n"  # both
+        ",\n"  # neither: nothing to forget by
+        "not-an-email,\n"  # unreadable email: the row is rejected, never shrunk
+        "bob@example.org,12\n",  # unreadable phone: rejected too, not sent as email only
+    )
+    result = workspace.materialize("forget")
+    assert result.success
+    clean = workspace.clean("forget")
+    assert clean.rows() == [
+        ("jo.smith@example.com", None),
+        (None, "447911123456"),
+        ("ann@example.org", "12158880142"),
+    ]
+    rejects = workspace.rejects("forget").sort("source_row")
+    assert rejects.select("source_row", "column", "reason").rows() == [
+        (4, "email", "missing_required"),
+        (5, "email", "invalid_email"),
+        (6, "phone", "invalid_phone"),
+    ]
+    assert set(rejects["action"]) == {"row_rejected"}
 
 
 def test_a_forgotten_persons_rows_are_rejected_and_masked_in_every_kind_of_column() -> None:
