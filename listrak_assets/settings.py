@@ -226,6 +226,20 @@ class Dates(_Strict):
         return {span: getattr(self, span.value).as_range() for span in Span}
 
 
+class Erasure(_Strict):
+    """Where erasure keeps its ledger (salted hashes only). The archive it also scrubs is
+    the top-level `archive` folder."""
+
+    ledger: Path = Path("data/erasure/ledger.json")
+
+
+class Retention(_Strict):
+    """How long local copies of personal data live."""
+
+    rejects_raw_days: int = Field(30, ge=0)  # then a reject's value is masked
+    archive_days: int = Field(30, ge=0)  # then an archived input file is deleted
+
+
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
@@ -258,6 +272,8 @@ class Settings(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     updated_at_column: str = "updated_at"
     columns: dict[str, dict[str, str]] = {}
+    erasure: Erasure = Erasure()
+    retention: Retention = Retention()
 
     @property
     def restrict_pii(self) -> bool:
@@ -321,10 +337,12 @@ def load_settings(path: Path | None = None) -> Settings:
         )
         raise SettingsError(f"{path}: bad setting {problems}") from None
     base = path.resolve().parent
+    erasure = settings.erasure.model_copy(update={"ledger": base / settings.erasure.ledger})
     return settings.model_copy(
         update={
             "inbox": base / settings.inbox,
             "warehouse": base / settings.warehouse,
             "archive": base / settings.archive,
+            "erasure": erasure,
         }
     )

@@ -17,6 +17,8 @@ from listrak_assets.defs.email_sink import removal_guard as email_guard
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import (
     ListrakEmailApi,
+    ListrakErasure,
+    ListrakPrivacyApi,
     ListrakSettings,
     ListrakSftp,
     ListrakSmsApi,
@@ -76,6 +78,9 @@ class Workspace:
             # Likewise for the email sink; its tests point one at the emulator.
             "listrak_email": ListrakEmailApi(),
             "listrak_sms": ListrakSmsApi(),
+            # Erasure: its tests pass a salt and an API pointed at the emulator.
+            "listrak_privacy": ListrakPrivacyApi(),
+            "erasure": ListrakErasure(),
         }
 
     def materialize(self, *tables: str) -> dg.ExecuteInProcessResult:

@@ -34,7 +34,11 @@ import jsonschema
 from listrak_assets.sandbox.emulator import TOKEN_PATH, Request
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "listrak-openapi"
-DOCUMENTS = {"email": "listrak-email-openapi.json", "sms": "listrak-sms-openapi.json"}
+DOCUMENTS = {
+    "email": "listrak-email-openapi.json",
+    "sms": "listrak-sms-openapi.json",
+    "privacy": "listrak-privacy-openapi.json",
+}
 _INT32 = (-(2**31), 2**31 - 1)
 
 

@@ -21,6 +21,8 @@ from listrak_assets.definitions import defs
 from listrak_assets.defs.pools import host_tags
 from listrak_assets.defs.resources import (
     ListrakEmailApi,
+    ListrakErasure,
+    ListrakPrivacyApi,
     ListrakSftp,
     ListrakSmsApi,
     ParquetIOManager,
@@ -43,6 +45,8 @@ def main(argv: list[str]) -> int:
                 "sftp": ListrakSftp(**args["sftp"]),
                 "listrak_email": ListrakEmailApi(),  # not used by a file sink
                 "listrak_sms": ListrakSmsApi(),
+                "listrak_privacy": ListrakPrivacyApi(),
+                "erasure": ListrakErasure(),
             },
             instance=instance,
             tags=host_tags(),

@@ -12,7 +12,7 @@ import dagster as dg
 import yaml
 
 from listrak_assets.definitions import defs
-from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.keys import SUPPRESSION_KEY, clean_key, raw_key, rejects_key
 from listrak_assets.sandbox.emulator import run_emulator
 from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets.schemas import TABLES
@@ -27,16 +27,21 @@ def test_defs_is_a_plain_definitions_object() -> None:
 def test_every_table_has_raw_clean_and_rejects_assets_wired_in_order() -> None:
     graph = defs.resolve_asset_graph()
     for table in TABLES:
+        # Cleaning waits for the suppression list: a forgotten person is never cleaned in.
+        upstream = {raw_key(table), SUPPRESSION_KEY}
         assert graph.get(raw_key(table)).parent_keys == set()
-        assert graph.get(clean_key(table)).parent_keys == {raw_key(table)}
-        assert graph.get(rejects_key(table)).parent_keys == {raw_key(table)}
+        assert graph.get(clean_key(table)).parent_keys == upstream
+        assert graph.get(rejects_key(table)).parent_keys == upstream
+    # The erasure input is cleaned without suppression: it feeds the suppression list.
+    assert graph.get(clean_key("forget")).parent_keys == {raw_key("forget")}
+    assert graph.get(SUPPRESSION_KEY).parent_keys == {clean_key("forget")}
     # The sinks (`listrak/...`) are checked by their own tests.
     tables = {k for k in graph.get_all_asset_keys() if k.path[0] != "listrak"}
     assert {k.to_user_string() for k in tables} == {
         f"{layer}/{t}{suffix}"
-        for t in TABLES
+        for t in [*TABLES, "forget"]
         for layer, suffix in (("raw", ""), ("clean", ""), ("clean", "_rejects"))
-    }
+    } | {"erasure/suppression", "erasure/retention"}
 
 
 def test_checks_are_declared_with_their_blocking_flags() -> None:

@@ -38,6 +38,14 @@ run_coordinator:
   class: DefaultRunCoordinator
 """
 INSTANCE_YAML = (REPO / "dagster.yaml").read_text() + RUN_AT_ONCE
+# Erasure's input tables, suppression list and retention, beside the Listrak tables.
+ERASURE_ASSETS = {
+    "raw/forget",
+    "clean/forget",
+    "clean/forget_rejects",
+    "erasure/suppression",
+    "erasure/retention",
+}
 
 
 def _free_port() -> int:
@@ -211,7 +219,7 @@ def test_every_table_has_raw_clean_and_rejects(nodes: dict[str, dict[str, Any]])
     tables = ["customers", "products", "orders", "order_items", "email_audience", "sms_audience"]
     assert sorted(TABLES) == sorted(tables)
     expected = {k for t in tables for k in (f"raw/{t}", f"clean/{t}", f"clean/{t}_rejects")}
-    assert {k for k in nodes if not k.startswith("listrak/")} == expected
+    assert {k for k in nodes if not k.startswith("listrak/")} == expected | ERASURE_ASSETS
     assert {f"listrak/{name}" for name in FILE_ASSETS.values()} <= set(nodes)
     for key, node in nodes.items():
         assert node["groupName"] == key.split("/")[0]
@@ -220,8 +228,10 @@ def test_every_table_has_raw_clean_and_rejects(nodes: dict[str, dict[str, Any]])
 
 def test_lineage_runs_raw_to_clean(nodes: dict[str, dict[str, Any]]) -> None:
     for table in TABLES:
-        assert _keys(nodes[f"clean/{table}"], "dependencyKeys") == {f"raw/{table}"}
-        assert _keys(nodes[f"clean/{table}_rejects"], "dependencyKeys") == {f"raw/{table}"}
+        # Cleaning waits for the suppression list: a forgotten person is never cleaned in.
+        upstream = {f"raw/{table}", "erasure/suppression"}
+        assert _keys(nodes[f"clean/{table}"], "dependencyKeys") == upstream
+        assert _keys(nodes[f"clean/{table}_rejects"], "dependencyKeys") == upstream
         assert _keys(nodes[f"raw/{table}"], "dependencyKeys") == set()
 
 
@@ -340,7 +350,9 @@ def test_refresh_run_materializes_customers(server: Server) -> None:
         }
         for m in run["assetMaterializations"]
     }
-    assert len([k for k in rows if not k.startswith("listrak/")]) == 3 * len(TABLES)
+    assert len([k for k in rows if not k.startswith("listrak/")]) == 3 * len(TABLES) + len(
+        ERASURE_ASSETS
+    )
     assert {f"listrak/{name}" for name in FILE_ASSETS.values()} <= set(rows)
     assert {"listrak/email_audience", "listrak/email_audience_rejects"} <= set(rows)
     assert rows["raw/customers"]["dagster/row_count"] == 2

@@ -49,6 +49,7 @@ from listrak_assets.schemas.spec import (
     TableSpec,
 )
 from listrak_assets.schemas.validation import build_schema
+from listrak_assets.suppression import Identifier, Suppression
 
 ROW = "_row"
 _WHY = "__why__"  # prefix of the per-column reason columns
@@ -58,6 +59,8 @@ UPDATED_AT_COLUMN = "updated_at"
 
 BLANKED = "blanked"
 ROW_REJECTED = "row_rejected"
+FORGOTTEN = "forgotten"
+_IDENTIFIERS: dict[Kind, Identifier] = {Kind.EMAIL: "email", Kind.PHONE: "phone"}
 
 REJECT_COLUMNS = pl.Schema(
     {
@@ -79,7 +82,8 @@ REJECT_DESCRIPTIONS: dict[str, str] = {
     "value": "the value as written in the file (masked when PII is restricted)",
     "reason": "stable reason code, e.g. invalid_email",
     "message": "the reason in words",
-    "stage": "normalise (value could not be parsed) or validate (broke a schema rule)",
+    "stage": "normalise (value could not be parsed), validate (broke a schema rule) or "
+    "suppress (a forgotten person: every value of the row is masked)",
     "action": "row_rejected (the row was not sent) or blanked (the value was sent empty and "
     "the row kept)",
 }
@@ -98,6 +102,8 @@ class CleanOptions:
     invalid_optional: InvalidOptional = "blank"
     restrict_pii: bool = True
     today: dt.date | None = None
+    # Forgotten people: rows naming one of their emails or phones are rejected.
+    suppression: Suppression | None = None
 
     @property
     def day(self) -> dt.date:
@@ -272,6 +278,9 @@ def _rejects(
     value = pl.col("value")
     if options.restrict_pii:
         value = pl.when(pl.col("column").is_in(pii)).then(mask(value)).otherwise(value)
+    # Nothing of a forgotten person is kept readable, whatever the PII setting.
+    forgotten = problems.filter(pl.col("reason") == FORGOTTEN)[ROW].implode()
+    value = pl.when(pl.col(ROW).is_in(forgotten)).then(mask(pl.col("value"))).otherwise(value)
     out = (
         problems.join(values, on=[ROW, "column"], how="left")
         .join(where, on=ROW, how="left")
@@ -328,11 +337,51 @@ def _actions(problems: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> 
         and not c.required
         and c.name not in spec.key
     ]
+    keeps_row = pl.col("column").is_in(blankable) & (pl.col("reason") != FORGOTTEN)
     return problems.with_columns(
-        pl.when(pl.col("column").is_in(blankable).all().over(ROW))
+        pl.when(keeps_row.all().over(ROW))
         .then(pl.lit(BLANKED))
         .otherwise(pl.lit(ROW_REJECTED))
         .alias("action")
+    )
+
+
+def _missing_any(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """A `missing_required` problem for each row where none of `spec.any_required` has a
+    value (a value that did not parse is null here and keeps its own reason)."""
+    names = list(spec.any_required)
+    if not names:
+        return _no_problems()
+    empty = frame.filter(pl.all_horizontal(pl.col(c).is_null() for c in names))
+    return empty.select(
+        ROW,
+        pl.lit(names[0]).alias("column"),
+        pl.lit("missing_required").alias("reason"),
+        pl.lit("validate").alias("stage"),
+    )
+
+
+def _forgotten(frame: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
+    """A `forgotten` problem for each email or phone value of a forgotten person."""
+    suppression = options.suppression
+    if not suppression:
+        return _no_problems()
+    found = [
+        frame.filter(suppression.matches(_IDENTIFIERS[c.kind], frame[c.name])).select(
+            ROW,
+            pl.lit(c.name).alias("column"),
+            pl.lit(FORGOTTEN).alias("reason"),
+            pl.lit("suppress").alias("stage"),
+        )
+        for c in spec.columns
+        if c.kind in _IDENTIFIERS
+    ]
+    return pl.concat([_no_problems(), *found])
+
+
+def _no_problems() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={ROW: pl.UInt32, "column": pl.String, "reason": pl.String, "stage": pl.String}
     )
 
 
@@ -371,9 +420,15 @@ def _failure_counts(clean: pl.DataFrame, spec: TableSpec, options: CleanOptions)
 def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
     """Normalise, reject or blank, de-duplicate and validate one raw table."""
     frame, unparsed = _normalise_problems(_normalised(raw, spec, options))
-    problems = pl.concat([unparsed, _rule_problems(frame, spec, options)]).unique(
-        subset=[ROW, "column"], keep="first", maintain_order=True
-    )
+    # A forgotten person's value is reported as such even where it breaks another rule.
+    problems = pl.concat(
+        [
+            _forgotten(frame, spec, options),
+            unparsed,
+            _rule_problems(frame, spec, options),
+            _missing_any(frame, spec),
+        ]
+    ).unique(subset=[ROW, "column"], keep="first", maintain_order=True)
     problems = _actions(problems, spec, options)
     rejected = problems.filter(pl.col("action") == ROW_REJECTED)
     kept = _blank(frame, problems.filter(pl.col("action") == BLANKED))

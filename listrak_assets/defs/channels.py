@@ -17,15 +17,20 @@ from listrak_assets.defs import email_sink, sms_sink
 from listrak_assets.defs.archive import inbox_archive_sensor
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
+from listrak_assets.defs.erasure_input import FORGET_CLEAN, FORGET_RAW, erasure_suppression
+from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.jobs import publish_jobs, refresh_job
 from listrak_assets.defs.keys import clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
 from listrak_assets.defs.resources import (
     ListrakEmailApi,
+    ListrakErasure,
+    ListrakPrivacyApi,
     ListrakSftp,
     ListrakSmsApi,
     ParquetIOManager,
 )
+from listrak_assets.defs.retention import build_retention_asset
 from listrak_assets.defs.schedules import nightly_schedule
 from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.settings import ListrakSettings
@@ -88,6 +93,12 @@ def build_definitions(channels: Channels, nightly: NightlySchedule | None = None
             *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
             *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
             *sinks,
+            # Erasure is on whatever the channels: a request must reach every copy.
+            FORGET_RAW,
+            FORGET_CLEAN,
+            erasure_suppression,
+            build_forget_sink(tables),
+            build_retention_asset([*tables, "forget"]),
         ],
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
         jobs=jobs,
@@ -101,6 +112,10 @@ def build_definitions(channels: Channels, nightly: NightlySchedule | None = None
             "listrak_email": ListrakEmailApi.from_env(),
             # Likewise with LISTRAK_SMS_CLIENT_ID/_SECRET: the SMS integration's own token.
             "listrak_sms": ListrakSmsApi.from_env(),
+            # LISTRAK_PRIVACY_CLIENT_ID/_SECRET, else the email integration's pair.
+            "listrak_privacy": ListrakPrivacyApi.from_env(),
+            # LISTRAK_ERASURE_SALT; unset, erasure refuses to run.
+            "erasure": ListrakErasure.from_env(),
             # EnvVar for each LISTRAK_SFTP_* variable that is set; a missing one fails only
             # the file sinks, naming the variable.
             "sftp": ListrakSftp.from_env(),

@@ -4,6 +4,8 @@ The checks run inside the asset because they need the cleaning result itself (ho
 were merged, what the final validation found); the two that protect Listrak are blocking.
 """
 
+from dataclasses import replace
+
 import dagster as dg
 import polars as pl
 
@@ -16,12 +18,15 @@ from listrak_assets.cleaning.table import (
     clean_table,
     extra_columns,
 )
-from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.keys import SUPPRESSION_KEY, clean_key, raw_key, rejects_key
 from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
+from listrak_assets.defs.resources import ListrakErasure
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.erasure.ledger import LedgerError
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import Settings
+from listrak_assets.suppression import SaltError
 
 SCHEMA_VALID = "schema_valid"
 CONSERVATION = "conservation"
@@ -174,19 +179,33 @@ def _summary(spec: TableSpec, raw: pl.DataFrame, result: CleanResult) -> str:
     )
 
 
-def build_clean_asset(spec: TableSpec) -> dg.AssetsDefinition:
+def build_clean_asset(spec: TableSpec, suppress: bool = True) -> dg.AssetsDefinition:
     """The clean table and its rejects, made in one step with the checks that need the
-    cleaning result: read the settings, clean, then report."""
+    cleaning result: read the settings, clean, then report. With `suppress`, rows of
+    forgotten people are rejected (after the suppression list is brought up to date)."""
 
     @dg.multi_asset(
         name=f"clean_{spec.name}",
         ins={"raw": dg.AssetIn(key=raw_key(spec.name))},
+        deps=[SUPPRESSION_KEY] if suppress else [],
         outs=_outs(spec),
         check_specs=_check_specs(spec),
     )
-    def _clean(context: dg.AssetExecutionContext, raw: pl.DataFrame, settings: ListrakSettings):
+    def _clean(
+        context: dg.AssetExecutionContext,
+        raw: pl.DataFrame,
+        settings: ListrakSettings,
+        erasure: ListrakErasure,
+    ):
         conf = settings.load()
-        result = clean_table(raw, spec, _clean_options(conf))
+        options = _clean_options(conf)
+        if suppress:
+            try:
+                options = replace(options, suppression=erasure.suppression(conf.erasure.ledger))
+            except (SaltError, LedgerError) as err:
+                # Sending a forgotten person again is worse than not sending at all.
+                raise dg.Failure(description=str(err), allow_retries=False) from None
+        result = clean_table(raw, spec, options)
         yield _clean_output(spec, raw, result, conf.restrict_pii)
         yield _rejects_output(result)
         yield from _check_results(spec, raw, result)

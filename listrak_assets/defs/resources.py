@@ -1,5 +1,5 @@
-"""Resources: the destination settings, the Parquet storage of every table, Listrak's Email
-and SMS APIs and Listrak's SFTP account."""
+"""Resources: the destination settings, the Parquet storage of every table, Listrak's Email,
+SMS and Privacy APIs, Listrak's SFTP account and the erasure salt."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -12,6 +12,7 @@ import polars as pl
 
 from listrak_assets.atomic import atomic_path
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.erasure.ledger import Ledger
 from listrak_assets.listrak.auth import (
     API_URL_ENV,
     AUTH_URL_ENV,
@@ -22,9 +23,11 @@ from listrak_assets.listrak.auth import (
 )
 from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.email import EmailApi
+from listrak_assets.listrak.forget import ForgetApi, RateLimiter
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
+from listrak_assets.suppression import SALT_ENV, Suppression, check_salt
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -142,6 +145,72 @@ class ListrakSmsApi(_ListrakApi):
         options = self.options(max_connections=concurrency)
         with connect(self.credentials(), options, stats=stats) as http:
             yield SmsApi(http)
+
+
+class ListrakPrivacyApi(_ListrakApi):
+    """Listrak's Privacy REST API (Forget requests), as the Privacy integration.
+
+    Assumed: an account without LISTRAK_PRIVACY_CLIENT_ID/_SECRET uses the Email
+    integration's credentials (LISTRAK_EMAIL_CLIENT_ID/_SECRET); the pair in use must belong
+    to an integration of type Privacy for Listrak to accept it.
+    """
+
+    INTEGRATION: ClassVar[Integration] = Integration.PRIVACY
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """EnvVars for the Privacy variables that are set, else for the Email ones."""
+        own = _api_env(Integration.PRIVACY)
+        fallback = _api_env(Integration.EMAIL)
+        values: dict[str, Any] = {}
+        for name, var in own.items():
+            chosen = var if os.environ.get(var) else fallback[name]
+            if os.environ.get(chosen):
+                values[name] = dg.EnvVar(chosen)
+        return cls(**values)
+
+    def _value(self, field: str) -> str | None:
+        return (
+            getattr(self, field)
+            or dg.EnvVar(_api_env(Integration.PRIVACY)[field]).get_value()
+            or dg.EnvVar(_api_env(Integration.EMAIL)[field]).get_value()
+        )
+
+    @contextmanager
+    def open(
+        self, stats: Stats | None = None, limiter: RateLimiter | None = None
+    ) -> Iterator[ForgetApi]:
+        """A connection for one run, held to the Privacy API's published rate limits."""
+        with connect(self.credentials(), self.options(), stats=stats) as http:
+            yield ForgetApi(http, limiter or RateLimiter())
+
+
+class ListrakErasure(dg.ConfigurableResource):
+    """The secret salt of the erasure ledger's hashes (LISTRAK_ERASURE_SALT).
+
+    Unset, nothing that needs it runs: a forget run fails naming the variable, and so does a
+    clean step once the ledger holds anyone (sending a forgotten person again is worse than
+    not sending).
+    """
+
+    salt: str | None = None
+
+    @classmethod
+    def from_env(cls) -> "ListrakErasure":
+        return cls(salt=dg.EnvVar(SALT_ENV)) if os.environ.get(SALT_ENV) else cls()
+
+    def checked_salt(self) -> str:
+        """The salt; SaltError naming the variable when it is missing or too short."""
+        return check_salt(self.salt or dg.EnvVar(SALT_ENV).get_value())
+
+    def suppression(self, ledger_path: Path) -> Suppression | None:
+        """Everyone forgotten so far, or None when nobody is (no salt needed then)."""
+        ledger = Ledger.read(ledger_path)
+        if not ledger.people:
+            return None
+        salt = self.checked_salt()
+        ledger.check_salt(salt)
+        return ledger.suppression(salt)
 
 
 # The environment variable behind each field of ListrakSftp.

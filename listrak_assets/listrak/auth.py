@@ -1,6 +1,6 @@
 """OAuth2 client-credentials tokens, one per Listrak integration.
 
-Email and SMS are separate integrations with their own id and secret; a token of one is
+Email, SMS and Privacy are separate integrations with their own id and secret; a token of one is
 refused by the other, so each API gets its own provider. Tokens last about an hour
 (`expires_in` 3599) and are reused until shortly before they expire.
 """
@@ -29,6 +29,7 @@ class Integration(StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+    PRIVACY = "privacy"
 
     @property
     def prefix(self) -> str:

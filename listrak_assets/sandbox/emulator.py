@@ -9,8 +9,9 @@ so a case is reproducible). Tests and the demo start it with `run_emulator()`; o
     python -m listrak_assets.sandbox.emulator                 # prints the variables to export
     python -m listrak_assets.sandbox.emulator -- COMMAND ...  # runs COMMAND against it
 
-The SMS API's routes for the SMS audience are served too (`sms_backend.py`), with their own
-credentials and tokens: a token of one integration is refused by the other.
+The SMS API's routes for the SMS audience are served too (`sms_backend.py`), and the Privacy
+API's Forget requests (`privacy_backend.py`), each with their own credentials and tokens: a
+token of one integration is refused by the others.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from listrak_assets.sandbox.launcher import (
     run_with,
     wait_for_ctrl_c,
 )
+from listrak_assets.sandbox.privacy_backend import PrivacyBackend
 from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
@@ -121,14 +123,14 @@ class Request:
 
     @property
     def api(self) -> str:
-        """`auth`, `email`, `sms` or `other`."""
+        """`auth`, `email`, `sms`, `privacy` or `other`."""
         if self.path == TOKEN_PATH:
             return "auth"
         return next((i.value for i in Integration if self.path.startswith(i.prefix)), "other")
 
     @property
     def is_write(self) -> bool:
-        return self.api in ("email", "sms") and self.method != "GET"
+        return self.api in ("email", "sms", "privacy") and self.method != "GET"
 
 
 @dataclass
@@ -152,10 +154,12 @@ class Emulator:
         token_lifetime: int,
         record_bodies: bool,
         sms: SmsBackend | None = None,
+        privacy: PrivacyBackend | None = None,
     ) -> None:
         self.credentials = credentials
         self.email = email
         self.sms = sms or SmsBackend()
+        self.privacy = privacy or PrivacyBackend()
         self.token_lifetime = token_lifetime
         self.record_bodies = record_bodies
         self.base_url = ""
@@ -330,8 +334,12 @@ class Emulator:
                 parsed = self._json_body(method, headers, body)
                 if isinstance(parsed, _Reply):
                     return parsed
-                backend = self.email if integration is Integration.EMAIL else self.sms
-                return _Reply(*backend.handle(method, sub, params, parsed))
+                backends = {
+                    Integration.EMAIL: self.email,
+                    Integration.SMS: self.sms,
+                    Integration.PRIVACY: self.privacy,
+                }
+                return _Reply(*backends[integration].handle(method, sub, params, parsed))
         return _Reply(*error(404, "ERROR_UNKNOWN_ROUTE", "The requested route does not exist."))
 
     def _token(self, method: str, headers: dict[str, str], body: bytes) -> _Reply:

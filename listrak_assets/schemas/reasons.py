@@ -21,4 +21,5 @@ REASONS: dict[str, str] = {
     "too_long": "longer than Listrak allows for this identifier (it can't be cut safely)",
     "line_break": "contains a line break",
     "duplicate_key": "the key appears more than once",
+    "forgotten": "the person asked to be forgotten (an erasure request): never sent again",
 }

@@ -101,6 +101,9 @@ class TableSpec:
     # Boolean columns where true in any duplicate row of a key wins over newer rows: an
     # opt-out is never undone by an older export's "no".
     sticky_true: tuple[str, ...] = ()
+    # At least one of these columns has a value in every row (an erasure request names an
+    # email, a phone or both); a row with none is rejected as `missing_required`.
+    any_required: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:

@@ -1,0 +1,1 @@
+"""Forgetting people: the erasure ledger, local erasure of every copy, and retention."""

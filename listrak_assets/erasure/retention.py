@@ -1,0 +1,73 @@
+"""Retention: how long local copies of personal data live.
+
+A rejects line keeps the value as written for `rejects_raw_days` after its input file
+arrived (the file's modification time; a file no longer in the inbox or the archive counts
+as old), then the value is masked with the one masking function (`privacy.mask`). An input
+file under the archive folder is deleted `archive_days` after it was last modified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from listrak_assets.atomic import atomic_path
+from listrak_assets.privacy import mask
+
+REJECTS_SUFFIX = "_rejects.parquet"
+
+
+def _modified(path: Path) -> dt.datetime:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+
+
+def arrivals(folders: list[Path]) -> dict[str, dt.datetime]:
+    """The newest modification time of each input file name under the folders."""
+    seen: dict[str, dt.datetime] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):
+                when = _modified(path)
+                seen[path.name] = max(when, seen.get(path.name, when))
+    return seen
+
+
+def mask_old_rejects(
+    clean_folder: Path, input_folders: list[Path], days: int, now: dt.datetime
+) -> dict[str, int]:
+    """Mask the values of rejects lines whose input file is older than `days`; the lines
+    masked per rejects table (lines already masked count again only when not yet masked)."""
+    cutoff = now - dt.timedelta(days=days)
+    arrived = arrivals(input_folders)
+    fresh = [name for name, when in arrived.items() if when > cutoff]
+    masked: dict[str, int] = {}
+    if not clean_folder.is_dir():
+        return masked
+    for path in sorted(clean_folder.glob(f"*{REJECTS_SUFFIX}")):
+        frame = pl.read_parquet(path)
+        old = ~pl.col("source_file").is_in(pl.Series(fresh, dtype=pl.String).implode())
+        target = pl.when(old).then(mask(pl.col("value"))).otherwise(pl.col("value"))
+        changed = frame.select((target.fill_null("") != pl.col("value").fill_null("")).sum()).item()
+        if changed:
+            with atomic_path(path) as tmp:
+                frame.with_columns(target.alias("value")).write_parquet(tmp)
+            masked[path.name.removesuffix(".parquet")] = int(changed)
+    return masked
+
+
+def delete_old_archive(archive: Path, days: int, now: dt.datetime) -> list[str]:
+    """Delete the files under the archive folder last modified more than `days` ago; their
+    paths relative to it."""
+    cutoff = now - dt.timedelta(days=days)
+    deleted: list[str] = []
+    if not archive.is_dir():
+        return deleted
+    for path in sorted(archive.rglob("*")):
+        if path.is_file() and _modified(path) <= cutoff:
+            path.unlink()
+            deleted.append(str(path.relative_to(archive)))
+    return deleted

@@ -1,0 +1,224 @@
+"""Local erasure: every local copy rewritten without the forgotten people.
+
+The warehouse's Parquet tables (raw, clean, rejects, the mirror state), the input files of
+the inbox and the archive folder are each read, stripped of every row that names a forgotten
+email or phone, and written back whole under a temporary name then renamed in (`atomic.py`):
+a reader sees the old file or the new one, never a truncated one. A CSV file keeps its bytes
+(header, quoting, line endings, encoding, BOM): only the lines of the removed records go.
+
+A row is found by value: each text that looks like an email or a phone is normalised the
+way cleaning does it and its salted hash looked up, so `" Jo@Example.COM"` in an export is
+found as surely as `jo@example.com` in a clean table. A rejects line is also removed when its
+file and row are those of a removed raw row (its other values belong to the same person).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from listrak_assets.atomic import atomic_path
+from listrak_assets.cleaning.emails import normalise_email
+from listrak_assets.cleaning.phones import normalise_phone
+from listrak_assets.cleaning.text import clean_text
+from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
+from listrak_assets.formats import PhoneValidation
+from listrak_assets.suppression import Suppression
+
+INPUT_SUFFIXES = (".csv", ".txt", ".parquet")
+_BOM = b"\xef\xbb\xbf"
+# Where a row came from, in raw tables and in rejects tables.
+_ORIGINS = ((SOURCE_FILE, SOURCE_ROW), ("source_file", "source_row"))
+_MIN_PHONE_DIGITS = 7
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Finds the values of forgotten people in text, normalised like cleaning does."""
+
+    suppression: Suppression
+    default_phone_country: str = "US"
+    phone_validation: PhoneValidation = "valid"
+
+    def matches(self, values: pl.Series) -> pl.Series:
+        """True where a value is a forgotten person's email or phone."""
+        text = clean_text(values.cast(pl.String))
+        distinct = text.drop_nulls().unique()
+        emails = distinct.filter(distinct.str.contains("@"))
+        phones = distinct.filter(distinct.str.count_matches(r"\d") >= _MIN_PHONE_DIGITS)
+        hits: list[str] = []
+        if emails.len() and self.suppression.emails:
+            normal = normalise_email(emails).value
+            hits += emails.filter(self.suppression.matches("email", normal)).to_list()
+        if phones.len() and self.suppression.phones:
+            normal = normalise_phone(
+                phones, self.default_phone_country, self.phone_validation
+            ).value
+            hits += phones.filter(self.suppression.matches("phone", normal)).to_list()
+        return text.is_in(pl.Series(hits, dtype=pl.String).implode()).fill_null(False)
+
+    def rows(self, frame: pl.DataFrame) -> pl.Series:
+        """True for each row with a forgotten value in any text column."""
+        found = pl.Series([False] * frame.height, dtype=pl.Boolean)
+        for name, dtype in frame.schema.items():
+            if dtype == pl.String:
+                found = found | self.matches(frame[name])
+        return found
+
+
+@dataclass
+class Erasure:
+    """What one local erasure removed: rows per file (relative to its root), no values."""
+
+    removed: dict[str, int] = field(default_factory=dict)
+    # (input file name, record number) of every removed raw row.
+    origins: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.removed.values())
+
+    def note(self, where: str, rows: int) -> None:
+        if rows:
+            self.removed[where] = self.removed.get(where, 0) + rows
+
+
+def _origin_rows(frame: pl.DataFrame, origins: set[tuple[str, int]]) -> pl.Series:
+    """True for each row whose file and row number are among `origins`."""
+    for file_col, row_col in _ORIGINS:
+        if file_col in frame.columns and row_col in frame.columns and origins:
+            pairs = pl.DataFrame(
+                [(f, r) for f, r in origins],
+                schema={file_col: pl.String, row_col: pl.Int64},
+                orient="row",
+            ).with_columns(pl.lit(True).alias("__hit"))
+            keyed = frame.select(pl.col(file_col).cast(pl.String), pl.col(row_col).cast(pl.Int64))
+            joined = keyed.join(pairs, on=[file_col, row_col], how="left", maintain_order="left")
+            return joined["__hit"].fill_null(False)
+    return pl.Series([False] * frame.height, dtype=pl.Boolean)
+
+
+def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """Replace the file, keeping its key-value metadata (the mirror state's version)."""
+    metadata = pl.read_parquet_metadata(path)
+    metadata.pop("ARROW:schema", None)
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp, metadata=metadata or None)
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.rglob("*.parquet") if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def scrub_warehouse(warehouse: Path, matcher: Matcher, erasure: Erasure) -> None:
+    """Every Parquet table under the warehouse (raw, clean, rejects, mirror state) without
+    the forgotten people's rows. Raw tables go first, so that their rows' origins reach the
+    rejects lines that carry no matching value themselves."""
+    files = _parquet_files(warehouse)
+    frames = {path: pl.read_parquet(path) for path in files}
+    hits = {path: matcher.rows(frame) for path, frame in frames.items()}
+    for path, frame in frames.items():
+        if SOURCE_FILE in frame.columns and SOURCE_ROW in frame.columns:
+            found = frame.filter(hits[path]).select(SOURCE_FILE, SOURCE_ROW)
+            erasure.origins.update((str(f), int(r)) for f, r in found.iter_rows())
+    for path, frame in frames.items():
+        drop = hits[path] | _origin_rows(frame, erasure.origins)
+        count = int(drop.sum())
+        if count:
+            _write_parquet(path, frame.filter(~drop))
+            erasure.note(str(path.relative_to(warehouse)), count)
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, end line, fields) of each CSV record, lines as split by `newline=""`."""
+    lines = io.StringIO(text, newline="").readlines()
+    consumed = 0
+
+    def feed() -> Iterator[str]:
+        nonlocal consumed
+        for line in lines:
+            consumed += 1
+            yield line
+
+    start = 0
+    for fields in csv.reader(feed(), delimiter=delimiter):
+        yield start, consumed, fields
+        start = consumed
+
+
+def _scrub_csv(
+    path: Path,
+    matcher: Matcher,
+    origins: set[tuple[str, int]],
+    encoding: str,
+    delimiter: str,
+) -> int:
+    data = path.read_bytes()
+    bom = data.startswith(_BOM) and encoding.lower().replace("-", "") in ("utf8", "utf8sig")
+    text = data.removeprefix(_BOM).decode("utf-8" if bom else encoding)
+    lines = io.StringIO(text, newline="").readlines()
+    records = list(_records(text, delimiter))[1:]  # the header stays
+    cells = pl.DataFrame(
+        [(n, value) for n, (_, _, fields) in enumerate(records) for value in fields],
+        schema={"record": pl.Int64, "value": pl.String},
+        orient="row",
+    )
+    hit = set(cells.filter(matcher.matches(cells["value"]))["record"].to_list())
+    hit |= {row - 1 for name, row in origins if name == path.name}
+    gone = {
+        line for n, (start, end, _) in enumerate(records) if n in hit for line in range(start, end)
+    }
+    if not gone:
+        return 0
+    kept = "".join(line for i, line in enumerate(lines) if i not in gone)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes((_BOM if bom else b"") + kept.encode("utf-8" if bom else encoding))
+    return len([n for n in hit if n < len(records)])
+
+
+def _scrub_parquet_input(path: Path, matcher: Matcher, origins: set[tuple[str, int]]) -> int:
+    frame = pl.read_parquet(path)
+    numbers = pl.Series(range(1, frame.height + 1), dtype=pl.Int64)
+    mine = [row for name, row in origins if name == path.name]
+    drop = matcher.rows(frame) | numbers.is_in(pl.Series(mine, dtype=pl.Int64).implode())
+    count = int(drop.sum())
+    if count:
+        _write_parquet(path, frame.filter(~drop))
+    return count
+
+
+def scrub_inputs(
+    folder: Path,
+    matcher: Matcher,
+    erasure: Erasure,
+    *,
+    by_origin: bool,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> None:
+    """The input files (CSV, TXT, Parquet) under `folder`, at any depth, without the
+    forgotten people's records; `by_origin` also removes the records whose raw rows were
+    removed (the inbox: raw tables name its files)."""
+    if not folder.is_dir():
+        return
+    origins = erasure.origins if by_origin else set()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in INPUT_SUFFIXES:
+            continue
+        if suffix == ".parquet":
+            count = _scrub_parquet_input(path, matcher, origins)
+        else:
+            count = _scrub_csv(path, matcher, origins, encoding, delimiter)
+        erasure.note(f"{folder.name}/{path.relative_to(folder)}", count)
