@@ -155,10 +155,15 @@ def _keys(request: dg.RunRequest) -> set[str]:
     return {k.to_user_string() for k in request.asset_selection or []}
 
 
+# Erasure's own steps run after every clean table: the Forget requests and retention.
+AFTER_EVERY_TABLE = {"listrak/forget_requests", "erasure/retention"}
+# What only an erasure file starts.
+ERASURE_INPUT = {"raw/forget", "clean/forget", "clean/forget_rejects", "erasure/suppression"}
+
+
 def _chain(table: str, sink: str) -> set[str]:
-    return {k.to_user_string() for k in (raw_key(table), clean_key(table), rejects_key(table))} | {
-        sink
-    }
+    own = {k.to_user_string() for k in (raw_key(table), clean_key(table), rejects_key(table))}
+    return own | {sink} | AFTER_EVERY_TABLE
 
 
 def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) -> None:
@@ -167,7 +172,7 @@ def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) 
     [everything] = _requests(first)
     assert _keys(everything) == {
         k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
-    }
+    } - ERASURE_INPUT
 
     _land(workspace, {"orders_2026-12-01.csv": "ordernumber,email\n2,a@example.com\n"})
     [orders] = _requests(_tick(workspace, _cursor(first, None)))
@@ -184,6 +189,17 @@ def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) 
         asset_check_selection=set(orders.asset_check_keys or []),
     )
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == _keys(orders)
+
+
+def test_an_erasure_file_requests_only_erasure_and_republishes_nothing(
+    workspace: Workspace,
+) -> None:
+    _land(workspace, FILES)
+    first = _tick(workspace, None)
+    _land(workspace, {"forget_2026-12-01.csv": "email\na@example.com\n"})
+    [forget] = _requests(_tick(workspace, _cursor(first, None)))
+    assert _keys(forget) == ERASURE_INPUT | AFTER_EVERY_TABLE
+    assert forget.tags[TABLES_TAG] == "forget"
 
 
 def test_an_audience_file_requests_only_its_channel(workspace: Workspace) -> None:

@@ -5,6 +5,10 @@ on (what the nightly schedule runs).
 A table's chain is its raw asset and everything downstream of it (clean table, rejects,
 sinks, and the checks on them): a job is the chains of its tables, so a job never sends a
 channel it was not named for, and a multi-asset is always taken whole.
+
+The erasure input (`forget*.csv`) is the exception: every clean table is built after the
+suppression list, so "downstream" would be everything. Its chain stops at what erasure does:
+the ledger, the Forget requests (which also rewrite the local copies) and retention.
 """
 
 from __future__ import annotations
@@ -13,7 +17,15 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from listrak_assets.defs.keys import raw_key
+from listrak_assets.defs.keys import (
+    FORGET_REQUESTS_KEY,
+    RETENTION_KEY,
+    SUPPRESSION_KEY,
+    clean_key,
+    raw_key,
+    rejects_key,
+)
+from listrak_assets.schemas.forget import FORGET
 
 EMAIL_TABLES = ("email_audience",)
 SMS_TABLES = ("sms_audience",)
@@ -26,9 +38,23 @@ refresh_job = dg.define_asset_job(
 )
 
 
+ERASURE_CHAIN = dg.AssetSelection.assets(
+    raw_key(FORGET.name),
+    clean_key(FORGET.name),
+    rejects_key(FORGET.name),
+    SUPPRESSION_KEY,
+    FORGET_REQUESTS_KEY,
+    RETENTION_KEY,
+)
+
+
 def chains(tables: Iterable[str]) -> dg.AssetSelection:
-    """The raw assets of `tables` and everything downstream of them."""
-    return dg.AssetSelection.assets(*(raw_key(t) for t in tables)).downstream()
+    """The raw assets of `tables` and everything downstream of them (for the erasure input,
+    its own chain)."""
+    tables = list(tables)
+    data = [t for t in tables if t != FORGET.name]
+    selection = dg.AssetSelection.assets(*(raw_key(t) for t in data)).downstream()
+    return selection | ERASURE_CHAIN if FORGET.name in tables else selection
 
 
 def publish_jobs(email: bool, sms: bool, files: bool) -> list[dg.UnresolvedAssetJobDefinition]:

@@ -30,6 +30,7 @@ from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox.snapshot import Snapshot, fingerprint, inbox_files, table_files
 from listrak_assets.schemas import TABLES
+from listrak_assets.schemas.forget import FORGET
 
 __all__ = ["fingerprint", "inbox_files", "inbox_sensor", "last_consumed"]
 
@@ -78,12 +79,14 @@ def _seed(instance: dg.DagsterInstance, by_table: dict[str, Snapshot]) -> Snapsh
 
 
 def _tables(context: dg.SensorEvaluationContext) -> list[str]:
-    """The tables the definitions build (a channel switched off has no audience table)."""
+    """The tables the definitions build (a channel switched off has no audience table), and
+    the erasure input."""
+    watched = [*TABLES, FORGET.name]
     repo = context.repository_def
     if repo is None:
-        return list(TABLES)
+        return watched
     keys = repo.asset_graph.get_all_asset_keys()
-    return [t for t in TABLES if raw_key(t) in keys]
+    return [t for t in watched if raw_key(t) in keys]
 
 
 def _request(
