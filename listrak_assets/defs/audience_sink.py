@@ -21,20 +21,19 @@ import polars as pl
 
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import preview
-from listrak_assets.inbox import find_files
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.guard import (
     OVERRIDE_TAG,
-    InputMissing,
     Removal,
     RemovalRefused,
     Verdict,
     judge,
-    missing_input,
+    missing_remedy,
     overridden_for,
 )
 from listrak_assets.listrak.http import Stats
 from listrak_assets.privacy import mask, mask_text
+from listrak_assets.required_input import InputMissing, require_input
 from listrak_assets.settings import RemovalLimits, Settings, SettingsError
 
 
@@ -174,11 +173,15 @@ class GuardOutcome:
         }
 
 
-def require_input(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
+def require_audience(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
     """While the inbox holds the current state, absent input files are an error for the
     sink: InputMissing, never an empty audience."""
-    if not find_files(conf.inbox, channel.audience):
-        raise InputMissing(missing_input(channel.channel, channel.audience, conf.inbox))
+    require_input(
+        conf.inbox,
+        channel.audience,
+        f"the {channel.channel} audience is not sent",
+        missing_remedy(channel.channel, channel.audience),
+    )
 
 
 def guard_plan(
@@ -218,7 +221,7 @@ def run_sink(
     log: Log = context.log.info
     try:
         conf: Settings = context.resources.settings.load()
-        require_input(channel, conf)
+        require_audience(channel, conf)
         resource = getattr(context.resources, channel.resource)
         with channel.open(resource, conf, stats) as api:
             batch = context.run.run_id.split("-")[0]
@@ -233,7 +236,7 @@ def run_sink(
             elif not guard.verdict.allowed:
                 log(f"dry run; a real send would be refused: {guard.verdict.message}")
             report = channel.send(api, plan, conf, log)
-    except (ListrakError, SettingsError) as err:
+    except (ListrakError, SettingsError, InputMissing) as err:
         raise _failure(err, stats) from None
     seconds = time.monotonic() - started
 
