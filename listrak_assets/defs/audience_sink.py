@@ -105,8 +105,9 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
         """Read only: everything that can fail without writing, decided (`tags`: the run's)."""
 
     @abstractmethod
-    def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log) -> ReportT:
-        """Carry out the plan (a dry run only reports)."""
+    def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log, warn: Log) -> ReportT:
+        """Carry out the plan (a dry run only reports); `warn` reaches the run's log as a
+        warning (an import status word nobody knows)."""
 
     @abstractmethod
     def sink_metadata(self, report: ReportT, stats: Stats, seconds: float) -> dict[str, Any]:
@@ -235,7 +236,7 @@ def run_sink(
                 )
             elif not guard.verdict.allowed:
                 log(f"dry run; a real send would be refused: {guard.verdict.message}")
-            report = channel.send(api, plan, conf, log)
+            report = channel.send(api, plan, conf, log, context.log.warning)
     except (ListrakError, SettingsError, InputMissing) as err:
         raise _failure(err, stats) from None
     seconds = time.monotonic() - started

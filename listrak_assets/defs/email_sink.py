@@ -106,8 +106,10 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
         previous = membership.kept + membership.leavers.len()
         return Removal(previous or None, membership.current.len(), membership.leavers.len())
 
-    def send(self, api: EmailApi, plan: EmailPlan, conf: Settings, log: Log) -> SendReport:
-        return send_email_plan(api, plan, _state(conf), log=log)
+    def send(
+        self, api: EmailApi, plan: EmailPlan, conf: Settings, log: Log, warn: Log
+    ) -> SendReport:
+        return send_email_plan(api, plan, _state(conf), log=log, warn=warn)
 
     def summary(self, report: SendReport, stats: Stats) -> str:
         verb = "would send" if report.dry_run else "sent"
