@@ -92,6 +92,10 @@ class EmailSink(_Strict):
     reconcile: bool = False
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
+    # A run fails when Listrak's imports did not update more contacts than this (banned,
+    # invalid, suppressed, unsubscribed before; None: any number is fine). A write that did not
+    # land at all always fails the run: an import file is one write, never left half sent.
+    max_rejected_contacts: int | None = Field(None, ge=0)
     guard: RemovalLimits = RemovalLimits()
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from listrak_assets.defs import email_sink
 from listrak_assets.defs.archive import inbox_archive_sensor
-from listrak_assets.defs.audience_sink import require_input
+from listrak_assets.defs.audience_sink import require_audience
 from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.inbox.archive import (
     ReplayError,
@@ -180,14 +180,14 @@ def test_in_the_archive_model_no_new_file_means_unchanged(workspace: Workspace) 
 def test_the_audience_sinks_missing_input_rule_follows_the_model(workspace: Workspace) -> None:
     conf = load_settings(workspace.config)
     with pytest.raises(InputMissing, match="no email_audience files"):
-        require_input(email_sink.EMAIL, conf)
+        require_audience(email_sink.EMAIL, conf)
 
     workspace.settings(inbox_archive=True)
     conf = load_settings(workspace.config)
     with pytest.raises(InputMissing):  # never delivered: still missing
-        require_input(email_sink.EMAIL, conf)
+        require_audience(email_sink.EMAIL, conf)
     folder = conf.archive / DAY.isoformat()
     folder.mkdir(parents=True)
     (folder / "email_audience.csv").write_text(_head("email_audience.csv"))
     assert ever_archived(conf.archive, "email_audience")
-    require_input(email_sink.EMAIL, conf)  # consumed once: unchanged, not missing
+    require_audience(email_sink.EMAIL, conf)  # consumed once: unchanged, not missing

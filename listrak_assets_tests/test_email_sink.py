@@ -47,10 +47,11 @@ def send(
     guard: dict[str, object] | None = None,
     tags: dict[str, str] | None = None,
     checks: bool = False,
+    email: dict[str, object] | None = None,
     **settings: object,
 ) -> dg.ExecuteInProcessResult:
     """Write the audience file, then materialize raw -> clean -> the sink through Dagster
-    (with `checks`, the removal guard check too)."""
+    (with `checks`, the removal guard check too; `email`: more `email:` settings)."""
     frame = pl.DataFrame(
         {"Email": emails, **(columns or {})}, schema_overrides={"Email": pl.String}
     )
@@ -62,6 +63,7 @@ def send(
             "poll_interval_seconds": 0.01,
             "poll_timeout_seconds": 30,
             **({"guard": guard} if guard is not None else {}),
+            **(email or {}),
         },
         **settings,
     )
@@ -465,3 +467,24 @@ def test_empty_required_settings_are_named(
     result = send(workspace, emulator, addresses("a"), **{key: ""})
     assert not result.success
     assert f"`{key}` is empty" in failure_messages(result)[0]
+
+
+def test_rejected_contacts_above_the_limit_fail_the_run_after_recording_them(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    """Honest outcomes: with `email.max_rejected_contacts` set, a send whose imports left
+    more contacts un-updated fails, after its rejects and metadata are recorded."""
+    emulator.email.banned.update(addresses("banned1", "banned2"))
+    audience = addresses("banned1", "banned2", "fine")
+    within = send(workspace, emulator, audience, email={"max_rejected_contacts": 2})
+    assert within.success, failure_messages(within)
+
+    emulator.email.banned.add("fine@example.com")
+    over = send(workspace, emulator, audience, email={"max_rejected_contacts": 2})
+    assert not over.success
+    [message] = failure_messages(over)
+    assert message.startswith("Listrak's imports did not update 3 contacts")
+    assert "`email.max_rejected_contacts` is 2" in message
+    assert materialization(over, SINK)["rejected_contacts"] == 3
+    rejects = pl.read_parquet(workspace.warehouse / "listrak" / "email_audience_rejects.parquet")
+    assert rejects.height == 3

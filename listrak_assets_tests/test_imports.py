@@ -1,15 +1,23 @@
 """The import-polling loop both channels share, against the emulator's Email API: it returns
 once an import is done, says so when one failed or outlasted the timeout, and waits quick
-first, then at the configured interval. Waits are recorded, never slept."""
+first, then at the configured interval. Waits are recorded, never slept. Through the sinks
+(`dg.materialize`), a status word nobody knows is a warning in the run's own log."""
 
 from __future__ import annotations
 
+import logging
+
+import dagster as dg
 import pytest
 
+from listrak_assets.defs.sms_sink import SINK as SMS_SINK
 from listrak_assets.listrak.email import EmailApi, FileMapping, ImportFile
 from listrak_assets.listrak.errors import ImportFailed, ImportTimedOut
 from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
 from listrak_assets_tests.listrak_fixtures import OpenApi
+from listrak_assets_tests.test_email_sink import addresses, on, send
+from listrak_assets_tests.test_sms_sink import numbers, sync
 
 
 def _start(api: EmailApi) -> tuple[int, str]:
@@ -117,3 +125,43 @@ def test_a_failure_word_fails_even_with_an_end_date(emulator: Emulator, email_ap
         with pytest.raises(ImportFailed) as caught:
             api.wait_for_import(list_id, import_id, "f.csv", interval=0.01, timeout=30)
     assert "'ImportError'" in str(caught.value)
+
+
+# Through the sinks: an unknown word reaches the run's log --------------------------------------
+
+
+def run_warnings(workspace: Workspace, result: dg.ExecuteInProcessResult) -> list[str]:
+    """The warnings a run logged (`context.log.warning`), as the UI's run log shows them."""
+    return [
+        entry.user_message
+        for entry in workspace.instance.all_logs(result.run_id)
+        if entry.dagster_event is None and entry.level == logging.WARNING
+    ]
+
+
+def test_the_email_sink_logs_an_unknown_status_word_once_in_the_run(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emulator.email.status_words = {"Completed": "Imported"}
+    audience = addresses("a", "b", "c")
+    result = send(workspace, emulator, audience, chunk_rows=2)  # two imports, two files
+    assert result.success, failure_messages(result)
+    assert on(emulator) == set(audience)
+    unknown = [w for w in run_warnings(workspace, result) if "'Imported'" in w]
+    # One warning per import that reported the word, each naming its import file.
+    assert len(unknown) == 2 and len(set(unknown)) == 2
+    assert all("doesn't know" in w and "end date" in w for w in unknown)
+
+
+def test_the_sms_sink_logs_an_unknown_status_word_once_in_the_run(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emulator.sms.create_field("Tier")
+    assert sync(workspace, emulator, {"phone": numbers(1, 2), "tier": ["a", "b"]}).success
+    emulator.sms.status_words = {"Completed": "Imported"}
+    result = sync(workspace, emulator, {"phone": numbers(1, 2), "tier": ["a", "B"]})
+    assert result.success, failure_messages(result)
+    [imported] = materialization(result, SMS_SINK)["imports"]
+    assert imported["status"] == "Imported"
+    [warning] = [w for w in run_warnings(workspace, result) if "'Imported'" in w]
+    assert imported["file"] in warning and "end date" in warning

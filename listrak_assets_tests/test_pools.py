@@ -321,14 +321,22 @@ def test_under_dagster_dev_a_killed_run_gives_its_slot_back(
     the daemon, the code server and two run processes start."""
     remote, local = sandbox_server.folder("dev")
     home, inbox = tmp_path / "home", tmp_path / "inbox"
-    inbox.mkdir()  # empty: the inbox sensor starts nothing
+    inbox.mkdir()
+    # The export the file sink publishes (an absent one fails it), never settled in the
+    # sensor's eyes (`inbox_settle_seconds`: a day), so the inbox sensor starts nothing.
+    shutil.copy(REPO / "data" / "inbox" / "customers.csv", inbox)
     subprocess.run(
         ["make", "--no-print-directory", "instance", f"DAGSTER_HOME={home}"],
         cwd=REPO, check=True, capture_output=True,
     )  # fmt: skip
     settings = yaml.safe_load((REPO / "listrak.yaml").read_text())
     sftp = {"remote_folder": remote, "host_key_fingerprint": sandbox_server.host_key_fingerprint}
-    settings.update(inbox=str(inbox), warehouse=str(tmp_path / "warehouse"), sftp=sftp)
+    settings.update(
+        inbox=str(inbox),
+        warehouse=str(tmp_path / "warehouse"),
+        sftp=sftp,
+        inbox_settle_seconds=86_400,
+    )
     config = tmp_path / "listrak.yaml"
     config.write_text(yaml.safe_dump(settings))
 

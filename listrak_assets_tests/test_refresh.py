@@ -13,6 +13,7 @@ import polars as pl
 
 from listrak_assets.sandbox.emulator import run_emulator
 from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
+from listrak_assets.schemas import TABLES
 from listrak_assets_tests.conftest import REPO, Workspace
 
 
@@ -66,6 +67,9 @@ def test_without_an_account_it_publishes_to_local_stand_ins(
 ) -> None:
     workspace.write("customers.csv", "email\na@example.com\n")
     workspace.write("email_audience.csv", "email\na@example.com\nb@example.com\n")
+    # The other commerce files header-only: a missing export fails its file sink.
+    for table in ("products", "orders", "order_items"):
+        workspace.write(f"{table}.csv", ",".join(TABLES[table].column_names) + "\n")
     # No SMS file: a missing input is not an empty audience, so SMS is switched off.
     workspace.settings(sms={"enabled": False})
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}

@@ -7,6 +7,8 @@ the emulator over real HTTP."""
 
 from __future__ import annotations
 
+import shutil
+
 import dagster as dg
 import pytest
 
@@ -284,3 +286,41 @@ def test_the_check_without_credentials_still_refuses_an_empty_audience(
     # Not measured against the last send without credentials; the sink fails without them.
     assert not sms.passed and sms.severity == dg.AssetCheckSeverity.WARN
     assert "LISTRAK_SMS_CLIENT_ID" in sms.description
+
+
+def test_a_refusal_names_the_exact_tag_and_the_settings_keys_both_ways(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    """The blocking check and the sink on its own refuse with the same message, which says
+    how to lift the guard for one run (the exact run tag, for every channel or this one) and
+    for good (the settings key that refused, and where it lives)."""
+    assert send(workspace, emulator, TEN).success
+    refused = send(workspace, emulator, TEN[:2], checks=True)
+    direct = send(workspace, emulator, TEN[:2])
+    [message] = failure_messages(direct)
+    for text in (_guard(refused).description, message):
+        assert f"run tag {OVERRIDE_TAG}=true" in text
+        assert f"{OVERRIDE_TAG}=email for this channel only" in text
+        assert "more than email.guard.max_shrink_share (20.0%)" in text
+        assert "`email.guard:` in listrak.yaml" in text
+    assert on(emulator) == set(TEN) and off(emulator) == set()
+
+
+def test_a_lost_state_is_no_excuse_a_halved_audience_is_refused_against_listrak(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    """The mirror state deleted, then an audience half the size: the previous members are
+    read from Listrak (not taken as none), so the guard sees the halving and refuses it,
+    instead of reporting "0 removed" and leaving the leavers on."""
+    everyone = addresses(*(f"p{i:03d}" for i in range(200)))
+    assert send(workspace, emulator, everyone).success
+    writes = emulator.writes
+    shutil.rmtree(workspace.warehouse / "state")
+
+    result = send(workspace, emulator, everyone[:100], checks=True)
+    assert not result.success
+    assert _guard(result).description.startswith(
+        "email audience send refused before any write: it would remove 100 members "
+        "(previous members: 200; new audience: 100)"
+    )
+    assert emulator.writes == writes and on(emulator) == set(everyone)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import paramiko
@@ -28,7 +31,13 @@ from listrak_assets.sftp.protocol import (
     RawSftp,
     StatusError,
 )
-from listrak_assets.sftp.uploader import temp_path
+from listrak_assets.sftp.uploader import (
+    HOST_ID,
+    ORPHAN_AFTER_SECONDS,
+    new_writer,
+    temp_path,
+    temp_target,
+)
 from listrak_assets_tests.sftp_servers import CuttingProxy, SftpServer
 from listrak_assets_tests.sshd import new_host_key
 
@@ -298,7 +307,7 @@ def test_a_dropped_connection_resumes_and_no_partial_file_is_ever_visible(
             result = uploader.upload(big_file, f"{remote}/{NAME}")
         assert proxy.cut == 1 and proxy.connections == 2
     # At the cut only the temporary file existed; afterwards only the complete file does.
-    assert seen_at_cut == [[f".{NAME}.part"]]
+    assert seen_at_cut == [[f".{NAME}.{uploader.writer}.part"]]
     assert os.listdir(local) == [NAME]
     assert _digest(local / NAME) == _digest(big_file)
     assert result.attempts == 2
@@ -397,5 +406,91 @@ def test_without_posix_rename_a_rerun_still_replaces_the_file(
     assert (root / NAME).read_text() == "new\n"
 
 
-def test_temporary_names_are_hidden_in_the_same_folder() -> None:
-    assert temp_path(f"/in/{NAME}") == f"/in/.{NAME}.part"
+def test_temporary_names_are_hidden_in_the_same_folder_and_name_their_writer() -> None:
+    writer = new_writer()
+    assert temp_path(f"/in/{NAME}", writer) == f"/in/.{NAME}.{writer}.part"
+    assert writer.startswith(f"{HOST_ID}-{os.getpid()}-") and new_writer() != writer
+    assert temp_target(f".{NAME}.{writer}.part") == NAME
+    assert temp_target(f".{NAME}.part") == temp_target(f".{NAME}.aside") == NAME
+
+
+# -- two writers of one file -----------------------------------------------------------------
+
+
+def _hidden(local: Path) -> list[str]:
+    return sorted(n for n in os.listdir(local) if n.startswith("."))
+
+
+def test_two_writers_of_one_file_never_share_a_temporary_file(
+    sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    """Two runs uploading the same name at once (a sensor run and a manual one): each writes
+    its own temporary file, so neither renames the other's half-written bytes into place; the
+    last rename wins and the file is whole."""
+    remote, local = sftp_server.folder("two-writers")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a_file, b_file = _small(tmp_path / "a", "from a\n"), _small(tmp_path / "b", "from b, longer\n")
+    with (
+        SftpUploader(sftp_server.config()) as a,
+        SftpUploader(sftp_server.config()) as b,
+    ):
+        assert a.writer != b.writer
+        a_job = a.stage(a_file, f"{remote}/{NAME}")
+        b_job = b.stage(b_file, f"{remote}/{NAME}")
+        assert _hidden(local) == sorted([f".{NAME}.{a.writer}.part", f".{NAME}.{b.writer}.part"])
+        a.commit(a_job)
+        assert (local / NAME).read_text() == "from a\n"
+        b.commit(b_job)
+    assert os.listdir(local) == [NAME]
+    assert (local / NAME).read_text() == "from b, longer\n"
+
+
+def test_cleaning_up_never_removes_a_live_writers_temporary_file(
+    sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    """A publication removes what earlier runs left, but not the file another writer is
+    still uploading: that writer then renames it into place as if alone."""
+    remote, local = sftp_server.folder("live")
+    (tmp_path / "b").mkdir()
+    with (
+        SftpUploader(sftp_server.config()) as a,
+        SftpUploader(sftp_server.config()) as b,
+    ):
+        b_job = b.stage(_small(tmp_path / "b", "from b\n"), f"{remote}/{NAME}")
+        a.upload(_small(tmp_path, "from a\n"), f"{remote}/{NAME}")
+        assert a.remove_stale(remote, variants(NAME), keep={NAME}) == []
+        assert _hidden(local) == [f".{NAME}.{b.writer}.part"]
+        result = b.commit(b_job)
+    assert result.attempts == 1  # not uploaded again: its file was still there
+    assert os.listdir(local) == [NAME]
+    assert (local / NAME).read_text() == "from b\n"
+
+
+def _dead_pid() -> int:
+    """The id of a process of this machine that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_leftovers_of_gone_writers_are_removed_and_others_kept_until_old(
+    sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    """A writer killed on this machine: its file goes with the next clean-up. Another
+    machine's file can't be told dead or alive: it stays until it is `ORPHAN_AFTER_SECONDS`
+    old by the server's clock."""
+    remote, local = sftp_server.folder("leftovers")
+    killed = f".{NAME}.{HOST_ID}-{_dead_pid()}-0a0b0c0d.part"
+    other_host = "0badc0de" if HOST_ID != "0badc0de" else "0badc0df"
+    elsewhere_young = f".{NAME}.{other_host}-4242-0a0b0c0d.part"
+    elsewhere_old = f".{NAME}.{other_host}-4343-0a0b0c0d.part"
+    for name in (killed, elsewhere_young, elsewhere_old):
+        (local / name).write_text("half")
+    old = time.time() - ORPHAN_AFTER_SECONDS - 60
+    os.utime(local / elsewhere_old, (old, old))
+    with SftpUploader(sftp_server.config()) as uploader:
+        uploader.upload(_small(tmp_path), f"{remote}/{NAME}")
+        removed = uploader.remove_stale(remote, variants(NAME), keep={NAME})
+    assert removed == sorted([killed, elsewhere_old])
+    assert sorted(os.listdir(local)) == sorted([NAME, elsewhere_young])

@@ -237,3 +237,38 @@ def test_the_formula_guard_setting_reaches_the_customer_file(
     assert read_listrak_csv(local / NAMES["customers"].format(date=run_day(sample, result)), spec)[
         "mobilephone"
     ].equals(as_written(clean, spec)["mobilephone"])
+
+
+def test_a_missing_export_fails_its_file_and_leaves_the_last_one_in_place(
+    sftp_server: SftpServer, sample: Workspace
+) -> None:
+    """Missing is not empty: an absent products export fails the product file, saying what
+    is missing and where it was looked for, and the file of the last run stays as it was;
+    the other files go out. A header-only export sends an empty file, on purpose."""
+    remote, local = sftp_server.folder("missing")
+    sftp = sftp_server.resource()
+    first = publish(sample, sftp, remote_folder=remote)
+    assert first.success, failure_messages(first)
+    product = NAMES["products"].format(date=run_day(sample, first))
+    before = (local / product).read_bytes()
+    assert before.count(b"\n") > 1
+
+    (sample.inbox / "products.parquet").unlink()
+    second = publish(sample, sftp, remote_folder=remote)
+    assert not second.success
+    [message] = failure_messages(second)
+    assert message.startswith(
+        f"no products files in {sample.inbox}: the products file is not uploaded"
+    )
+    assert "header-only products.csv" in message and "sftp.enabled: false" in message
+    assert (local / product).read_bytes() == before
+    sent = {e.asset_key for e in second.get_asset_materialization_events()}
+    assert file_key("products") not in sent
+    assert {file_key(t) for t in ("customers", "orders", "order_items")} <= sent
+
+    header = ",".join(TABLES["products"].column_names)
+    sample.write("products.csv", header + "\n")
+    emptied = publish(sample, sftp, remote_folder=remote)
+    assert emptied.success, failure_messages(emptied)
+    assert materialization(emptied, file_key("products"))["rows"] == 0
+    assert (local / product).read_bytes().count(b"\n") == 1

@@ -148,6 +148,11 @@ def server(
         "email\nada@example.com\ngrace@example.com\n", encoding="utf-8"
     )
     (inbox / "sms_audience.csv").write_text("phone\n+12125550001\n", encoding="utf-8")
+    # And the other commerce files, header-only: a missing export fails its file sink.
+    for table in FILE_ASSETS:
+        if table != "customers":
+            header = ",".join(TABLES[table].column_names)
+            (inbox / f"{table}.csv").write_text(header + "\n", encoding="utf-8")
 
     port = _free_port()
     env = {**os.environ, **sftp_env, **listrak_env, "DAGSTER_HOME": str(home)}

@@ -21,21 +21,19 @@ import polars as pl
 
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.defs.metadata import preview
-from listrak_assets.inbox import find_files
-from listrak_assets.inbox.archive import ever_archived
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.guard import (
     OVERRIDE_TAG,
-    InputMissing,
     Removal,
     RemovalRefused,
     Verdict,
     judge,
-    missing_input,
+    missing_remedy,
     overridden_for,
 )
 from listrak_assets.listrak.http import Stats
 from listrak_assets.privacy import mask, mask_text
+from listrak_assets.required_input import InputMissing, require_input
 from listrak_assets.settings import RemovalLimits, Settings, SettingsError
 
 
@@ -107,8 +105,9 @@ class AudienceChannel(ABC, Generic[ApiT, PlanT, ReportT]):
         """Read only: everything that can fail without writing, decided (`tags`: the run's)."""
 
     @abstractmethod
-    def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log) -> ReportT:
-        """Carry out the plan (a dry run only reports)."""
+    def send(self, api: ApiT, plan: PlanT, conf: Settings, log: Log, warn: Log) -> ReportT:
+        """Carry out the plan (a dry run only reports); `warn` reaches the run's log as a
+        warning (an import status word nobody knows)."""
 
     @abstractmethod
     def sink_metadata(self, report: ReportT, stats: Stats, seconds: float) -> dict[str, Any]:
@@ -175,15 +174,17 @@ class GuardOutcome:
         }
 
 
-def require_input(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
+def require_audience(channel: AudienceChannel[Any, Any, Any], conf: Settings) -> None:
     """Absent input files are an error for the sink: InputMissing, never an empty audience.
     While the inbox holds the current state, absent means not in the inbox; with
     `inbox_archive` on, in neither the inbox nor the archive (consumed once is unchanged)."""
-    if find_files(conf.inbox, channel.audience):
-        return
-    if conf.inbox_archive and ever_archived(conf.archive, channel.audience):
-        return
-    raise InputMissing(missing_input(channel.channel, channel.audience, conf.inbox))
+    require_input(
+        conf.inbox,
+        channel.audience,
+        f"the {channel.channel} audience is not sent",
+        missing_remedy(channel.channel, channel.audience),
+        archive=conf.archive if conf.inbox_archive else None,
+    )
 
 
 def guard_plan(
@@ -223,7 +224,7 @@ def run_sink(
     log: Log = context.log.info
     try:
         conf: Settings = context.resources.settings.load()
-        require_input(channel, conf)
+        require_audience(channel, conf)
         resource = getattr(context.resources, channel.resource)
         with channel.open(resource, conf, stats) as api:
             batch = context.run.run_id.split("-")[0]
@@ -237,8 +238,8 @@ def run_sink(
                 )
             elif not guard.verdict.allowed:
                 log(f"dry run; a real send would be refused: {guard.verdict.message}")
-            report = channel.send(api, plan, conf, log)
-    except (ListrakError, SettingsError) as err:
+            report = channel.send(api, plan, conf, log, context.log.warning)
+    except (ListrakError, SettingsError, InputMissing) as err:
         raise _failure(err, stats) from None
     seconds = time.monotonic() - started
 

@@ -106,8 +106,22 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
         previous = membership.kept + membership.leavers.len()
         return Removal(previous or None, membership.current.len(), membership.leavers.len())
 
-    def send(self, api: EmailApi, plan: EmailPlan, conf: Settings, log: Log) -> SendReport:
-        return send_email_plan(api, plan, _state(conf), log=log)
+    def send(
+        self, api: EmailApi, plan: EmailPlan, conf: Settings, log: Log, warn: Log
+    ) -> SendReport:
+        return send_email_plan(api, plan, _state(conf), log=log, warn=warn)
+
+    def outcome_failure(self, report: SendReport, conf: Settings) -> str | None:
+        """Contacts Listrak's imports did not update, above the settings' limit. (A write
+        that did not land never gets here: it fails the send, and a re-run sends it again.)"""
+        limit = conf.email.max_rejected_contacts
+        if limit is None or report.rejects.height <= limit:
+            return None
+        return (
+            f"Listrak's imports did not update {report.rejects.height} contacts "
+            f"(`email.max_rejected_contacts` is {limit}); see listrak/email_audience_rejects "
+            "for each one's result"
+        )
 
     def summary(self, report: SendReport, stats: Stats) -> str:
         verb = "would send" if report.dry_run else "sent"

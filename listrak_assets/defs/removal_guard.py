@@ -16,13 +16,14 @@ from listrak_assets.defs.audience_sink import (
     AudienceChannel,
     GuardOutcome,
     guard_plan,
-    require_input,
+    require_audience,
 )
 from listrak_assets.defs.keys import clean_key
 from listrak_assets.listrak.errors import ListrakConfigError, ListrakError
-from listrak_assets.listrak.guard import OVERRIDE_TAG, InputMissing, Removal, judge
+from listrak_assets.listrak.guard import OVERRIDE_TAG, Removal, judge
 from listrak_assets.listrak.http import Stats
 from listrak_assets.privacy import mask_text
+from listrak_assets.required_input import InputMissing
 from listrak_assets.settings import Settings, SettingsError
 
 REMOVAL_GUARD = "removal_guard"
@@ -85,7 +86,7 @@ def evaluate(
 ) -> dg.AssetCheckResult:
     """Missing input, then the plan the sink would make, judged."""
     try:
-        require_input(channel, conf)
+        require_audience(channel, conf)
     except InputMissing as err:
         return _refused(str(err), input_missing=True)
     try:

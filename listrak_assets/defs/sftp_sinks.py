@@ -4,7 +4,9 @@ and uploaded to Listrak's SFTP server, where its importer picks them up by name.
 One asset per file, downstream of its clean table, so a failing blocking check on a table
 stops its file in the same run. Each run writes the files dated with the day the run started
 (UTC); a re-run of that day replaces them, and removes what an earlier run of the day left
-under another shape (other parts, another compression, a marker no longer wanted).
+under another shape (other parts, another compression, a marker no longer wanted). A table
+whose input files are absent from the inbox fails its file sink (missing is not empty): nothing
+is uploaded, and the file of the last run stays.
 """
 
 import datetime as dt
@@ -28,6 +30,7 @@ from listrak_assets.files import (
     variants,
     write_files,
 )
+from listrak_assets.required_input import InputMissing, require_input
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError
 from listrak_assets.sftp import SftpError, UploadResult, publish
@@ -80,6 +83,15 @@ def _metadata(
     }
 
 
+def missing_remedy(table: str) -> str:
+    """What to do when a commerce table's input files are absent."""
+    return (
+        f"to upload a file with no rows on purpose, drop a header-only {table}.csv there; if "
+        "this destination takes no files over SFTP, set `sftp.enabled: false` in listrak.yaml "
+        "and reload the code location."
+    )
+
+
 def build_file_sink(table: str) -> dg.AssetsDefinition:
     spec = TABLES[table]
     default_name = DEFAULT_TEMPLATES[table].format(date="YYYYMMDD")
@@ -102,7 +114,16 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         started = time.perf_counter()
         try:
-            options = settings.load().sftp
+            conf = settings.load()
+            # Before connecting: an absent export never replaces yesterday's file.
+            require_input(
+                conf.inbox,
+                table,
+                f"the {table} file is not uploaded",
+                missing_remedy(table),
+                archive=conf.archive if conf.inbox_archive else None,
+            )
+            options = conf.sftp
             name = render(getattr(options.file_names, table), run_date(context))
             folder = options.remote_folder
             with (
@@ -126,7 +147,7 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
                     markers=options.done_marker,
                 )
                 uploads, removed = published.uploads, published.removed
-        except (SftpError, SettingsError) as err:
+        except (SftpError, SettingsError, InputMissing) as err:
             # The message says what to do; a stack trace would add nothing.
             raise dg.Failure(description=str(err), allow_retries=False) from None
         if removed:

@@ -101,8 +101,8 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             after = len((plan.owned & plan.staying) | {r.phone for r in plan.joiners})
         return Removal(plan.previous or None, after, len(plan.leavers))
 
-    def send(self, api: SmsApi, plan: SmsPlan, conf: Settings, log: Log) -> SmsReport:
-        return send_sms_plan(api, plan, _state(conf), log=log)
+    def send(self, api: SmsApi, plan: SmsPlan, conf: Settings, log: Log, warn: Log) -> SmsReport:
+        return send_sms_plan(api, plan, _state(conf), log=log, warn=warn)
 
     def outcome_failure(self, report: SmsReport, conf: Settings) -> str | None:
         """Writes that did not land, or numbers Listrak refused, above the settings' limits."""

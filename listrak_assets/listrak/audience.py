@@ -475,6 +475,7 @@ def _run_import(
     options: SendOptions,
     log: Callable[[str], None],
     sleep: Callable[[float], None],
+    warn: Callable[[str], None] | None,
 ) -> pl.DataFrame:
     """Write one file: start its import, wait for it, and read back what it refused."""
     item.import_id = api.start_import(list_id, file)
@@ -486,6 +487,7 @@ def _run_import(
         interval=options.poll_interval,
         timeout=options.poll_timeout,
         sleep=sleep,
+        warn=warn,
     )
     item.status = status.status
     item.summary = api.import_summary(list_id, item.import_id)
@@ -498,9 +500,11 @@ def send_email_plan(
     state: MemberState,
     log: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> SendReport:
     """Carry out a plan: create the missing fields, import the files, record the members.
-    A dry run only reports."""
+    A dry run only reports; `warn` hears what the imports' status words leave in doubt."""
     if plan.options.dry_run:
         return _report(plan, _as_planned(plan))[0]
     made = _create_fields(api, plan)
@@ -509,7 +513,7 @@ def send_email_plan(
     field_id = made.membership.field_id
     state.record_pending(plan.list_id, field_id, keys=plan.membership.current)
     rejects = [
-        _run_import(api, plan.list_id, file, item, plan.options, log, sleep)
+        _run_import(api, plan.list_id, file, item, plan.options, log, sleep, warn)
         for file, item in zip(files, report.imports, strict=True)
     ]
     state.commit(plan.list_id, field_id, members=plan.membership.current)

@@ -12,7 +12,6 @@ connector deletion protection: 15%; Microsoft Entra's accidental-deletion thresh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from listrak_assets.listrak.errors import ListrakError
@@ -25,10 +24,6 @@ OVERRIDE_TAG = "listrak/allow_removals"
 
 class RemovalRefused(ListrakError):
     """The send would remove more of the audience than its guard allows."""
-
-
-class InputMissing(ListrakError):
-    """The audience's input files are not in the inbox: nothing is known, so nothing is sent."""
 
 
 @dataclass(frozen=True)
@@ -122,14 +117,13 @@ def judge(channel: str, removal: Removal, limits: RemovalLimits) -> Verdict:
     return Verdict(removal, tuple(problems), message)
 
 
-def missing_input(channel: str, table: str, inbox: Path) -> str:
-    """The message when a table's input files are absent: never read as an empty audience."""
+def missing_remedy(channel: str, table: str) -> str:
+    """What to do when an audience's input files are absent (they are never read as an
+    empty audience)."""
     return (
-        f"no {table} files in {inbox}: the {channel} audience is not sent (a missing file is "
-        f"not an empty audience). Put the export back in the inbox; if this destination has "
-        f"no {channel} audience, set `{channel}.enabled: false` in listrak.yaml and reload "
-        f"the code location; to empty the audience on purpose, drop a header-only "
-        f"{table}.csv and run once with the run tag {OVERRIDE_TAG}={channel}."
+        f"if this destination has no {channel} audience, set `{channel}.enabled: false` in "
+        f"listrak.yaml and reload the code location; to empty the audience on purpose, drop a "
+        f"header-only {table}.csv and run once with the run tag {OVERRIDE_TAG}={channel}."
     )
 
 

@@ -103,14 +103,16 @@ class ImportingApi(ABC):
         timeout: float,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        warn: Callable[[str], None] = log.warning,
+        warn: Callable[[str], None] | None = None,
     ) -> ImportStatus:
         """Poll the import's status until it is done; ImportFailed / ImportTimedOut if it
         failed or took too long. Waits start at `first_poll` and double up to `interval`.
 
         Done means a finished status word or an end date, whichever comes first. A status
-        word we don't know is reported through `warn` once; polling goes on, ending when
-        the end date appears, and at the timeout the error names the unknown word."""
+        word we don't know is reported through `warn` once (the run's log in a sink; this
+        module's logger otherwise); polling goes on, ending when the end date appears, and at
+        the timeout the error names the unknown word."""
+        warn = warn or log.warning
         deadline = clock() + timeout
         delay = interval if self.first_poll is None else min(interval, self.first_poll)
         unknown: set[str] = set()

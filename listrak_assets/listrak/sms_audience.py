@@ -361,10 +361,17 @@ class _Sync:
     """The writes of one sync: per-number calls `concurrency` at a time, where a failure
     rejects that number only, then the contact-update import."""
 
-    def __init__(self, api: SmsApi, plan: SmsPlan, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        api: SmsApi,
+        plan: SmsPlan,
+        log: Callable[[str], None],
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.api = api
         self.plan = plan
         self.log = log
+        self.warn = warn
         self.code = plan.sender_code_id
         self.list_id = plan.phone_list_id
         self.rejects: list[tuple[str, str, str]] = []
@@ -503,6 +510,7 @@ class _Sync:
                 interval=options.poll_interval,
                 timeout=options.poll_timeout,
                 sleep=sleep,
+                warn=self.warn,
             )
             report.updated += len(part)
             report.imports.append(
@@ -516,9 +524,12 @@ def send_sms_plan(
     state: PhoneState,
     log: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> SmsReport:
     """Carry out a plan: subscribe the joiners, unsubscribe the leavers, record which numbers
-    are ours, then update the changed profiles. A dry run only reports."""
+    are ours, then update the changed profiles. A dry run only reports; `warn` hears what the
+    imports' status words leave in doubt."""
     report = plan.report()
     if plan.options.dry_run:
         report.subscribed = len(plan.joiners)
@@ -529,7 +540,7 @@ def send_sms_plan(
     # Before the first write: every number this sync may subscribe, so that a run killed
     # half way still has them on record next time.
     state.record_pending(*scope, keys=[r.phone for r in plan.joiners])
-    sync = _Sync(api, plan, log)
+    sync = _Sync(api, plan, log, warn)
     puts, imports = list(plan.puts), list(plan.imports)
     joined: set[str] = set()
     for result in sync.run("subscribe", sync.join, plan.joiners):

@@ -100,6 +100,9 @@ class SmsBackend:
         self.sender_codes: dict[int, SenderCode] = {}
         self.fields: dict[int, SmsField] = {}  # company-wide, shared by every sender code
         self._ids = 0
+        # Import status words as answered (Listrak documents none): e.g. {"Completed": "Done"}
+        # tries a client on a word it doesn't know, as the email backend's do.
+        self.status_words: dict[str, str] = {}
 
     def _next(self) -> int:
         self._ids += 1
@@ -438,4 +441,6 @@ class SmsBackend:
         raw = ids["imp"]
         if not raw.isdigit() or int(raw) not in code.imports:
             raise ApiError(not_found("importFileId"))
-        return 200, {"status": 200, "data": code.imports[int(raw)]}
+        data = dict(code.imports[int(raw)])
+        data["status"] = self.status_words.get(data["status"], data["status"])
+        return 200, {"status": 200, "data": data}

@@ -1,12 +1,18 @@
 """Uploads to Listrak's SFTP server: atomic, resumable after a dropped connection, and fast.
 
-Atomic: a file is written as `.NAME.part` in the same folder, its remote size checked, then
-renamed over `NAME` (OpenSSH's posix-rename where the server has it), so Listrak's importer
+Atomic: a file is written as `.NAME.WRITER.part` in the same folder, its remote size checked,
+then renamed over `NAME` (OpenSSH's posix-rename where the server has it), so Listrak's importer
 never sees a partial file and a re-run of the same name replaces it. Writing (`stage`) and
 renaming (`commit`) are separate steps, so that a set of files can be written first and put in
 place together (`publish`). A server without posix-rename can't rename over a file: the old
 file is renamed aside (`.NAME.aside`), the new one renamed in, and only then is the old one
 removed (or renamed back, when the new one could not be put in place).
+
+One writer, one temporary file: WRITER names this machine (a short hash of its name), the
+process and a random part, so two writers of one file never write into or rename each other's
+temporary file. What a killed writer leaves is hidden (Listrak imports by name) and is removed
+by the next publication: at once when its process is known to be gone (same machine), after
+`ORPHAN_AFTER_SECONDS` otherwise; a live writer's file is left alone.
 
 Resilient: a dropped connection reconnects (host key checked again) and the upload resumes from
 the last byte the server confirmed, with a bounded, doubling wait between attempts. A refusal by
@@ -19,10 +25,13 @@ in flight, each read from disk straight into the buffer that is sent (see `proto
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
+import os
 import posixpath
 import re
+import secrets
 import socket
 import stat
 import time
@@ -36,6 +45,7 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from listrak_assets.processes import alive
 from listrak_assets.sftp.errors import SftpAuthError, SftpConfigError, SftpError, SftpUploadError
 from listrak_assets.sftp.hostkeys import preferred_key_types, verify_host_key
 from listrak_assets.sftp.protocol import Progress, RawSftp, StatusError
@@ -47,7 +57,15 @@ _log = logging.getLogger(__name__)
 # CTR modes need a separate HMAC. The rest of paramiko's list follows, for older servers.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 KEEPALIVE_SECONDS = 30
-_TEMP = re.compile(r"\.(?P<name>.+)\.(?:part|aside)")
+# `.NAME.part` and `.NAME.aside`, or `.NAME.WRITER.part` (WRITER: host hash-pid-random).
+_TEMP = re.compile(
+    r"\.(?P<name>.+?)\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]+\.)?(?:part|aside)"
+)
+# This machine, as temporary names carry it: a hash, so the server never learns the name.
+HOST_ID = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+# Another machine's temporary file untouched this long (by the server's clock) is a leftover;
+# a live writer writes to its file, or renames it into place, well within this.
+ORPHAN_AFTER_SECONDS = 6 * 3600.0
 
 # Errors of the connection rather than of the request: worth reconnecting for.
 _TRANSIENT = (OSError, EOFError, paramiko.SSHException)
@@ -88,10 +106,15 @@ class UploadResult:
     write_size: int  # bytes per write request, as agreed with the server
 
 
-def temp_path(remote_path: str) -> str:
-    """The hidden name a file is written under before it is renamed into place."""
+def new_writer() -> str:
+    """A name for one writer, unique among all writers of a folder: host, process, random."""
+    return f"{HOST_ID}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def temp_path(remote_path: str, writer: str) -> str:
+    """The hidden name `writer` writes a file under before renaming it into place."""
     folder, name = posixpath.split(remote_path)
-    return posixpath.join(folder, f".{name}.part")
+    return posixpath.join(folder, f".{name}.{writer}.part")
 
 
 def aside_path(remote_path: str) -> str:
@@ -105,6 +128,18 @@ def temp_target(name: str) -> str | None:
     """The final name a temporary (or aside) file name stands for, or None."""
     match = _TEMP.fullmatch(name)
     return match["name"] if match else None
+
+
+def is_leftover(name: str, age: float) -> bool:
+    """Whether a temporary (or aside) file `age` seconds old is no live writer's: its process
+    is gone from this machine, it is old, or its name carries no writer (aside files, and
+    the temporary names of earlier releases)."""
+    match = _TEMP.fullmatch(name)
+    if match is None:
+        return False
+    if match["host"] is None or age > ORPHAN_AFTER_SECONDS:
+        return True
+    return match["host"] == HOST_ID and not alive(int(match["pid"]))
 
 
 def load_private_key(value: str, passphrase: str | None) -> paramiko.PKey:
@@ -189,6 +224,7 @@ class SftpUploader:
     def __init__(self, config: SftpConfig, *, log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._log = log or _log.warning
+        self.writer = new_writer()  # names this uploader's temporary files
         self._current: _Session | None = None
         # Whether the server has OpenSSH's posix-rename: unknown until first tried.
         self._posix_rename: bool | None = None
@@ -412,8 +448,11 @@ class SftpUploader:
             return False
         return True
 
+    def _temp(self, remote_path: str) -> str:
+        return temp_path(remote_path, self.writer)
+
     def _write(self, session: _Session, job: Staged) -> None:
-        temp = temp_path(job.remote_path)
+        temp = self._temp(job.remote_path)
         progress = job.progress
         if progress.confirmed:
             try:
@@ -447,7 +486,7 @@ class SftpUploader:
         """Whether the temporary file is there with every byte. False when a rename whose reply
         was lost with the connection already put it in place; when it vanished otherwise, the
         upload starts again."""
-        temp = temp_path(job.remote_path)
+        temp = self._temp(job.remote_path)
         remote_size = self._size(session, temp)
         if remote_size is None:
             if job.rename_sent and self._size(session, job.remote_path) == job.size:
@@ -467,7 +506,7 @@ class SftpUploader:
         """Best effort: remove what a failed upload left under its temporary name."""
         try:
             if self._current is not None and self._current.alive:
-                self._current.sftp.remove(temp_path(remote_path))
+                self._current.sftp.remove(self._temp(remote_path))
         except (OSError, EOFError, paramiko.SSHException):
             pass
 
@@ -486,7 +525,7 @@ class SftpUploader:
                 job.phase = "staged"
             if self._check_temp(session, job) and last_phase == "done":
                 job.rename_sent = True
-                self._replace(session, temp_path(job.remote_path), job.remote_path)
+                self._replace(session, self._temp(job.remote_path), job.remote_path)
             job.phase = last_phase
 
         try:
@@ -526,7 +565,7 @@ class SftpUploader:
         """An empty file (a `.DONE` marker), created atomically like any upload."""
 
         def step(session: _Session) -> None:
-            temp = temp_path(remote_path)
+            temp = self._temp(remote_path)
             session.sftp.open(temp, "w").close()
             self._replace(session, temp, remote_path)
 
@@ -543,15 +582,22 @@ class SftpUploader:
         self._retrying(f"removing {remote_path}", lambda session: self._drop(session, remote_path))
 
     def remove_stale(self, folder: str, pattern: re.Pattern[str], keep: set[str]) -> list[str]:
-        """Remove files of `folder` whose names match `pattern` (or are temporary files of
-        such names) and are not in `keep`; the names removed."""
+        """Remove files of `folder` whose names match `pattern` and are not in `keep`, and
+        the leftover temporary files of such names (`is_leftover`; a live writer's stay); the
+        names removed."""
 
         def step(session: _Session) -> list[str]:
+            entries = sorted(session.sftp.listdir_attr(folder), key=lambda e: e.filename)
+            # The server's clock, read off the newest file (ours, just written).
+            now = max((e.st_mtime or 0 for e in entries), default=0)
             removed = []
-            for name in sorted(session.sftp.listdir(folder)):
-                if name in keep or not pattern.fullmatch(temp_target(name) or name):
+            for entry in entries:
+                name, target = entry.filename, temp_target(entry.filename)
+                if name in keep or not pattern.fullmatch(target or name):
                     continue
-                session.sftp.remove(posixpath.join(folder, name))
+                if target is not None and not is_leftover(name, now - (entry.st_mtime or 0)):
+                    continue
+                self._drop(session, posixpath.join(folder, name))
                 removed.append(name)
             return removed
 
