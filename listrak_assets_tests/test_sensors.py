@@ -170,9 +170,11 @@ def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) 
     _land(workspace, FILES)
     first = _tick(workspace, None)
     [everything] = _requests(first)
-    assert _keys(everything) == {
-        k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
-    } - ERASURE_INPUT
+    assert (
+        _keys(everything)
+        == {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+        - ERASURE_INPUT
+    )
 
     _land(workspace, {"orders_2026-12-01.csv": "ordernumber,email\n2,a@example.com\n"})
     [orders] = _requests(_tick(workspace, _cursor(first, None)))
