@@ -27,7 +27,7 @@ from listrak_assets.inbox.archive import (
     replay,
 )
 from listrak_assets.inbox.snapshot import fingerprint, stat_files
-from listrak_assets.listrak.guard import InputMissing
+from listrak_assets.required_input import InputMissing
 from listrak_assets.settings import load_settings
 from listrak_assets_tests.conftest import Workspace, failure_messages
 
