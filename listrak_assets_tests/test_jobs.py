@@ -25,23 +25,41 @@ def _chain(table: str) -> set[str]:
 
 
 FILE_TABLES = ("customers", "products", "orders", "order_items")
+# Erasure's own steps run after every clean table: the Forget requests and retention.
+AFTER_EVERY_TABLE = {"listrak/forget_requests", "erasure/retention"}
+ERASURE = {"raw/forget", "clean/forget", "clean/forget_rejects", "erasure/suppression"}
 
 
 def test_each_publish_job_builds_and_sends_its_own_channel() -> None:
-    assert _assets(defs, "publish_email") == _chain("email_audience") | {
-        "listrak/email_audience",
-        "listrak/email_audience_rejects",
-    }
-    assert _assets(defs, "publish_sms") == _chain("sms_audience") | {
-        "listrak/sms_audience",
-        "listrak/sms_audience_rejects",
-    }
-    assert _assets(defs, "publish_files") == set().union(*(_chain(t) for t in FILE_TABLES)) | {
-        "listrak/customer_file",
-        "listrak/product_file",
-        "listrak/order_file",
-        "listrak/order_item_file",
-    }
+    assert (
+        _assets(defs, "publish_email")
+        == _chain("email_audience")
+        | {
+            "listrak/email_audience",
+            "listrak/email_audience_rejects",
+        }
+        | AFTER_EVERY_TABLE
+    )
+    assert (
+        _assets(defs, "publish_sms")
+        == _chain("sms_audience")
+        | {
+            "listrak/sms_audience",
+            "listrak/sms_audience_rejects",
+        }
+        | AFTER_EVERY_TABLE
+    )
+    assert (
+        _assets(defs, "publish_files")
+        == set().union(*(_chain(t) for t in FILE_TABLES))
+        | {
+            "listrak/customer_file",
+            "listrak/product_file",
+            "listrak/order_file",
+            "listrak/order_item_file",
+        }
+        | AFTER_EVERY_TABLE
+    )
     everything = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert _assets(defs, "publish_all") == everything == _assets(defs, "refresh")
 
@@ -64,12 +82,20 @@ def test_a_channel_switched_off_has_no_job() -> None:
     audiences_only = build_definitions(Channels(sftp=False))
     assert "publish_files" not in {j.name for j in audiences_only.jobs or []}
     # The commerce tables still build with `refresh`, but nothing publishes them.
-    assert _assets(audiences_only, "publish_all") == _chain("email_audience") | _chain(
-        "sms_audience"
-    ) | {f"listrak/{a}{s}" for a in ("email_audience", "sms_audience") for s in ("", "_rejects")}
+    assert (
+        _assets(audiences_only, "publish_all")
+        == _chain("email_audience")
+        | _chain("sms_audience")
+        | {f"listrak/{a}{s}" for a in ("email_audience", "sms_audience") for s in ("", "_rejects")}
+        | AFTER_EVERY_TABLE
+        | ERASURE
+    )
     assert "raw/orders" in _assets(audiences_only, "refresh")
 
     nothing = build_definitions(Channels(email=False, sms=False, sftp=False))
     assert {j.name for j in nothing.jobs or []} == {"refresh"}
-    assert _assets(nothing, "refresh") == set().union(*(_chain(t) for t in FILE_TABLES))
+    assert (
+        _assets(nothing, "refresh")
+        == set().union(*(_chain(t) for t in FILE_TABLES)) | AFTER_EVERY_TABLE | ERASURE
+    )
     assert len(TABLES) == len(FILE_TABLES) + 2

@@ -79,8 +79,10 @@ def publish_jobs(email: bool, sms: bool, files: bool) -> list[dg.UnresolvedAsset
         jobs.append(
             dg.define_asset_job(
                 "publish_all",
-                selection=chains(t for *_, tables, _ in on for t in tables),
-                description="Read the inbox and publish every channel switched on.",
+                # Erasure requests go out with every nightly publish.
+                selection=chains([*(t for *_, tables, _ in on for t in tables), FORGET.name]),
+                description="Read the inbox and publish every channel switched on, and the "
+                "erasure requests.",
             )
         )
     return jobs
