@@ -25,9 +25,15 @@ def _chain(table: str) -> set[str]:
 
 
 FILE_TABLES = ("customers", "products", "orders", "order_items")
-# Erasure's own steps run after every clean table: the Forget requests and retention.
-AFTER_EVERY_TABLE = {"listrak/forget_requests", "erasure/retention"}
-ERASURE = {"raw/forget", "clean/forget", "clean/forget_rejects", "erasure/suppression"}
+# Retention runs after every table's rejects.
+AFTER_EVERY_TABLE = {"erasure/retention"}
+ERASURE = {
+    "raw/forget",
+    "clean/forget",
+    "clean/forget_rejects",
+    "erasure/suppression",
+    "listrak/forget_requests",
+}
 
 
 def test_each_publish_job_builds_and_sends_its_own_channel() -> None:

@@ -155,10 +155,16 @@ def _keys(request: dg.RunRequest) -> set[str]:
     return {k.to_user_string() for k in request.asset_selection or []}
 
 
-# Erasure's own steps run after every clean table: the Forget requests and retention.
-AFTER_EVERY_TABLE = {"listrak/forget_requests", "erasure/retention"}
+# Retention runs after every table's rejects.
+AFTER_EVERY_TABLE = {"erasure/retention"}
 # What only an erasure file starts.
-ERASURE_INPUT = {"raw/forget", "clean/forget", "clean/forget_rejects", "erasure/suppression"}
+ERASURE_INPUT = {
+    "raw/forget",
+    "clean/forget",
+    "clean/forget_rejects",
+    "erasure/suppression",
+    "listrak/forget_requests",
+}
 
 
 def _chain(table: str, sink: str) -> set[str]:

@@ -8,7 +8,9 @@ channel it was not named for, and a multi-asset is always taken whole.
 
 The erasure input (`forget*.csv`) is the exception: every clean table is built after the
 suppression list, so "downstream" would be everything. Its chain stops at what erasure does:
-the ledger, the Forget requests (which also rewrite the local copies) and retention.
+the ledger, the Forget requests (which also rewrite the local copies) and retention. The
+Forget requests run after every clean table but read the erasure table, so they belong to
+the erasure chain only; retention runs with every table.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def chains(tables: Iterable[str]) -> dg.AssetSelection:
     tables = list(tables)
     data = [t for t in tables if t != FORGET.name]
     selection = dg.AssetSelection.assets(*(raw_key(t) for t in data)).downstream()
-    return selection | ERASURE_CHAIN if FORGET.name in tables else selection
+    if FORGET.name in tables:
+        return selection | ERASURE_CHAIN
+    return selection - dg.AssetSelection.assets(FORGET_REQUESTS_KEY)
 
 
 def publish_jobs(email: bool, sms: bool, files: bool) -> list[dg.UnresolvedAssetJobDefinition]:
