@@ -25,6 +25,7 @@ from listrak_assets.listrak.email import EmailApi
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
+from listrak_assets.stand_ins import TRUST_HOST_KEY, TRY_WITHOUT_ACCOUNT
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -194,7 +195,10 @@ class ListrakSftp(dg.ConfigurableResource):
         if not self.password and not self.private_key:
             missing.append(f"{SFTP_ENV['password']} or {SFTP_ENV['private_key']}")
         if missing:
-            raise SftpConfigError(f"SFTP is not configured: set {' and '.join(missing)}")
+            raise SftpConfigError(
+                f"SFTP is not configured: set {' and '.join(missing)}. {TRUST_HOST_KEY} "
+                + TRY_WITHOUT_ACCOUNT
+            )
         assert self.host and self.username
         return SftpConfig(
             host=self.host,
