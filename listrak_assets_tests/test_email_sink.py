@@ -451,7 +451,7 @@ def test_pii_is_shown_when_business_users_may_see_it(
         workspace,
         emulator,
         addresses("spam", "ok"),
-        business_user_access={"admin_only": False, "allow_limited_pii": True},
+        business_user_access={"allow_limited_pii": True},
     )
     assert result.success, failure_messages(result)
     rejects = pl.read_parquet(workspace.warehouse / "listrak" / "email_audience_rejects.parquet")

@@ -14,6 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.defs import email_sink, sms_sink
+from listrak_assets.defs.alerts import run_failure_alerts
+from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
 from listrak_assets.defs.jobs import refresh_job
@@ -63,8 +65,10 @@ class Channels:
         return [t for t in TABLES if t not in off]
 
 
-def build_definitions(channels: Channels) -> dg.Definitions:
-    """The assets, checks, job, sensor and resources of the switched-on channels."""
+def build_definitions(channels: Channels, catalog: Catalog | None = None) -> dg.Definitions:
+    """The assets, checks, jobs, sensors and resources of the switched-on channels, described
+    for the UI's catalog (owners, tags, destination) and watched by freshness checks."""
+    catalog = catalog or Catalog()
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
     guards: list[dg.AssetChecksDefinition] = []
@@ -78,14 +82,17 @@ def build_definitions(channels: Channels) -> dg.Definitions:
         sinks.extend(FILE_SINKS)
     settings = ListrakSettings()
     return dg.Definitions(
-        assets=[
-            *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
-            *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
-            *sinks,
-        ],
+        assets=catalogued(
+            [
+                *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
+                *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
+                *sinks,
+            ],
+            catalog,
+        ),
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
         jobs=[refresh_job],
-        sensors=[inbox_sensor],
+        sensors=[inbox_sensor, run_failure_alerts],
         resources={
             "settings": settings,
             "io_manager": ParquetIOManager(settings=settings),

@@ -48,7 +48,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         # Readers (and a second run writing the same table) never see a half-written table.
         with atomic_path(path) as tmp:
             obj.write_parquet(tmp)
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+        context.add_output_metadata(
+            {"path": dg.MetadataValue.path(str(path)), "dagster/uri": path.resolve().as_uri()}
+        )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return pl.read_parquet(self._path(context.asset_key))

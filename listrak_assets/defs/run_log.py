@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from listrak_assets.defs.failures import failure_text
+
 # What each stage of the pipeline does, in the words a progress line uses.
 STAGES = {
     "raw": "Reading the inbox",
@@ -33,20 +35,6 @@ def stages_of(defs: dg.Definitions) -> dict[str, str]:
         keys = list(assets_def.keys)
         stages[assets_def.node_def.name] = keys[0].path[0] if keys else "check"
     return stages
-
-
-def failure_text(data: object) -> str:
-    """A failed step's reason: the description a `dg.Failure` carries, or the error's own
-    message (its cause's, when Dagster wrapped it), without the stack trace."""
-    user = getattr(data, "user_failure_data", None)
-    if user is not None and user.description:
-        return str(user.description)
-    error = getattr(data, "error", None)
-    if error is None:
-        return "no reason given"
-    while error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
-        error = error.cause
-    return str(error.message).strip()
 
 
 class _Progress(logging.Handler):
