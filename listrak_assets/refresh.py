@@ -84,18 +84,15 @@ def _print_tables(settings: Settings, meta: dict[str, dict[str, object]]) -> Non
 
 
 def _attributes(values: dict[str, object]) -> str | None:
-    """An audience sink's profile fields: which columns went to which field, and which
-    fields the run created."""
+    """An audience sink's attribute columns and the profile fields they went to (`column ->
+    field` where the names differ), and how many of those fields the run created."""
     mapped = values.get("mapped_columns")
     if not isinstance(mapped, dict) or not mapped:
         return None
     created = values.get("created")
-    new = set(created.get("attribute_fields") or []) if isinstance(created, dict) else set()
-    fields = ", ".join(
-        f"{column}->{field}" + (" (created)" if field in new or column in new else "")
-        for column, field in mapped.items()
-    )
-    return f"    profile fields: {fields}"
+    new = created.get("attribute_fields") if isinstance(created, dict) else None
+    fields = ", ".join(c if c == f else f"{c} -> {f}" for c, f in mapped.items())
+    return f"    attributes sent to profile fields: {fields} ({len(new or [])} created by this run)"
 
 
 def _print_sinks(meta: dict[str, dict[str, object]]) -> None:

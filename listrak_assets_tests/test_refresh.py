@@ -115,6 +115,11 @@ def test_the_demo_fits_on_one_screen_and_names_its_event_log(
     assert {"Publishing", "Checking references and removal guards"} <= {
         s.split(" (")[0] for s in stages
     }
+    # The email audience's attributes reach Listrak's profile fields, created on the first send.
+    attributes = next(line for line in lines if "attributes sent to profile fields: " in line)
+    for column in ("firstname", "lastname", "loyalty_tier", "favorite_category"):
+        assert column in attributes
+    assert attributes.endswith("(4 created by this run)")
     # A check that did not pass says why, as the UI does.
     assert any(
         "items_have_products did not pass (WARN): " in line and "unknown SKU" in line
