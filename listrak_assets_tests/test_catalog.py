@@ -12,8 +12,12 @@ import dagster as dg
 
 from listrak_assets.defs.catalog import Catalog
 from listrak_assets.defs.channels import Channels, build_definitions
-from listrak_assets.defs.keys import clean_key
-from listrak_assets_tests.conftest import Workspace
+from listrak_assets.defs.clean import CLEAN_ASSETS
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.raw import RAW_ASSETS
+from listrak_assets.defs.sftp_sinks import FILE_SINKS, file_key
+from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
+from listrak_assets_tests.sftp_servers import SftpServer
 
 # The channel each table feeds and whether it holds personal data.
 EXPECTED = {
@@ -111,3 +115,26 @@ def test_a_run_records_where_each_table_is_and_when_its_export_came(
     uri = clean["dagster/uri"].value
     assert uri == (workspace.warehouse / "clean" / "customers.parquet").resolve().as_uri()
     assert Path(uri.removeprefix("file://")).is_file()
+
+
+def test_a_file_sink_records_the_sftp_address_of_its_file(
+    workspace: Workspace, sandbox_server: SftpServer
+) -> None:
+    workspace.write("products.csv", "sku,title,price\nA-1,Hat,9.99\n")
+    workspace.settings(sftp={"remote_folder": "/"})
+    result = dg.materialize(
+        [*RAW_ASSETS, *CLEAN_ASSETS, *FILE_SINKS],
+        selection=dg.AssetSelection.assets(
+            raw_key("products"),
+            clean_key("products"),
+            rejects_key("products"),
+            file_key("products"),
+        ),
+        resources={**workspace.resources(), "sftp": sandbox_server.resource()},
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+    meta = materialization(result, file_key("products"))
+    address = f"sftp://{sandbox_server.host}:{sandbox_server.port}{meta['remote_path']}"
+    assert meta["dagster/uri"] == address
