@@ -14,12 +14,12 @@ import pytest
 
 # Stands in for `dagster dev`: a process that starts a child of its own (as dagster dev starts
 # the webserver, daemon and code server), writes the ids of the whole chain, then waits. Both
-# die of SIGINT without Python's KeyboardInterrupt traceback, so any traceback is the wrappers'.
+# die of SIGINT without Python's KeyboardInterrupt traceback (the child is `sleep`, which can't
+# be caught half-started inside Python), so any traceback is the wrappers'.
 _COMMAND = """
 import os, signal, subprocess, sys, time
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-sleeper = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(300)"
-child = subprocess.Popen([sys.executable, "-c", sleeper])
+child = subprocess.Popen(["sleep", "300"])
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(f"{os.getppid()} {os.getpid()} {child.pid}")
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
