@@ -48,8 +48,10 @@ STAND_INS := $(BIN)/python -m listrak_assets.sandbox.emulator -- \
 	$(BIN)/python -m listrak_assets.sandbox.sftp_server --
 endif
 
+# `exec`: the shell gives way, so a SIGTERM or Ctrl-C reaches the stand-ins (which pass it on to
+# dagster dev's whole process group) or dagster dev itself.
 ui: install instance
-	DAGSTER_HOME="$(DAGSTER_HOME)" $(STAND_INS) $(BIN)/dagster dev
+	DAGSTER_HOME="$(DAGSTER_HOME)" exec $(STAND_INS) $(BIN)/dagster dev
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,19 +5,30 @@ Without Listrak settings in the environment, it publishes to local stand-ins: th
 emulator (email audience) and a sandbox SFTP server serving `outbox/sftp/` beside the
 warehouse folder (`data/outbox/sftp/` by default; the four commerce files), so the whole
 pipeline runs without an account.
+
+The terminal gets a line per stage, any failed step's reason and the summary; Dagster's full
+event log goes to `logs/refresh_<run id>.log` beside the warehouse folder (`data/logs/`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 
+from listrak_assets.defs.run_log import quiet_logger, stages_of
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import Settings, load_settings
+
+# The summary's columns of each sink's metadata.
+SINK_FIELDS = (
+    "remote_path", "rows", "bytes", "members_added", "members_kept", "members_removed",
+    "subscribed", "unsubscribed", "updated", "skipped", "requests", "dry_run",
+)  # fmt: skip
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
@@ -72,20 +83,41 @@ def _print_tables(settings: Settings, meta: dict[str, dict[str, object]]) -> Non
     )
 
 
+def _attributes(values: dict[str, object]) -> str | None:
+    """An audience sink's attribute columns and the profile fields they went to (`column ->
+    field` where the names differ), and how many of those fields the run created."""
+    mapped = values.get("mapped_columns")
+    if not isinstance(mapped, dict) or not mapped:
+        return None
+    created = values.get("created")
+    new = created.get("attribute_fields") if isinstance(created, dict) else None
+    fields = ", ".join(c if c == f else f"{c} -> {f}" for c, f in mapped.items())
+    return f"    attributes sent to profile fields: {fields} ({len(new or [])} created by this run)"
+
+
 def _print_sinks(meta: dict[str, dict[str, object]]) -> None:
     sinks = {k: v for k, v in meta.items() if k.startswith("listrak/")}
     if not sinks:
         return
     print("\nPublished:")
     for key, values in sorted(sinks.items()):
-        shown = {
-            k: v
-            for k, v in values.items()
-            if k in ("remote_path", "rows", "bytes", "members_added", "members_kept",
-                     "members_removed", "subscribed", "unsubscribed", "updated", "skipped",
-                     "requests", "dry_run", "dagster/row_count")
-        }  # fmt: skip
+        if key.endswith("_rejects"):
+            continue
+        shown = {k: v for k, v in values.items() if k in SINK_FIELDS}
         print(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        attributes = _attributes(values)
+        if attributes:
+            print(attributes)
+
+
+def _print_checks(result: dg.ExecuteInProcessResult) -> None:
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            reason = f": {check.description}" if check.description else ""
+            print(
+                f"check {check.asset_key.to_user_string()}:{check.check_name} did not pass "
+                f"({check.severity.value}){reason}"
+            )
 
 
 def main() -> int:
@@ -103,25 +135,31 @@ def main() -> int:
         # A demo killed earlier left its pool slots taken: nothing else would free them.
         for run_id in release_orphaned_slots(instance):
             print(f"Freed the pool slots of run {run_id}, whose process was gone")
-        result = defs.get_job_def("refresh").execute_in_process(
-            instance=instance, raise_on_error=False, tags=host_tags()
+        run_id = str(uuid.uuid4())
+        log_file = settings.warehouse.parent / "logs" / f"refresh_{run_id}.log"
+        job = defs.resolve_job_def("refresh").with_logger_defs(
+            {"quiet": quiet_logger(log_file, stages_of(defs))}
+        )
+        result = job.execute_in_process(
+            # Only the loggers named in the run config are started: this one, not the console's.
+            run_config={"loggers": {"quiet": {}}},
+            instance=instance,
+            raise_on_error=False,
+            tags=host_tags(),
+            run_id=run_id,
         )
         meta = _metadata(result)
         _print_tables(settings, meta)
         _print_sinks(meta)
-        for check in result.get_asset_check_evaluations():
-            if not check.passed:
-                print(
-                    f"check {check.asset_key.to_user_string()}:{check.check_name} did not pass "
-                    f"({check.severity.value})"
-                )
+        _print_checks(result)
+        print(f"\nDagster's event log of this run: {log_file}")
         if started:
             print(
                 "\nNo Listrak account was configured, so everything went to local stand-ins. "
                 "To publish for real, set the LISTRAK_* variables listed in the README."
             )
     if not result.success:
-        print("\nThe run failed; see the messages above.", file=sys.stderr)
+        print("\nThe run failed; the reason is above, every event in the log.", file=sys.stderr)
         return 1
     print("Open the UI with `make ui` to see lineage, checks and metadata.")
     return 0

@@ -67,9 +67,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Keys that older settings files have and that nothing reads any more: each is refused with
+# why it does nothing, rather than accepted and silently ignored.
+RETIRED = {
+    "audience_primary_key": "one settings file configures both audiences, and each has its "
+    "own key (the email audience its email address, the SMS audience its phone number)",
+    "admin_only": "open-source Dagster has no user roles: who may open the UI is decided where "
+    "it is served (see the README's 'Who can see what')",
+}
+
+
+def _refuse_retired(data: object) -> object:
+    if isinstance(data, dict):
+        for key in RETIRED.keys() & data.keys():
+            raise ValueError(
+                f"'{key}' does nothing and is no longer read: {RETIRED[key]}. Remove it"
+            )
+    return data
+
+
 class BusinessUserAccess(_Strict):
-    admin_only: bool = False
+    """What business users may see: with `allow_limited_pii` false, personal values are masked
+    in rejects, previews, run metadata and logs."""
+
     allow_limited_pii: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, data: object) -> object:
+        return _refuse_retired(data)
+
+
+class Freshness(_Strict):
+    """How old the newest data may be before the freshness checks warn (hours; null: no check).
+    Read when the definitions load."""
+
+    # The newest export of a table in the inbox: no new file for this long is worth a look.
+    inputs_max_age_hours: float | None = Field(26.0, gt=0)
+    # The last successful send of each sink.
+    sinks_max_age_hours: float | None = Field(26.0, gt=0)
 
 
 class RemovalLimits(_Strict):
@@ -247,10 +283,13 @@ class Retention(_Strict):
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
+    # Shown in the UI with the sinks; read when the definitions load.
     name: str = "Listrak"
     description: str = ""
+    # Owners of every asset in the UI (emails or team:NAME); read when the definitions load.
+    owners: list[str] = ["team:data"]
+    freshness: Freshness = Freshness()
     list_name: str = ""
-    audience_primary_key: Literal["email", "phone"] = "email"
     field_group: str = "Amperity Message Attributes"
     segment_name: str = ""
     business_user_access: BusinessUserAccess = BusinessUserAccess()
@@ -278,6 +317,11 @@ class Settings(_Strict):
     columns: dict[str, dict[str, str]] = {}
     erasure: Erasure = Erasure()
     retention: Retention = Retention()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, data: object) -> object:
+        return _refuse_retired(data)
 
     @property
     def restrict_pii(self) -> bool:

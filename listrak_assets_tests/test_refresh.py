@@ -86,3 +86,71 @@ def test_without_an_account_it_publishes_to_local_stand_ins(
     assert "a@example.com" in uploaded[0].read_text()
     members = pl.read_parquet(workspace.warehouse / "state" / "email_audience_members.parquet")
     assert members.height == 2
+
+
+def _demo(workspace: Workspace, home: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
+    """`make demo`'s command on the sample data and the shipped settings, with no Listrak
+    account in the environment: it starts the stand-ins itself (unless `env_extra` points
+    somewhere)."""
+    shutil.copytree(REPO / "data" / "inbox", workspace.root / "data" / "inbox")
+    shutil.copy(REPO / "listrak.yaml", workspace.config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
+    env.update(LISTRAK_CONFIG=str(workspace.config), DAGSTER_HOME=str(home), **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "listrak_assets.refresh"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_demo_fits_on_one_screen_and_names_its_event_log(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    done = _demo(workspace, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = (done.stdout + done.stderr).splitlines()
+    assert len(lines) < 60, "\n".join(lines)
+    assert "DEBUG" not in done.stdout + done.stderr
+    # A progress line per stage, in the order the stages start.
+    stages = [line for line in lines if line.endswith(" steps)")]
+    assert [s.split(" (")[0] for s in stages][:2] == [
+        "Reading the inbox",
+        "Cleaning and validating",
+    ]
+    assert {"Publishing", "Checking references and removal guards"} <= {
+        s.split(" (")[0] for s in stages
+    }
+    # The email audience's attributes reach Listrak's profile fields, created on the first send.
+    attributes = next(line for line in lines if "attributes sent to profile fields: " in line)
+    for column in ("firstname", "lastname", "loyalty_tier", "favorite_category"):
+        assert column in attributes
+    assert attributes.endswith("(4 created by this run)")
+    # A check that did not pass says why, as the UI does.
+    assert any(
+        "items_have_products did not pass (WARN): " in line and "unknown SKU" in line
+        for line in lines
+    )
+    # Every event went to the log file the output names.
+    named = next(line for line in lines if line.startswith("Dagster's event log of this run: "))
+    log_file = Path(named.split(": ", 1)[1])
+    assert log_file.parent == workspace.root / "data" / "logs"
+    events = log_file.read_text()
+    assert "STEP_SUCCESS" in events and "RUN_SUCCESS" in events
+
+
+def test_a_sink_failure_shows_only_its_paragraph(workspace: Workspace, tmp_path: Path) -> None:
+    # An SFTP host without a user or password: the file sinks fail, everything else runs.
+    done = _demo(workspace, tmp_path, LISTRAK_SFTP_HOST="127.0.0.1")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "Traceback" not in output
+    failures = [line for line in output.splitlines() if " failed: " in line]
+    assert {line.split()[0] for line in failures} == {
+        "listrak__customer_file", "listrak__product_file", "listrak__order_file",
+        "listrak__order_item_file",
+    }  # fmt: skip
+    reason = failures[0].split(" failed: ", 1)[1]
+    # What is missing, how to trust the host key, how to run without an account.
+    assert reason.startswith("SFTP is not configured: set LISTRAK_SFTP_USERNAME")
+    assert "sftp.host_key_fingerprint" in reason and "LISTRAK_SFTP_KNOWN_HOSTS" in reason
+    assert "`make demo`" in reason
+    assert len((done.stdout + done.stderr).splitlines()) < 60

@@ -14,7 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from listrak_assets.defs import email_sink, sms_sink
+from listrak_assets.defs.alerts import run_failure_alerts
 from listrak_assets.defs.archive import inbox_archive_sensor
+from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
 from listrak_assets.defs.clean import CLEAN_ASSETS
 from listrak_assets.defs.erasure_input import FORGET_CLEAN, FORGET_RAW, erasure_suppression
@@ -70,9 +72,13 @@ class Channels:
         return [t for t in TABLES if t not in off]
 
 
-def build_definitions(channels: Channels, nightly: NightlySchedule | None = None) -> dg.Definitions:
-    """The assets, checks, jobs, sensors and resources of the switched-on channels, and the
-    nightly schedule when one is given."""
+def build_definitions(
+    channels: Channels, nightly: NightlySchedule | None = None, catalog: Catalog | None = None
+) -> dg.Definitions:
+    """The assets, checks, jobs, sensors and resources of the switched-on channels, the
+    nightly schedule when one is given, described for the UI's catalog (owners, tags,
+    destination) and watched by freshness checks."""
+    catalog = catalog or Catalog()
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
     guards: list[dg.AssetChecksDefinition] = []
@@ -89,21 +95,24 @@ def build_definitions(channels: Channels, nightly: NightlySchedule | None = None
     publish_all = next((j for j in jobs if j.name == "publish_all"), None)
     schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
     return dg.Definitions(
-        assets=[
-            *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
-            *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
-            *sinks,
-            # Erasure is on whatever the channels: a request must reach every copy.
-            FORGET_RAW,
-            FORGET_CLEAN,
-            erasure_suppression,
-            build_forget_sink(tables),
-            build_retention_asset([*tables, "forget"]),
-        ],
+        assets=catalogued(
+            [
+                *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
+                *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
+                *sinks,
+                # Erasure is on whatever the channels: a request must reach every copy.
+                FORGET_RAW,
+                FORGET_CLEAN,
+                erasure_suppression,
+                build_forget_sink(tables),
+                build_retention_asset([*tables, "forget"]),
+            ],
+            catalog,
+        ),
         asset_checks=[*REFERENTIAL_CHECKS, *guards],
         jobs=jobs,
         schedules=schedules,
-        sensors=[inbox_sensor, inbox_archive_sensor],
+        sensors=[inbox_sensor, inbox_archive_sensor, run_failure_alerts],
         resources={
             "settings": settings,
             "io_manager": ParquetIOManager(settings=settings),

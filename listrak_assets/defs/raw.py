@@ -98,6 +98,13 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "ignored_columns": dg.MetadataValue.json(ignored),
                 "inbox": dg.MetadataValue.path(str(conf.inbox)),
                 INPUT_FINGERPRINT: consumed,
+                # The newest export's time: what the freshness check measures, so a rebuild
+                # from the same old files does not look like new data.
+                **(
+                    {"dagster/last_updated_timestamp": dg.MetadataValue.timestamp(newest)}
+                    if (newest := max((p.stat().st_mtime for p in paths), default=None))
+                    else {}
+                ),
             },
         )
 

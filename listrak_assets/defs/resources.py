@@ -27,6 +27,7 @@ from listrak_assets.listrak.forget import ForgetApi, RateLimiter
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
+from listrak_assets.stand_ins import TRUST_HOST_KEY, TRY_WITHOUT_ACCOUNT
 from listrak_assets.suppression import SALT_ENV, Suppression, check_salt
 
 
@@ -50,7 +51,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         # Readers (and a second run writing the same table) never see a half-written table.
         with atomic_path(path) as tmp:
             obj.write_parquet(tmp)
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+        context.add_output_metadata(
+            {"path": dg.MetadataValue.path(str(path)), "dagster/uri": path.resolve().as_uri()}
+        )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return pl.read_parquet(self._path(context.asset_key))
@@ -263,7 +266,10 @@ class ListrakSftp(dg.ConfigurableResource):
         if not self.password and not self.private_key:
             missing.append(f"{SFTP_ENV['password']} or {SFTP_ENV['private_key']}")
         if missing:
-            raise SftpConfigError(f"SFTP is not configured: set {' and '.join(missing)}")
+            raise SftpConfigError(
+                f"SFTP is not configured: set {' and '.join(missing)}. {TRUST_HOST_KEY} "
+                + TRY_WITHOUT_ACCOUNT
+            )
         assert self.host and self.username
         return SftpConfig(
             host=self.host,

@@ -153,13 +153,17 @@ def build_file_sink(table: str) -> dg.AssetsDefinition:
         if removed:
             context.log.info(f"removed files an earlier run of the day left: {removed}")
         return dg.MaterializeResult(
-            metadata=_metadata(
-                clean.height,
-                uploads,
-                [f.rows for f in files],
-                removed,
-                time.perf_counter() - started,
-            )
+            metadata={
+                **_metadata(
+                    clean.height,
+                    uploads,
+                    [f.rows for f in files],
+                    removed,
+                    time.perf_counter() - started,
+                ),
+                # Where Listrak reads the (first) file: Dagster's documented address key.
+                "dagster/uri": f"sftp://{sftp.host}:{sftp.port}{uploads[0].remote_path}",
+            }
         )
 
     return _file

@@ -17,6 +17,7 @@ import httpx
 
 from listrak_assets.listrak.errors import ListrakAuthError, ListrakConfigError, ListrakUnavailable
 from listrak_assets.listrak.http import Sender, parse_body
+from listrak_assets.stand_ins import TRY_WITHOUT_ACCOUNT
 
 DEFAULT_AUTH_URL = "https://auth.listrak.com/OAuth2/Token"
 DEFAULT_API_URL = "https://api.listrak.com"
@@ -67,7 +68,7 @@ class Credentials:
             raise ListrakConfigError(
                 f"Listrak {integration.value} credentials missing: set {' and '.join(missing)} "
                 "(the client id and secret of the integration, from Listrak's Integration "
-                "Management page)"
+                f"Management page). {TRY_WITHOUT_ACCOUNT}"
             )
         return cls(integration, str(client_id), str(secret))
 

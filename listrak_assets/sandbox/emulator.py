@@ -21,7 +21,6 @@ import json
 import random
 import re
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -593,7 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = command_of(args)
     if already_configured(args, API_URL_ENV):
-        return subprocess.call(command)
+        return run_with(command, {})
     fault_plan = Faults(
         throttle=args.throttle,
         errors=args.errors,

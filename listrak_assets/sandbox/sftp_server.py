@@ -19,7 +19,6 @@ import os
 import posixpath
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -315,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = command_of(args)
     if already_configured(args, "LISTRAK_SFTP_HOST"):
-        return subprocess.call(command)
+        return run_with(command, {})
     with run_sandbox_sftp(args.root, port=args.port, username=args.username) as server:
         where = f"SFTP sandbox at {server.host}:{server.port}, serving {server.root}"
         if command:
