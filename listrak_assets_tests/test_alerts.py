@@ -39,7 +39,7 @@ def test_a_failed_run_leaves_a_summary_in_its_log_and_in_the_alerts_folder(
     workspace: Workspace,
 ) -> None:
     workspace.write("customers.csv", "firstname\nAnn\n")  # no email column
-    defs = build_definitions(Channels(), Catalog.from_settings(workspace.config))
+    defs = build_definitions(Channels(), catalog=Catalog.from_settings(workspace.config))
     result = workspace.materialize("customers")
     _alert(workspace, result, defs)
 

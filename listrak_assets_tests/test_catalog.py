@@ -42,7 +42,7 @@ SINK_TABLE = {
 
 def _specs(workspace: Workspace, **settings: object) -> dict[str, dg.AssetSpec]:
     workspace.settings(**settings)
-    defs = build_definitions(Channels(), Catalog.from_settings(workspace.config))
+    defs = build_definitions(Channels(), catalog=Catalog.from_settings(workspace.config))
     return {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
 
 

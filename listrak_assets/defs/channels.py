@@ -73,7 +73,7 @@ class Channels:
 
 
 def build_definitions(
-    channels: Channels, nightly: NightlySchedule | None = None, catalog: Catalog | None = None
+    channels: Channels, nightly: NightlySchedule | None = None, *, catalog: Catalog | None = None
 ) -> dg.Definitions:
     """The assets, checks, jobs, sensors and resources of the switched-on channels, the
     nightly schedule when one is given, described for the UI's catalog (owners, tags,
