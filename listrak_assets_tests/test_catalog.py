@@ -27,6 +27,17 @@ EXPECTED = {
     "order_items": ("file", "no"),
     "email_audience": ("email", "yes"),
     "sms_audience": ("sms", "yes"),
+    # Erasure: the forget table, the ledger, the Forget requests and retention.
+    "forget": ("privacy", "yes"),
+}
+# Erasure's assets run when an erasure arrives, not on a cadence: no freshness policy.
+ERASURE = {
+    "raw/forget",
+    "clean/forget",
+    "clean/forget_rejects",
+    "erasure/suppression",
+    "erasure/retention",
+    "listrak/forget_requests",
 }
 SINK_TABLE = {
     "customer_file": "customers",
@@ -37,6 +48,7 @@ SINK_TABLE = {
     "email_audience_rejects": "email_audience",
     "sms_audience": "sms_audience",
     "sms_audience_rejects": "sms_audience",
+    "forget_requests": "forget",
 }
 
 
@@ -48,12 +60,14 @@ def _specs(workspace: Workspace, **settings: object) -> dict[str, dg.AssetSpec]:
 
 def _table(key: str) -> str:
     group, name = key.split("/")
+    if group == "erasure":
+        return "forget"
     return SINK_TABLE[name] if group == "listrak" else name.removesuffix("_rejects")
 
 
 def test_every_asset_has_owners_tags_and_a_code_version(workspace: Workspace) -> None:
     specs = _specs(workspace, owners=["ann@example.com", "team:crm"])
-    assert len(specs) == 6 * 3 + 8
+    assert len(specs) == 7 * 3 + 8 + 1 + 2  # 7 tables' raw/clean/rejects, sinks, erasure
     for key, spec in specs.items():
         channel, pii = EXPECTED[_table(key)]
         assert spec.owners == ["ann@example.com", "team:crm"], key
@@ -71,7 +85,7 @@ def test_warehouse_tables_name_their_relation(workspace: Workspace) -> None:
 def test_the_destination_shows_with_every_sink(workspace: Workspace) -> None:
     specs = _specs(workspace, name="Shop EU", description="The EU store's Listrak account.")
     sinks = {k: s for k, s in specs.items() if k.startswith("listrak/")}
-    assert len(sinks) == 8
+    assert len(sinks) == 9  # the Forget requests go to Listrak too
     for key, spec in sinks.items():
         assert "Destination: Shop EU: The EU store's Listrak account." in (spec.description or "")
         assert spec.metadata["destination"] == "Shop EU", key
@@ -85,7 +99,9 @@ def test_raw_tables_and_sinks_have_freshness_policies_from_the_settings(
     specs = _specs(workspace, freshness={"inputs_max_age_hours": 5, "sinks_max_age_hours": 30})
     for key, spec in specs.items():
         policy = spec.freshness_policy
-        if key.startswith("raw/"):
+        if key in ERASURE:
+            assert policy is None, key
+        elif key.startswith("raw/"):
             assert policy == dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=5))
         elif key.startswith("listrak/") and not key.endswith("_rejects"):
             assert policy == dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=30))

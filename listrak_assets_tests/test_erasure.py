@@ -133,7 +133,7 @@ class Everything:
         self.workspace = workspace
         self.remote, self.sftp_folder = sftp.folder("erasure")
         workspace.settings(
-            business_user_access={"admin_only": False, "allow_limited_pii": True},
+            business_user_access={"allow_limited_pii": True},
             sftp={"remote_folder": self.remote},
         )
         self.resources = {

@@ -108,16 +108,14 @@ def _describe(spec: dg.AssetSpec, catalog: Catalog) -> dg.AssetSpec:
     if group in WAREHOUSE_GROUPS:
         # The table's name in the warehouse (a Parquet file per table under data/warehouse).
         metadata["dagster/relation_identifier"] = ".".join(spec.key.path)
-    if erasure:
-        pass
-    elif group == "raw":
+    if group == "raw" and not erasure:
         policy = freshness_policy(catalog.inputs_max_age_hours)
     elif group == "listrak":
         metadata["destination"] = catalog.name
         if catalog.description:
             metadata["destination_description"] = catalog.description
         description = f"{description or ''} Destination: {catalog.destination()}".strip()
-        if not spec.key.path[-1].endswith("_rejects"):
+        if not spec.key.path[-1].endswith("_rejects") and not erasure:
             policy = freshness_policy(catalog.sinks_max_age_hours)
     return spec.replace_attributes(
         owners=list(catalog.owners),
