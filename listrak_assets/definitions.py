@@ -1,11 +1,7 @@
 """The Definitions object that `dagster dev`, `dagster asset materialize` and the tests load:
-the channels switched on, the nightly schedule and the catalog's settings, as listrak.yaml
-says when the code location loads."""
+the destination built from the inbox folder (the factory's default input mode), with the
+channels, nightly schedule and catalog that listrak.yaml says when the code location loads."""
 
-from listrak_assets.defs.catalog import Catalog
-from listrak_assets.defs.channels import Channels, build_definitions
-from listrak_assets.defs.schedules import nightly_from_settings
+from listrak_assets.defs.destination import listrak_definitions
 
-defs = build_definitions(
-    Channels.from_settings(), nightly_from_settings(), catalog=Catalog.from_settings()
-)
+defs = listrak_definitions()

@@ -19,7 +19,14 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.keys import (
+    DEFAULT_RESOURCE_KEYS,
+    Prefix,
+    ResourceKeys,
+    clean_key,
+    op_name,
+    prefixed,
+)
 from listrak_assets.defs.metadata import preview
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.guard import (
@@ -217,15 +224,19 @@ def run_sink(
     context: dg.AssetExecutionContext,
     channel: AudienceChannel[Any, Any, Any],
     audience: pl.DataFrame,
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    inbox: bool = True,
 ) -> Iterator[dg.Output[Any]]:
-    """Plan, guard, send, report and return the rejects: the body of every audience sink."""
+    """Plan, guard, send, report and return the rejects: the body of every audience sink.
+    With `inbox` off the audience comes from an upstream asset, so no input file is due."""
     stats = Stats()
     started = time.monotonic()
     log: Log = context.log.info
     try:
-        conf: Settings = context.resources.settings.load()
-        require_audience(channel, conf)
-        resource = getattr(context.resources, channel.resource)
+        conf: Settings = getattr(context.resources, keys.settings).load()
+        if inbox:
+            require_audience(channel, conf)
+        resource = getattr(context.resources, keys.of(channel.resource))
         with channel.open(resource, conf, stats) as api:
             batch = context.run.run_id.split("-")[0]
             plan = channel.plan(api, audience, conf, batch, log, context.run.tags)
@@ -269,33 +280,39 @@ def run_sink(
         raise dg.Failure(description=mask_text(problem), metadata=http_metadata(stats))
 
 
-def audience_sink(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetsDefinition:
+def audience_sink(
+    channel: AudienceChannel[Any, Any, Any],
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    inbox: bool = True,
+    prefix: Prefix = (),
+) -> dg.AssetsDefinition:
     """The channel's multi-asset: the sink itself (nothing stored) and its rejects table."""
 
     @dg.multi_asset(
-        name=channel.name,
+        name=op_name(channel.name, prefix),
         description=channel.description,
         pool=channel.pool,
-        ins={"audience": dg.AssetIn(key=clean_key(channel.audience))},
+        ins={"audience": dg.AssetIn(key=clean_key(channel.audience, prefix))},
         outs={
             "sink": dg.AssetOut(
-                key=channel.sink,
+                key=prefixed(channel.sink, prefix),
                 group_name="listrak",
                 kinds={"listrak"},
                 dagster_type=dg.Nothing,
                 description=channel.sink_description,
             ),
             "rejects": dg.AssetOut(
-                key=channel.rejects,
+                key=prefixed(channel.rejects, prefix),
+                io_manager_key=keys.io_manager,
                 group_name="listrak",
                 kinds={"polars", "parquet"},
                 description=channel.rejects_description,
                 metadata={"dagster/column_schema": channel.rejects_schema},
             ),
         },
-        required_resource_keys={"settings", channel.resource},
+        required_resource_keys={keys.settings, keys.of(channel.resource)},
     )
     def sink(context: dg.AssetExecutionContext, audience: pl.DataFrame) -> Iterator[dg.Output[Any]]:
-        yield from run_sink(context, channel, audience)
+        yield from run_sink(context, channel, audience, keys, inbox)
 
     return sink

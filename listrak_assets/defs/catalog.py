@@ -77,7 +77,7 @@ def table_of(spec: dg.AssetSpec) -> str | None:
     if name in TABLES:
         return name
     for dep in spec.deps:
-        if dep.asset_key.path[0] == "clean" and dep.asset_key.path[-1] in TABLES:
+        if dep.asset_key.path[-2] == "clean" and dep.asset_key.path[-1] in TABLES:
             return dep.asset_key.path[-1]
     return None
 
@@ -86,7 +86,7 @@ def is_erasure(spec: dg.AssetSpec) -> bool:
     """Erasure's own assets: the forget table, the ledger, the Forget requests, retention.
     They run when an erasure arrives, not on a cadence, so they carry no freshness policy."""
     return (
-        spec.key.path[0] == "erasure"
+        spec.key.path[-2] == "erasure"
         or spec.key.path[-1].removesuffix("_rejects") == FORGET.name
         or spec.key == FORGET_REQUESTS_KEY
     )
@@ -104,7 +104,7 @@ def _describe(spec: dg.AssetSpec, catalog: Catalog) -> dg.AssetSpec:
     metadata: dict[str, object] = {}
     description = spec.description
     policy = spec.freshness_policy
-    group = spec.key.path[0]
+    group = spec.key.path[-2]
     if group in WAREHOUSE_GROUPS:
         # The table's name in the warehouse (a Parquet file per table under data/warehouse).
         metadata["dagster/relation_identifier"] = ".".join(spec.key.path)

@@ -7,7 +7,7 @@ placeholder product), and an order may come before its customer's file.
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.keys import Prefix, clean_key
 
 SAMPLE = 5
 
@@ -31,49 +31,54 @@ def _result(orphans: pl.DataFrame, total: int, what: str, column: str) -> dg.Ass
     )
 
 
-@dg.asset_check(
-    asset=clean_key("order_items"),
-    name="items_have_orders",
-    additional_ins={"orders": dg.AssetIn(key=clean_key("orders"))},
-    description="Every order item's ordernumber is in the orders table.",
-)
-def items_have_orders(order_items: pl.DataFrame, orders: pl.DataFrame) -> dg.AssetCheckResult:
-    return _result(
-        _orphans(order_items, orders, "ordernumber"),
-        order_items.height,
-        "order items point at an unknown order",
-        "ordernumber",
+def referential_checks(prefix: Prefix = ()) -> list[dg.AssetChecksDefinition]:
+    """The checks between the commerce tables of the destination with key prefix `prefix`."""
+
+    @dg.asset_check(
+        asset=clean_key("order_items", prefix),
+        name="items_have_orders",
+        additional_ins={"orders": dg.AssetIn(key=clean_key("orders", prefix))},
+        description="Every order item's ordernumber is in the orders table.",
     )
+    def items_have_orders(order_items: pl.DataFrame, orders: pl.DataFrame) -> dg.AssetCheckResult:
+        return _result(
+            _orphans(order_items, orders, "ordernumber"),
+            order_items.height,
+            "order items point at an unknown order",
+            "ordernumber",
+        )
 
-
-@dg.asset_check(
-    asset=clean_key("order_items"),
-    name="items_have_products",
-    additional_ins={"products": dg.AssetIn(key=clean_key("products"))},
-    description="Every order item's sku is in the products table (Listrak would otherwise "
-    "create a placeholder product).",
-)
-def items_have_products(order_items: pl.DataFrame, products: pl.DataFrame) -> dg.AssetCheckResult:
-    return _result(
-        _orphans(order_items, products, "sku"),
-        order_items.height,
-        "order items point at an unknown SKU",
-        "sku",
+    @dg.asset_check(
+        asset=clean_key("order_items", prefix),
+        name="items_have_products",
+        additional_ins={"products": dg.AssetIn(key=clean_key("products", prefix))},
+        description="Every order item's sku is in the products table (Listrak would otherwise "
+        "create a placeholder product).",
     )
+    def items_have_products(
+        order_items: pl.DataFrame, products: pl.DataFrame
+    ) -> dg.AssetCheckResult:
+        return _result(
+            _orphans(order_items, products, "sku"),
+            order_items.height,
+            "order items point at an unknown SKU",
+            "sku",
+        )
 
-
-@dg.asset_check(
-    asset=clean_key("orders"),
-    name="orders_have_customers",
-    additional_ins={"customers": dg.AssetIn(key=clean_key("customers"))},
-    description="Every order's email is in the customers table.",
-)
-def orders_have_customers(orders: pl.DataFrame, customers: pl.DataFrame) -> dg.AssetCheckResult:
-    orphans = _orphans(orders, customers, "email")
-    # Order numbers, not emails, identify the orphans: they are not personal data.
-    return _result(
-        orphans, orders.height, "orders have no customer with their email", "ordernumber"
+    @dg.asset_check(
+        asset=clean_key("orders", prefix),
+        name="orders_have_customers",
+        additional_ins={"customers": dg.AssetIn(key=clean_key("customers", prefix))},
+        description="Every order's email is in the customers table.",
     )
+    def orders_have_customers(orders: pl.DataFrame, customers: pl.DataFrame) -> dg.AssetCheckResult:
+        orphans = _orphans(orders, customers, "email")
+        # Order numbers, not emails, identify the orphans: they are not personal data.
+        return _result(
+            orphans, orders.height, "orders have no customer with their email", "ordernumber"
+        )
+
+    return [items_have_orders, items_have_products, orders_have_customers]
 
 
-REFERENTIAL_CHECKS = [items_have_orders, items_have_products, orders_have_customers]
+REFERENTIAL_CHECKS = referential_checks()

@@ -18,7 +18,16 @@ from listrak_assets.cleaning.table import (
     clean_table,
     extra_columns,
 )
-from listrak_assets.defs.keys import SUPPRESSION_KEY, clean_key, raw_key, rejects_key
+from listrak_assets.defs.keys import (
+    DEFAULT_RESOURCE_KEYS,
+    SUPPRESSION_KEY,
+    Prefix,
+    ResourceKeys,
+    clean_key,
+    op_name,
+    raw_key,
+    rejects_key,
+)
 from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
 from listrak_assets.defs.resources import ListrakErasure
 from listrak_assets.defs.settings import ListrakSettings
@@ -33,10 +42,11 @@ CONSERVATION = "conservation"
 KEY_UNIQUE = "key_unique"
 
 
-def _outs(spec: TableSpec) -> dict[str, dg.AssetOut]:
+def _outs(spec: TableSpec, prefix: Prefix, io_manager: str) -> dict[str, dg.AssetOut]:
     return {
         "clean": dg.AssetOut(
-            key=clean_key(spec.name),
+            key=clean_key(spec.name, prefix),
+            io_manager_key=io_manager,
             group_name="clean",
             kinds={"polars", "parquet"},
             description=f"{spec.description} Normalised to Listrak's formats and "
@@ -44,7 +54,8 @@ def _outs(spec: TableSpec) -> dict[str, dg.AssetOut]:
             metadata={"dagster/column_schema": column_schema(spec), "key": ", ".join(spec.key)},
         ),
         "rejects": dg.AssetOut(
-            key=rejects_key(spec.name),
+            key=rejects_key(spec.name, prefix),
+            io_manager_key=io_manager,
             group_name="clean",
             kinds={"polars", "parquet"},
             description=f"Rows of {spec.name} that could not be sent to Listrak: file, "
@@ -54,8 +65,8 @@ def _outs(spec: TableSpec) -> dict[str, dg.AssetOut]:
     }
 
 
-def _check_specs(spec: TableSpec) -> list[dg.AssetCheckSpec]:
-    clean = clean_key(spec.name)
+def _check_specs(spec: TableSpec, prefix: Prefix) -> list[dg.AssetCheckSpec]:
+    clean = clean_key(spec.name, prefix)
     return [
         dg.AssetCheckSpec(
             SCHEMA_VALID,
@@ -99,7 +110,7 @@ def _by_reason(rejects: pl.DataFrame) -> dict[str, int]:
 
 
 def _clean_output(
-    spec: TableSpec, raw: pl.DataFrame, result: CleanResult, restrict_pii: bool
+    spec: TableSpec, raw: pl.DataFrame, result: CleanResult, restrict_pii: bool, prefix: Prefix
 ) -> dg.Output:
     extras = extra_columns(raw, spec)
     pii = [c.name for c in spec.columns if c.pii] + extras
@@ -109,7 +120,7 @@ def _clean_output(
         metadata={
             "dagster/row_count": result.clean.height,
             "dagster/column_schema": column_schema(spec),
-            "dagster/column_lineage": column_lineage(spec, raw_key(spec.name), extras),
+            "dagster/column_lineage": column_lineage(spec, raw_key(spec.name, prefix), extras),
             "preview": preview(result.clean, pii, restrict_pii),
             "rejected_rows": result.rejected_rows,
             "merged_duplicates": result.merged_rows,
@@ -138,9 +149,9 @@ def _rejects_output(result: CleanResult) -> dg.Output:
 
 
 def _check_results(
-    spec: TableSpec, raw: pl.DataFrame, result: CleanResult
+    spec: TableSpec, raw: pl.DataFrame, result: CleanResult, prefix: Prefix
 ) -> list[dg.AssetCheckResult]:
-    clean = clean_key(spec.name)
+    clean = clean_key(spec.name, prefix)
     accounted = result.clean.height + result.rejected_rows + result.merged_rows
     duplicates = result.clean.select(pl.struct(list(spec.key)).is_duplicated().sum()).item()
     return [
@@ -179,36 +190,39 @@ def _summary(spec: TableSpec, raw: pl.DataFrame, result: CleanResult) -> str:
     )
 
 
-def build_clean_asset(spec: TableSpec, suppress: bool = True) -> dg.AssetsDefinition:
+def build_clean_asset(
+    spec: TableSpec,
+    suppress: bool = True,
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    prefix: Prefix = (),
+) -> dg.AssetsDefinition:
     """The clean table and its rejects, made in one step with the checks that need the
     cleaning result: read the settings, clean, then report. With `suppress`, rows of
     forgotten people are rejected (after the suppression list is brought up to date)."""
 
     @dg.multi_asset(
-        name=f"clean_{spec.name}",
-        ins={"raw": dg.AssetIn(key=raw_key(spec.name))},
+        name=op_name(f"clean_{spec.name}", prefix),
+        ins={"raw": dg.AssetIn(key=raw_key(spec.name, prefix))},
         deps=[SUPPRESSION_KEY] if suppress else [],
-        outs=_outs(spec),
-        check_specs=_check_specs(spec),
+        outs=_outs(spec, prefix, keys.io_manager),
+        check_specs=_check_specs(spec, prefix),
+        required_resource_keys={keys.settings, keys.erasure} if suppress else {keys.settings},
     )
-    def _clean(
-        context: dg.AssetExecutionContext,
-        raw: pl.DataFrame,
-        settings: ListrakSettings,
-        erasure: ListrakErasure,
-    ):
+    def _clean(context: dg.AssetExecutionContext, raw: pl.DataFrame):
+        settings: ListrakSettings = getattr(context.resources, keys.settings)
         conf = settings.load()
         options = _clean_options(conf)
         if suppress:
             try:
+                erasure: ListrakErasure = getattr(context.resources, keys.erasure)
                 options = replace(options, suppression=erasure.suppression(conf.erasure.ledger))
             except (SaltError, LedgerError) as err:
                 # Sending a forgotten person again is worse than not sending at all.
                 raise dg.Failure(description=str(err), allow_retries=False) from None
         result = clean_table(raw, spec, options)
-        yield _clean_output(spec, raw, result, conf.restrict_pii)
+        yield _clean_output(spec, raw, result, conf.restrict_pii, prefix)
         yield _rejects_output(result)
-        yield from _check_results(spec, raw, result)
+        yield from _check_results(spec, raw, result, prefix)
         context.log.info(_summary(spec, raw, result))
 
     return _clean

@@ -6,18 +6,20 @@ seeds its cursor from it, and the archive moves only files that still match it. 
 is not rebuilt, so nothing downstream of it runs.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
-from listrak_assets.defs.keys import raw_key
+from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox import InputFileError, find_files, read_table
 from listrak_assets.inbox.headers import header_label
 from listrak_assets.inbox.snapshot import fingerprint, stat_files
+from listrak_assets.inbox.upstream import raw_from_frame
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
 from listrak_assets.settings import SettingsError
@@ -112,3 +114,57 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
 
 
 RAW_ASSETS = [build_raw_asset(spec) for spec in TABLES.values()]
+
+
+def build_upstream_raw_asset(
+    spec: TableSpec,
+    upstream: dg.AssetKey,
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    mapping: Mapping[str, str] | None = None,
+    prefix: Prefix = (),
+) -> dg.AssetsDefinition:
+    """The raw table taken from another asset's value instead of the inbox: a polars, pandas
+    or Arrow table with Listrak's column names, or names `mapping` (upstream column ->
+    Listrak column, else listrak.yaml's `columns:`) turns into them."""
+    source = upstream.to_user_string()
+
+    @dg.asset(
+        key=raw_key(spec.name, prefix),
+        group_name="raw",
+        kinds={"polars", "parquet"},
+        ins={"upstream": dg.AssetIn(key=upstream)},
+        io_manager_key=keys.io_manager,
+        required_resource_keys={keys.settings},
+        metadata={"dagster/column_schema": dtype_schema(_raw_columns(spec), RAW_DESCRIPTIONS)},
+        description=f"The {spec.name} table from `{source}`, all columns as text, with "
+        "`_source_file` and `_source_row` on every row (the upstream key and row number "
+        "when it has none).",
+    )
+    def _raw(context: dg.AssetExecutionContext, upstream: Any) -> dg.MaterializeResult:
+        settings: ListrakSettings = getattr(context.resources, keys.settings)
+        try:
+            conf = settings.load()
+            table = raw_from_frame(
+                spec,
+                upstream,
+                source,
+                mapping=mapping if mapping is not None else conf.columns.get(spec.name, {}),
+                updated_at=conf.updated_at_column,
+                restrict_pii=conf.restrict_pii,
+            )
+        except (InputFileError, SettingsError, TypeError) as err:
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        ignored = [header_label(h, conf.restrict_pii) for h in table.files[0].ignored]
+        if ignored:
+            context.log.warning(f"columns Listrak has no place for were left out: {ignored}")
+        return dg.MaterializeResult(
+            value=table.frame,
+            metadata={
+                "dagster/row_count": table.frame.height,
+                "dagster/column_schema": frame_schema(table.frame),
+                "upstream": source,
+                "ignored_columns": dg.MetadataValue.json(ignored),
+            },
+        )
+
+    return _raw

@@ -18,7 +18,7 @@ from listrak_assets.defs.audience_sink import (
     guard_plan,
     require_audience,
 )
-from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.listrak.errors import ListrakConfigError, ListrakError
 from listrak_assets.listrak.guard import OVERRIDE_TAG, Removal, judge
 from listrak_assets.listrak.http import Stats
@@ -83,10 +83,12 @@ def evaluate(
     tags: Mapping[str, str],
     batch: str,
     log: Any,
+    inbox: bool = True,
 ) -> dg.AssetCheckResult:
-    """Missing input, then the plan the sink would make, judged."""
+    """Missing input (inbox mode only), then the plan the sink would make, judged."""
     try:
-        require_audience(channel, conf)
+        if inbox:
+            require_audience(channel, conf)
     except InputMissing as err:
         return _refused(str(err), input_missing=True)
     try:
@@ -100,14 +102,19 @@ def evaluate(
     return result
 
 
-def removal_guard_check(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetChecksDefinition:
+def removal_guard_check(
+    channel: AudienceChannel[Any, Any, Any],
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    inbox: bool = True,
+    prefix: Prefix = (),
+) -> dg.AssetChecksDefinition:
     """The blocking check that stops `channel`'s sink from emptying or gutting its audience."""
 
     @dg.asset_check(
-        asset=clean_key(channel.audience),
+        asset=clean_key(channel.audience, prefix),
         name=REMOVAL_GUARD,
         blocking=True,
-        required_resource_keys={"settings", channel.resource},
+        required_resource_keys={keys.settings, keys.of(channel.resource)},
         description=(
             f"The {channel.channel} send this audience makes would not empty the audience, "
             f"shrink it by more than `{channel.channel}.guard.max_shrink_share` of the last "
@@ -119,15 +126,16 @@ def removal_guard_check(channel: AudienceChannel[Any, Any, Any]) -> dg.AssetChec
         context: dg.AssetCheckExecutionContext, audience: pl.DataFrame
     ) -> dg.AssetCheckResult:
         try:
-            conf: Settings = context.resources.settings.load()
+            conf: Settings = getattr(context.resources, keys.settings).load()
             return evaluate(
                 channel,
                 audience,
                 conf,
-                getattr(context.resources, channel.resource),
+                getattr(context.resources, keys.of(channel.resource)),
                 context.run.tags,
                 context.run.run_id.split("-")[0],
                 context.log.info,
+                inbox,
             )
         except (ListrakError, SettingsError) as err:
             return _refused(mask_text(str(err)))

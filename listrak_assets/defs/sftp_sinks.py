@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.keys import clean_key
+from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
 from listrak_assets.defs.settings import ListrakSettings
@@ -45,8 +45,8 @@ FILE_ASSETS: dict[str, str] = {
 }
 
 
-def file_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, FILE_ASSETS[table]])
+def file_key(table: str, prefix: Prefix = ()) -> dg.AssetKey:
+    return dg.AssetKey([*prefix, GROUP, FILE_ASSETS[table]])
 
 
 def run_date(context: dg.AssetExecutionContext) -> dt.date:
@@ -92,37 +92,43 @@ def missing_remedy(table: str) -> str:
     )
 
 
-def build_file_sink(table: str) -> dg.AssetsDefinition:
+def build_file_sink(
+    table: str,
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    inbox: bool = True,
+    prefix: Prefix = (),
+) -> dg.AssetsDefinition:
+    """The table's file sink; with `inbox` off the table comes from an upstream asset, so
+    no input file is due."""
     spec = TABLES[table]
     default_name = DEFAULT_TEMPLATES[table].format(date="YYYYMMDD")
 
     @dg.asset(
-        key=file_key(table),
+        key=file_key(table, prefix),
         group_name=GROUP,
         pool=SFTP_POOL,  # one publisher at a time (defs/pools.py)
-        ins={"clean": dg.AssetIn(key=clean_key(table))},
+        ins={"clean": dg.AssetIn(key=clean_key(table, prefix))},
+        required_resource_keys={keys.settings, keys.sftp},
         kinds={"sftp", "csv"},
         description=f"Listrak's {table.replace('_', ' ')} file (`{default_name}` by default), "
         f"written from clean/{table} and uploaded over SFTP under a temporary name, then "
         "renamed into place.",
     )
-    def _file(
-        context: dg.AssetExecutionContext,
-        clean: pl.DataFrame,
-        settings: ListrakSettings,
-        sftp: ListrakSftp,
-    ) -> dg.MaterializeResult:
+    def _file(context: dg.AssetExecutionContext, clean: pl.DataFrame) -> dg.MaterializeResult:
+        settings: ListrakSettings = getattr(context.resources, keys.settings)
+        sftp: ListrakSftp = getattr(context.resources, keys.sftp)
         started = time.perf_counter()
         try:
             conf = settings.load()
-            # Before connecting: an absent export never replaces yesterday's file.
-            require_input(
-                conf.inbox,
-                table,
-                f"the {table} file is not uploaded",
-                missing_remedy(table),
-                archive=conf.archive if conf.inbox_archive else None,
-            )
+            if inbox:
+                # Before connecting: an absent export never replaces yesterday's file.
+                require_input(
+                    conf.inbox,
+                    table,
+                    f"the {table} file is not uploaded",
+                    missing_remedy(table),
+                    archive=conf.archive if conf.inbox_archive else None,
+                )
             options = conf.sftp
             name = render(getattr(options.file_names, table), run_date(context))
             folder = options.remote_folder
