@@ -88,7 +88,7 @@ def is_erasure(spec: dg.AssetSpec) -> bool:
     return (
         spec.key.path[-2] == "erasure"
         or spec.key.path[-1].removesuffix("_rejects") == FORGET.name
-        or spec.key == FORGET_REQUESTS_KEY
+        or spec.key.path[-1] == FORGET_REQUESTS_KEY.path[-1]
     )
 
 
