@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import httpx
 import pytest
 import yaml
@@ -179,6 +180,9 @@ def dagster(tmp_path: Path, stand_ins: tuple[Emulator, SandboxSftp]) -> Iterator
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())  # queued runs
+    # Create the instance's SQLite databases once, before two processes race to migrate them.
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     (tmp_path / "inbox").mkdir()
     settings = yaml.safe_load((REPO / "listrak.yaml").read_text())
     settings.update(inbox="inbox", warehouse="warehouse", inbox_settle_seconds=SETTLE_SECONDS)
