@@ -28,6 +28,7 @@ from listrak_assets.settings import Settings, load_settings
 SINK_FIELDS = (
     "remote_path", "rows", "bytes", "members_added", "members_kept", "members_removed",
     "subscribed", "unsubscribed", "updated", "skipped", "requests", "dry_run",
+    "people", "forget_requests_sent", "processing",
 )  # fmt: skip
 
 
