@@ -620,8 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         print(f"Listrak emulator at {emulator.base_url}; point the pipeline at it with:\n")
         print_exports(emulator.env())
-        print("\nCtrl-C stops it (its state is kept in memory only).", flush=True)
-        wait_for_ctrl_c()
+        wait_for_ctrl_c("\nCtrl-C stops it (its state is kept in memory only).")
         print("\n" + emulator.summary())
         return 0
 

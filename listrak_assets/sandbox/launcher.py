@@ -111,9 +111,11 @@ def print_exports(env: dict[str, str]) -> None:
         print(f"export {name}='{value}'")
 
 
-def wait_for_ctrl_c() -> None:
-    """Serve until Ctrl-C or SIGTERM, quietly."""
+def wait_for_ctrl_c(announce: str) -> None:
+    """Print `announce`, then serve until Ctrl-C or SIGTERM, quietly. The handlers are in
+    place before the line is printed: whoever reads it may signal at once."""
     stop = threading.Event()
     with _on_stop(lambda _signum: stop.set()):
+        print(announce, flush=True)
         while not stop.wait(0.5):
             pass

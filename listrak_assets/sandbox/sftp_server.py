@@ -322,8 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_with(command, server.env())
         print(f"{where}; host key {server.host_key_fingerprint}. Point the pipeline at it with:\n")
         print_exports(server.env())
-        print("\nCtrl-C stops it.", flush=True)
-        wait_for_ctrl_c()
+        wait_for_ctrl_c("\nCtrl-C stops it.")
         return 0
 
 
