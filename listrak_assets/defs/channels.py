@@ -22,16 +22,9 @@ from listrak_assets.defs.clean import CLEAN_ASSETS
 from listrak_assets.defs.erasure_input import FORGET_CLEAN, FORGET_RAW, erasure_suppression
 from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.jobs import publish_jobs, refresh_job
-from listrak_assets.defs.keys import clean_key, raw_key
+from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
-from listrak_assets.defs.resources import (
-    ListrakEmailApi,
-    ListrakErasure,
-    ListrakPrivacyApi,
-    ListrakSftp,
-    ListrakSmsApi,
-    ParquetIOManager,
-)
+from listrak_assets.defs.resources import resources
 from listrak_assets.defs.retention import build_retention_asset
 from listrak_assets.defs.schedules import nightly_schedule
 from listrak_assets.defs.sensors import inbox_sensor
@@ -90,7 +83,6 @@ def build_definitions(
         guards.append(sms_sink.removal_guard)
     if channels.sftp:
         sinks.extend(FILE_SINKS)
-    settings = ListrakSettings()
     jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
     publish_all = next((j for j in jobs if j.name == "publish_all"), None)
     schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
@@ -113,22 +105,7 @@ def build_definitions(
         jobs=jobs,
         schedules=schedules,
         sensors=[inbox_sensor, inbox_archive_sensor, run_failure_alerts],
-        resources={
-            "settings": settings,
-            "io_manager": ParquetIOManager(settings=settings),
-            # EnvVar for each LISTRAK_EMAIL_CLIENT_ID/_SECRET, LISTRAK_API_URL/_AUTH_URL that
-            # is set; a missing credential fails only the email sink, naming the variable.
-            "listrak_email": ListrakEmailApi.from_env(),
-            # Likewise with LISTRAK_SMS_CLIENT_ID/_SECRET: the SMS integration's own token.
-            "listrak_sms": ListrakSmsApi.from_env(),
-            # LISTRAK_PRIVACY_CLIENT_ID/_SECRET, else the email integration's pair.
-            "listrak_privacy": ListrakPrivacyApi.from_env(),
-            # LISTRAK_ERASURE_SALT; unset, erasure refuses to run.
-            "erasure": ListrakErasure.from_env(),
-            # EnvVar for each LISTRAK_SFTP_* variable that is set; a missing one fails only
-            # the file sinks, naming the variable.
-            "sftp": ListrakSftp.from_env(),
-        },
+        resources=resources(DEFAULT_RESOURCE_KEYS, ListrakSettings()),
         # One process per run: the steps are short and polars already uses every core, so
         # a process per step (the default) costs more than it saves.
         executor=dg.in_process_executor,

@@ -40,6 +40,10 @@ def op_name(name: str, prefix: Prefix) -> str:
     return "_".join([*prefix, name])
 
 
+# The part of the default API resource names that a prefix already says.
+_OWN = "listrak_"
+
+
 @dataclass(frozen=True)
 class ResourceKeys:
     """The names a destination's resources go by in the Definitions: a second destination,
@@ -55,8 +59,11 @@ class ResourceKeys:
 
     @classmethod
     def prefixed(cls, prefix: str) -> ResourceKeys:
-        """Every default name with `prefix` in front (`listrak_b_` gives `listrak_b_sftp`)."""
-        return cls(**{f.name: f"{prefix}{f.default}" for f in fields(cls)})
+        """Every default name with `prefix` in front, said once: `listrak_b_` gives
+        `listrak_b_sftp` and `listrak_b_email` (not `listrak_b_listrak_email`), `listrak_`
+        gives `listrak_settings` and `listrak_email`."""
+        names = {f.name: str(f.default).removeprefix(_OWN) for f in fields(cls)}
+        return cls(**{field: f"{prefix}{name}" for field, name in names.items()})
 
     def of(self, name: str) -> str:
         """The key the resource with the default name `name` goes by."""

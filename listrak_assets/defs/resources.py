@@ -1,5 +1,6 @@
 """Resources: the destination settings, the Parquet storage of every table, Listrak's Email,
-SMS and Privacy APIs, Listrak's SFTP account and the erasure salt."""
+SMS and Privacy APIs, Listrak's SFTP account and the erasure salt, and `resources()`, which
+names them for one destination."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.atomic import atomic_path
+from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.erasure.ledger import Ledger
 from listrak_assets.listrak.auth import (
@@ -290,3 +292,24 @@ class ListrakSftp(dg.ConfigurableResource):
     ) -> SftpUploader:
         """An uploader that connects on first use; use it as a context manager."""
         return SftpUploader(self.config(host_key_fingerprint), log=log)
+
+
+def resources(keys: ResourceKeys, settings: ListrakSettings) -> dict[str, Any]:
+    """Every resource of one destination under the names `keys` gives them: the inbox mode
+    (the default names) and a destination fed by upstream assets build theirs here alike."""
+    return {
+        keys.settings: settings,
+        keys.io_manager: ParquetIOManager(settings=settings),
+        # EnvVar for each LISTRAK_EMAIL_CLIENT_ID/_SECRET, LISTRAK_API_URL/_AUTH_URL that is
+        # set; a missing credential fails only the email sink, naming the variable.
+        keys.listrak_email: ListrakEmailApi.from_env(),
+        # Likewise with LISTRAK_SMS_CLIENT_ID/_SECRET: the SMS integration's own token.
+        keys.listrak_sms: ListrakSmsApi.from_env(),
+        # LISTRAK_PRIVACY_CLIENT_ID/_SECRET, else the email integration's pair.
+        keys.listrak_privacy: ListrakPrivacyApi.from_env(),
+        # LISTRAK_ERASURE_SALT; unset, erasure refuses to run.
+        keys.erasure: ListrakErasure.from_env(),
+        # EnvVar for each LISTRAK_SFTP_* variable that is set; a missing one fails only the
+        # file sinks, naming the variable.
+        keys.sftp: ListrakSftp.from_env(),
+    }
