@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -20,12 +21,16 @@ import yaml
 
 from listrak_assets.defs.destination import listrak_definitions
 from listrak_assets.defs.keys import ResourceKeys
+from listrak_assets.defs.local_copies import ledger_path
 from listrak_assets.listrak.auth import API_URL_ENV, AUTH_URL_ENV, Integration
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets.schemas import TABLES
-from listrak_assets_tests.conftest import INSTANCE_CONFIG, REPO, failure_messages
+from listrak_assets.settings import load_settings
+from listrak_assets.suppression import SALT_ENV
+from listrak_assets_tests.conftest import INSTANCE_CONFIG, REPO, failure_messages, materialization
 from listrak_assets_tests.sftp_servers import SftpServer
 from listrak_assets_tests.test_email_sink import membership
+from listrak_assets_tests.test_erasure import EMAIL, SALT, _forget_posts, _mentions, _sent, traces
 from listrak_assets_tests.test_files import read_listrak_csv
 
 ASSETS = """
@@ -86,7 +91,13 @@ COMPONENT = {
 }
 
 
-def make_project(root: Path, remote_folder: str = "/", fingerprint: str | None = None) -> Path:
+def make_project(
+    root: Path,
+    remote_folder: str = "/",
+    fingerprint: str | None = None,
+    assets: str = ASSETS,
+    component: dict[str, Any] | None = None,
+) -> Path:
     """The host project: package `shop` with its assets, a definitions module that loads its
     defs folder, and the component's defs.yaml and listrak.yaml."""
     package = root / "shop"
@@ -95,31 +106,33 @@ def make_project(root: Path, remote_folder: str = "/", fingerprint: str | None =
     (root / "pyproject.toml").write_text('[tool.dg.project]\nroot_module = "shop"\n')
     (package / "__init__.py").write_text("")
     (package / "defs" / "__init__.py").write_text("")
-    (package / "assets.py").write_text(textwrap.dedent(ASSETS))
+    (package / "assets.py").write_text(textwrap.dedent(assets))
     (package / "definitions.py").write_text(textwrap.dedent(DEFINITIONS))
-    (folder / "defs.yaml").write_text(yaml.safe_dump(COMPONENT))
+    (folder / "defs.yaml").write_text(yaml.safe_dump(component or COMPONENT))
     settings = yaml.safe_load((REPO / "listrak.yaml").read_text())
     settings.update(inbox=str(root / "inbox"), warehouse=str(root / "warehouse"))
+    settings["erasure"] = {"ledger": str(root / "erasure" / "ledger.json")}
     settings["email"].update(poll_interval_seconds=0.01, poll_timeout_seconds=30)
     settings["sftp"].update(remote_folder=remote_folder, host_key_fingerprint=fingerprint)
     (folder / "listrak.yaml").write_text(yaml.safe_dump(settings))
     return root
 
 
-def test_a_host_project_feeds_listrak_through_the_component(
-    tmp_path: Path,
-    emulator: Emulator,
-    sandbox_server: SftpServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    remote, local = sandbox_server.folder("component")
-    root = make_project(tmp_path / "host", remote, sandbox_server.host_key_fingerprint)
+def load_host(
+    root: Path, emulator: Emulator, sandbox_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+) -> dg.Definitions:
+    """The host project's Definitions, loaded as Dagster loads them, with the environment
+    pointing every resource at the emulator and the sandbox SFTP server."""
     creds = emulator.credentials[Integration.EMAIL]
+    privacy = emulator.credentials[Integration.PRIVACY]
     env = {
         Integration.EMAIL.client_id_env: creds.client_id,
         Integration.EMAIL.client_secret_env: creds.client_secret,
+        Integration.PRIVACY.client_id_env: privacy.client_id,
+        Integration.PRIVACY.client_secret_env: privacy.client_secret,
         API_URL_ENV: emulator.api_url,
         AUTH_URL_ENV: emulator.auth_url,
+        SALT_ENV: SALT,
         "LISTRAK_SFTP_HOST": sandbox_server.host,
         "LISTRAK_SFTP_PORT": str(sandbox_server.port),
         "LISTRAK_SFTP_USERNAME": sandbox_server.username,
@@ -136,6 +149,18 @@ def test_a_host_project_feeds_listrak_through_the_component(
     for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
         monkeypatch.delitem(sys.modules, name)
     defs: dg.Definitions = importlib.import_module("shop.definitions").defs
+    return defs
+
+
+def test_a_host_project_feeds_listrak_through_the_component(
+    tmp_path: Path,
+    emulator: Emulator,
+    sandbox_server: SftpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remote, local = sandbox_server.folder("component")
+    root = make_project(tmp_path / "host", remote, sandbox_server.host_key_fingerprint)
+    defs = load_host(root, emulator, sandbox_server, monkeypatch)
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
@@ -248,3 +273,225 @@ def test_a_prefix_or_resource_keys_without_inputs_is_refused() -> None:
 def test_an_unknown_table_is_refused() -> None:
     with pytest.raises(ValueError, match="no Listrak table called audience"):
         listrak_definitions({"audience": "shop/subscribers"})
+
+
+# A host project whose exports (CSV files the test rewrites between runs) feed the component,
+# erasure requests included.
+ERASURE_ASSETS = """
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+EXPORTS = Path(__file__).resolve().parents[1] / "exports"
+
+
+def export(name: str) -> pl.DataFrame:
+    return pl.read_csv(EXPORTS / f"{name}.csv", infer_schema=False)
+
+
+@dg.asset(key=["shop", "customers"])
+def customers() -> pl.DataFrame:
+    return export("customers")
+
+
+@dg.asset(key=["shop", "subscribers"])
+def subscribers() -> pl.DataFrame:
+    return export("subscribers")
+
+
+@dg.asset(key=["shop", "forget_requests"])
+def forget_requests() -> pl.DataFrame:
+    return export("forget_requests")
+"""
+
+ERASURE_COMPONENT = {
+    "type": "listrak_assets.defs.component.ListrakComponent",
+    "attributes": {
+        "inputs": {
+            "customers": "shop/customers",
+            "email_audience": "shop/subscribers",
+            "forget": "shop/forget_requests",
+        },
+        "settings": "listrak.yaml",
+        "key_prefix": ["crm"],
+        "resource_keys": {
+            "settings": "crm_settings",
+            "io_manager": "crm_io_manager",
+            "listrak_email": "crm_email",
+            "listrak_privacy": "crm_privacy",
+            "erasure": "crm_erasure",
+            "sftp": "crm_sftp",
+        },
+        "columns": {"customers": {"cust_no": "customernumber"}},
+    },
+}
+
+# Enough subscribers that one leaving stays within the removal guard's limits.
+SUBSCRIBERS = ["ann", "bob", "cy", "dee", "eve", "fay"]
+
+
+def test_a_host_projects_erasure_requests_reach_listrak_and_the_components_copies(
+    tmp_path: Path,
+    emulator: Emulator,
+    sandbox_server: SftpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remote, local = sandbox_server.folder("component_erasure")
+    root = make_project(
+        tmp_path / "host",
+        remote,
+        sandbox_server.host_key_fingerprint,
+        assets=ERASURE_ASSETS,
+        component=ERASURE_COMPONENT,
+    )
+    exports = root / "exports"
+    exports.mkdir()
+    (exports / "customers.csv").write_text(
+        f"email,cust_no\nann@example.com,101\n{EMAIL.upper()},102\n"
+    )
+    subscribers = [f"{name}@example.com" for name in SUBSCRIBERS]
+    (exports / "subscribers.csv").write_text("\n".join(["email", *subscribers, EMAIL]) + "\n")
+    (exports / "forget_requests.csv").write_text("email,phone\n")
+    defs = load_host(root, emulator, sandbox_server, monkeypatch)
+    warehouse = root / "warehouse"
+    sink = dg.AssetKey(["crm", "listrak", "forget_requests"])
+
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as instance:
+        job = defs.resolve_implicit_global_asset_job_def()
+
+        def run(*leave_out: str) -> dg.ExecuteInProcessResult:
+            keys = defs.resolve_asset_graph().get_all_asset_keys()
+            selection = [k for k in keys if k.to_user_string() not in leave_out]
+            result = job.execute_in_process(
+                instance=instance, asset_selection=selection, raise_on_error=False
+            )
+            assert result.success, failure_messages(result)
+            return result
+
+        # Before any request: the person reaches Listrak and the destination's copies.
+        run()
+        assert membership(emulator)[EMAIL] == "on"
+        before = traces(warehouse)
+        for place in ("crm/raw/customers", "crm/clean/email_audience", "state/"):
+            assert any(t.startswith(place) for t in before), (place, before)
+
+        # The host's erasure asset names them (in another spelling): one Forget request, and
+        # no copy of them left in the destination's warehouse and mirror state. (The sinks
+        # sit this run out, so that the mirror state still holds them when erasure starts.)
+        (exports / "forget_requests.csv").write_text(f"email,phone\n {EMAIL.title()} ,\n")
+        erased = run(
+            "crm/listrak/email_audience",
+            "crm/listrak/email_audience_rejects",
+            "crm/listrak/customer_file",
+        )
+        assert _forget_posts(emulator) == 1
+        [record] = emulator.privacy.forgets.values()
+        assert record.email == EMAIL
+        assert traces(warehouse) == []
+        meta = materialization(erased, sink)
+        assert meta["forget_requests_sent"] == 1 and meta["complete"] == 1
+        removed = meta["rows_removed_by_file"]
+        assert isinstance(removed, dict)
+        assert removed["crm/raw/customers.parquet"] == 1, removed
+        assert any(k.startswith("state/") for k in removed), removed
+        assert all(k.startswith(("crm/", "state/")) for k in removed), removed
+        assert not any(_mentions(k) for k in removed)
+        # The destination does not own the host's data: it says so, and leaves it alone.
+        assert "not touched" in str(meta["local_erasure"])
+        assert (
+            EMAIL.upper()
+            in defs.load_asset_value(["shop", "customers"], instance=instance)["email"].to_list()
+        )
+        # Its own ledger, beside the settings' one, holds no readable value.
+        conf = load_settings(root / "shop" / "defs" / "listrak" / "listrak.yaml")
+        ledger = ledger_path(conf, ("crm",))
+        assert ledger == root / "erasure" / "crm" / "ledger.json"
+        assert ledger.is_file() and not (root / "erasure" / "ledger.json").exists()
+        assert not _mentions(ledger.read_text())
+
+        # A later export still holding them: rejected as `forgotten`, nothing sent for them,
+        # no second request.
+        emulator.clear_requests()
+        later = run()
+        assert _forget_posts(emulator) == 0
+        assert not [s for s in _sent(emulator) if _mentions(s)]
+        for table in ("customers", "email_audience"):
+            clean = materialization(later, dg.AssetKey(["crm", "clean", table]))
+            assert clean["rejects_by_reason"] == {"forgotten": 1}, table
+        uploaded = [p for p in local.rglob("*") if p.is_file()]
+        assert uploaded and not [p for p in uploaded if traces(p.parent)]
+        assert traces(warehouse) == []
+    assert membership(emulator)[subscribers[0]] == "on"
+
+
+@dg.asset(key=["shop", "forget_requests"])
+def forget_requests() -> pl.DataFrame:
+    return pl.DataFrame({"email": ["ann@example.com"]})
+
+
+def test_two_destinations_with_erasure_inputs_load_each_with_its_own_ledger() -> None:
+    inputs = {"customers": "shop/customers", "forget": "shop/forget_requests"}
+    host = dg.Definitions(
+        assets=[customers, forget_requests],
+        resources={
+            "io_manager": dg.FilesystemIOManager(),
+            "erasure": dg.ResourceDefinition.none_resource(),
+        },
+    )
+    first = listrak_definitions(
+        inputs, key_prefix=["listrak_us"], resource_keys=ResourceKeys.prefixed("listrak_us_")
+    )
+    second = listrak_definitions(
+        inputs, key_prefix=["listrak_eu"], resource_keys=ResourceKeys.prefixed("listrak_eu_")
+    )
+    defs = dg.Definitions.merge(host, first, second)
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    for prefix in ("listrak_us", "listrak_eu"):
+        ledger = dg.AssetKey([prefix, "erasure", "suppression"])
+        sink = dg.AssetKey([prefix, "listrak", "forget_requests"])
+        assert graph.get(dg.AssetKey([prefix, "raw", "forget"])).parent_keys == {
+            dg.AssetKey(["shop", "forget_requests"])
+        }
+        assert graph.get(ledger).parent_keys == {dg.AssetKey([prefix, "clean", "forget"])}
+        # The destination's clean tables wait for its own suppression list, not the other's.
+        clean = graph.get(dg.AssetKey([prefix, "clean", "customers"]))
+        assert clean.parent_keys == {dg.AssetKey([prefix, "raw", "customers"]), ledger}
+        assert dg.AssetKey([prefix, "clean", "customers"]) in graph.get(sink).parent_keys
+    # Privacy and erasure resources under each destination's names, the host's `erasure`
+    # untouched.
+    assert {
+        "listrak_us_privacy",
+        "listrak_us_erasure",
+        "listrak_eu_privacy",
+        "listrak_eu_erasure",
+    } <= set(defs.resources or {})
+    assert (defs.resources or {})["erasure"] is host.resources["erasure"]
+    # Two ledgers, whichever settings file they share.
+    conf = load_settings(REPO / "listrak.yaml")
+    assert len({ledger_path(conf, p) for p in [(), ("listrak_us",), ("listrak_eu",)]}) == 3
+
+
+def test_prefixed_resource_keys_say_listrak_once() -> None:
+    keys = ResourceKeys.prefixed("listrak_")
+    assert (keys.settings, keys.io_manager, keys.listrak_email, keys.listrak_sms) == (
+        "listrak_settings",
+        "listrak_io_manager",
+        "listrak_email",
+        "listrak_sms",
+    )
+    assert (keys.listrak_privacy, keys.erasure, keys.sftp) == (
+        "listrak_privacy",
+        "listrak_erasure",
+        "listrak_sftp",
+    )
+    assert ResourceKeys.prefixed("eu_").listrak_email == "eu_email"
+
+
+def test_a_destination_without_an_erasure_input_needs_no_erasure_resources() -> None:
+    destination = listrak_definitions({"customers": "shop/customers"}, key_prefix=["crm"])
+    assert set(destination.resources or {}) == {"settings", "io_manager", "sftp"}
+    defs = dg.Definitions.merge(dg.Definitions(assets=[customers]), destination)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert not any("forget" in k or "erasure" in k for k in keys)

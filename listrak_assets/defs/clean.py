@@ -25,9 +25,11 @@ from listrak_assets.defs.keys import (
     ResourceKeys,
     clean_key,
     op_name,
+    prefixed,
     raw_key,
     rejects_key,
 )
+from listrak_assets.defs.local_copies import ledger_path
 from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
 from listrak_assets.defs.resources import ListrakErasure
 from listrak_assets.defs.settings import ListrakSettings
@@ -203,7 +205,7 @@ def build_clean_asset(
     @dg.multi_asset(
         name=op_name(f"clean_{spec.name}", prefix),
         ins={"raw": dg.AssetIn(key=raw_key(spec.name, prefix))},
-        deps=[SUPPRESSION_KEY] if suppress else [],
+        deps=[prefixed(SUPPRESSION_KEY, prefix)] if suppress else [],
         outs=_outs(spec, prefix, keys.io_manager),
         check_specs=_check_specs(spec, prefix),
         required_resource_keys={keys.settings, keys.erasure} if suppress else {keys.settings},
@@ -215,7 +217,8 @@ def build_clean_asset(
         if suppress:
             try:
                 erasure: ListrakErasure = getattr(context.resources, keys.erasure)
-                options = replace(options, suppression=erasure.suppression(conf.erasure.ledger))
+                ledger = ledger_path(conf, prefix)
+                options = replace(options, suppression=erasure.suppression(ledger))
             except (SaltError, LedgerError) as err:
                 # Sending a forgotten person again is worse than not sending at all.
                 raise dg.Failure(description=str(err), allow_retries=False) from None

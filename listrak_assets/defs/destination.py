@@ -22,23 +22,20 @@ from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.checks import referential_checks
 from listrak_assets.defs.clean import build_clean_asset
+from listrak_assets.defs.erasure_input import build_suppression_asset
+from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, ResourceKeys, clean_key
 from listrak_assets.defs.raw import build_upstream_raw_asset
 from listrak_assets.defs.removal_guard import removal_guard_check
-from listrak_assets.defs.resources import (
-    ListrakEmailApi,
-    ListrakSftp,
-    ListrakSmsApi,
-    ParquetIOManager,
-)
+from listrak_assets.defs.resources import resources
 from listrak_assets.defs.schedules import nightly_from_settings
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.sftp_sinks import FILE_ASSETS, build_file_sink
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.forget import FORGET
 
-# The tables an upstream asset can feed. Erasure (`forget`) still comes from the inbox only.
-UPSTREAM_TABLES = tuple(t for t in TABLES if t != FORGET.name)
+# The tables an upstream asset can feed: every Listrak table, and the erasure requests.
+UPSTREAM_TABLES = (*TABLES, FORGET.name)
 
 
 def listrak_definitions(
@@ -97,12 +94,18 @@ def _from_upstream(
             f"{', '.join(UPSTREAM_TABLES)}"
         )
     switches = Channels.from_settings(path)
-    tables = [t for t in UPSTREAM_TABLES if t in inputs]
+    tables = [t for t in TABLES if t in inputs]
+    # With an erasure input every other table rejects the forgotten (after the ledger).
+    forget = inputs.get(FORGET.name)
     assets: list[dg.AssetsDefinition] = []
     for table in tables:
         spec, mapping = TABLES[table], columns.get(table)
         assets.append(build_upstream_raw_asset(spec, inputs[table], keys, mapping, prefix))
-        assets.append(build_clean_asset(spec, suppress=False, keys=keys, prefix=prefix))
+        assets.append(
+            build_clean_asset(spec, suppress=forget is not None, keys=keys, prefix=prefix)
+        )
+    if forget is not None:
+        assets.extend(_erasure(forget, tables, keys, prefix, columns.get(FORGET.name)))
     checks: list[dg.AssetChecksDefinition] = []
     for channel, on in ((email_sink.EMAIL, switches.email), (sms_sink.SMS, switches.sms)):
         if on and channel.audience in inputs:
@@ -116,15 +119,32 @@ def _from_upstream(
     checks.extend(
         c for c in referential_checks(prefix) if set(c.keys_by_input_name.values()) <= built
     )
-    settings = ListrakSettings(path=str(path) if path else None)
+    # Only the resources its steps use: a name it never needs can't collide with the host's.
+    used = {keys.settings, keys.io_manager}
+    for definition in (*assets, *checks):
+        used |= definition.required_resource_keys
+    every = resources(keys, ListrakSettings(path=str(path) if path else None))
     return dg.Definitions(
         assets=catalogued(assets, Catalog.from_settings(path)),
         asset_checks=checks,
-        resources={
-            keys.settings: settings,
-            keys.io_manager: ParquetIOManager(settings=settings),
-            keys.listrak_email: ListrakEmailApi.from_env(),
-            keys.listrak_sms: ListrakSmsApi.from_env(),
-            keys.sftp: ListrakSftp.from_env(),
-        },
+        resources={key: value for key, value in every.items() if key in used},
     )
+
+
+def _erasure(
+    upstream: dg.AssetKey,
+    tables: list[str],
+    keys: ResourceKeys,
+    prefix: tuple[str, ...],
+    mapping: Mapping[str, str] | None,
+) -> list[dg.AssetsDefinition]:
+    """The erasure chain fed by the host's asset: its raw and clean tables, the
+    destination's own ledger (suppression) and its Forget requests, which erase this
+    destination's own copies."""
+    return [
+        build_upstream_raw_asset(FORGET, upstream, keys, mapping, prefix),
+        # Not suppressed: a request for someone already forgotten must still reach the ledger.
+        build_clean_asset(FORGET, suppress=False, keys=keys, prefix=prefix),
+        build_suppression_asset(keys, prefix),
+        build_forget_sink(tables, keys, prefix, upstream=upstream),
+    ]

@@ -20,6 +20,7 @@ from listrak_assets.defs.audience_sink import (
     http_metadata,
     tag_is_set,
 )
+from listrak_assets.defs.local_copies import STATE_FOLDER
 from listrak_assets.defs.metadata import dtype_schema
 from listrak_assets.defs.pools import EMAIL_POOL
 from listrak_assets.defs.removal_guard import removal_guard_check
@@ -37,8 +38,6 @@ from listrak_assets.listrak.guard import Removal
 from listrak_assets.listrak.http import Stats
 from listrak_assets.listrak.state import MemberState
 from listrak_assets.settings import Settings
-
-STATE_FOLDER = "state"
 
 REJECT_DESCRIPTIONS = {
     "email": "the contact's address (masked when PII is restricted)",

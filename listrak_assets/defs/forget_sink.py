@@ -1,6 +1,10 @@
 """The Forget sink: one Privacy API request per person, followed until Listrak says COMPLETE,
 then every local copy of them rewritten without them.
 
+A destination fed by a host project's assets rewrites only its own copies (its tables, the
+mirror state, its ledger: `local_copies.py`); the host's upstream assets are the host's to
+erase, and the asset's metadata says so.
+
 The ledger is saved after each accepted request, so a run that dies half way never submits
 those people again; a request still PROCESSING is checked on the next run, never resubmitted.
 After a lost answer the person has no request id and is submitted again on the next run
@@ -14,7 +18,16 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.defs.erasure_input import people
-from listrak_assets.defs.keys import FORGET_REQUESTS_KEY, SUPPRESSION_KEY, clean_key
+from listrak_assets.defs.keys import (
+    DEFAULT_RESOURCE_KEYS,
+    FORGET_REQUESTS_KEY,
+    SUPPRESSION_KEY,
+    Prefix,
+    ResourceKeys,
+    clean_key,
+    prefixed,
+)
+from listrak_assets.defs.local_copies import LocalCopies, ledger_path
 from listrak_assets.defs.resources import ListrakErasure, ListrakPrivacyApi
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.erasure.ledger import COMPLETE, PROCESSING, Entry, Ledger, LedgerError, Person
@@ -87,7 +100,7 @@ def _follow(api: ForgetApi, ledger: Ledger, outcome: _Outcome, log: dg.DagsterLo
     ledger.save()
 
 
-def _erase_locally(conf: Settings, ledger: Ledger, salt: str) -> Erasure:
+def _erase_locally(conf: Settings, copies: LocalCopies, ledger: Ledger, salt: str) -> Erasure:
     """Every local copy without the people Listrak accepted a request for."""
     matcher = Matcher(
         ledger.suppression(salt, accepted_only=True),
@@ -95,10 +108,16 @@ def _erase_locally(conf: Settings, ledger: Ledger, salt: str) -> Erasure:
         conf.phone_validation,
     )
     erasure = Erasure()
-    scrub_warehouse(conf.warehouse, matcher, erasure)
+    for folder in copies.tables:
+        # Each folder on its own, reported against the warehouse (`crm/raw/customers.parquet`).
+        found = Erasure()
+        scrub_warehouse(folder, matcher, found)
+        erasure.origins |= found.origins
+        for where, rows in found.removed.items():
+            erasure.note(str((folder / where).relative_to(copies.warehouse)), rows)
     options = {"encoding": conf.encoding, "delimiter": conf.delimiter}
-    scrub_inputs(conf.inbox, matcher, erasure, by_origin=True, **options)
-    scrub_inputs(conf.archive, matcher, erasure, by_origin=False, **options)
+    for folder in copies.inputs:
+        scrub_inputs(folder, matcher, erasure, by_origin=folder == conf.inbox, **options)
     stamp = _now()
     for entry in ledger.people.values():
         if entry.request_id:
@@ -107,32 +126,54 @@ def _erase_locally(conf: Settings, ledger: Ledger, salt: str) -> Erasure:
     return erasure
 
 
-def build_forget_sink(tables: list[str]) -> dg.AssetsDefinition:
+def _scope(prefix: Prefix, upstream: dg.AssetKey | None) -> str:
+    """What local erasure reaches, for the UI (folder names, no values)."""
+    if upstream is None:
+        return "the warehouse (tables and mirror state), the inbox and the archive"
+    own = "/".join(prefix)
+    return (
+        f"this destination's own copies only (its tables under <warehouse>/{own}, the mirror "
+        "state, its erasure ledger). It does not own the host project's data: the upstream "
+        f"assets (`{upstream.to_user_string()}` and those feeding its tables) and their "
+        "storage are not touched; erase the person there too"
+    )
+
+
+def build_forget_sink(
+    tables: list[str],
+    keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
+    prefix: Prefix = (),
+    upstream: dg.AssetKey | None = None,
+) -> dg.AssetsDefinition:
     """The sink, built after the clean `tables`, so that its local erasure also reaches the
-    tables of the run that brought the request."""
+    tables of the run that brought the request. `upstream` is the host project's asset the
+    requests come from (None: the inbox)."""
+    scope = _scope(prefix, upstream)
 
     @dg.asset(
-        key=FORGET_REQUESTS_KEY,
+        key=prefixed(FORGET_REQUESTS_KEY, prefix),
         group_name="listrak",
-        ins={"forget": dg.AssetIn(key=clean_key(FORGET.name))},
-        deps=[SUPPRESSION_KEY, *(clean_key(t) for t in tables)],
+        ins={"forget": dg.AssetIn(key=clean_key(FORGET.name, prefix))},
+        deps=[prefixed(SUPPRESSION_KEY, prefix), *(clean_key(t, prefix) for t in tables)],
         kinds={"listrak"},
+        required_resource_keys={keys.settings, keys.erasure, keys.listrak_privacy},
+        metadata={"local_erasure": scope},
         description="One Forget request to Listrak's Privacy API per person of clean/forget, "
-        "followed until COMPLETE; then every local copy (warehouse, mirror state, inbox, "
-        "archive) is rewritten without them.",
+        "followed until COMPLETE; then every local copy is rewritten without them: "
+        f"{scope}.",
     )
     def listrak_forget_requests(
-        context: dg.AssetExecutionContext,
-        forget: pl.DataFrame,
-        settings: ListrakSettings,
-        erasure: ListrakErasure,
-        listrak_privacy: ListrakPrivacyApi,
+        context: dg.AssetExecutionContext, forget: pl.DataFrame
     ) -> dg.MaterializeResult:
+        settings: ListrakSettings = getattr(context.resources, keys.settings)
+        erasure: ListrakErasure = getattr(context.resources, keys.erasure)
+        listrak_privacy: ListrakPrivacyApi = getattr(context.resources, keys.listrak_privacy)
         conf = settings.load()
+        copies = LocalCopies.of(conf, prefix, inbox=upstream is None)
         outcome, stats = _Outcome(), Stats()
         removed = Erasure()
         try:
-            ledger = Ledger.read(conf.erasure.ledger)
+            ledger = Ledger.read(ledger_path(conf, prefix))
             wanted = people(forget)
             if not wanted and not ledger.people:
                 return dg.MaterializeResult(metadata={"people": 0, "forget_requests_sent": 0})
@@ -149,7 +190,7 @@ def build_forget_sink(tables: list[str]) -> dg.AssetsDefinition:
             if accepted_now or any(
                 e.request_id and not e.erased_at for e in ledger.people.values()
             ):
-                removed = _erase_locally(conf, ledger, salt)
+                removed = _erase_locally(conf, copies, ledger, salt)
         except (SaltError, LedgerError, ListrakConfigError, ListrakAuthError) as err:
             raise dg.Failure(description=str(err), allow_retries=False) from None
         entries = list(ledger.people.values())
@@ -165,6 +206,7 @@ def build_forget_sink(tables: list[str]) -> dg.AssetsDefinition:
             "rows_removed": removed.rows,
             # Where rows were removed and how many: file paths and counts only, no values.
             "rows_removed_by_file": dg.MetadataValue.json(removed.removed),
+            "local_erasure": scope,
             "requests": dg.MetadataValue.json(stats.as_dict()),
         }
         if outcome.unsent or outcome.refused:
