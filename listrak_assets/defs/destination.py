@@ -4,9 +4,11 @@ and other teams' Dagster projects both build from.
 Two input modes. By default the raw tables read the inbox folder (this repo's pipeline, with
 its sensors, jobs and schedule). Given `inputs` (which upstream asset feeds which Listrak
 table), a host project's assets replace the inbox: each mapped table's raw step takes the
-upstream asset's value, and only the channels whose tables are mapped are built. Cleaning,
-checks and sinks are the same code either way. A key prefix and resource keys of its own let
-a destination sit beside the host's assets, its `io_manager`, or a second destination.
+upstream asset's value, and only the channels whose tables are mapped are built; a mapped
+`forget` brings the erasure chain, which erases the destination's own copies only. Cleaning,
+checks, sinks and resources are the same code either way. A key prefix and resource keys of
+its own let a destination sit beside the host's assets, its `io_manager`, or a second
+destination.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from listrak_assets.defs.checks import referential_checks
 from listrak_assets.defs.clean import build_clean_asset
 from listrak_assets.defs.erasure_input import build_suppression_asset
 from listrak_assets.defs.forget_sink import build_forget_sink
-from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, ResourceKeys, clean_key
+from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.raw import build_upstream_raw_asset
 from listrak_assets.defs.removal_guard import removal_guard_check
 from listrak_assets.defs.resources import resources
@@ -135,7 +137,7 @@ def _erasure(
     upstream: dg.AssetKey,
     tables: list[str],
     keys: ResourceKeys,
-    prefix: tuple[str, ...],
+    prefix: Prefix,
     mapping: Mapping[str, str] | None,
 ) -> list[dg.AssetsDefinition]:
     """The erasure chain fed by the host's asset: its raw and clean tables, the
