@@ -349,6 +349,43 @@ def test_the_factory_takes_settings_as_a_mapping() -> None:
         listrak_definitions(settings={"name": "CRM"})
 
 
+def test_without_automation_no_asset_carries_a_condition() -> None:
+    host = dg.Definitions(assets=[customers])
+    inputs = {"customers": "shop/customers"}
+    automated = dg.Definitions.merge(host, listrak_definitions(inputs)).resolve_asset_graph()
+    manual = dg.Definitions.merge(
+        host, listrak_definitions(inputs, automation_condition=None)
+    ).resolve_asset_graph()
+    made = {k for k in automated.get_all_asset_keys() if k.path[0] != "shop"}
+    assert made == {k for k in manual.get_all_asset_keys() if k.path[0] != "shop"}
+    assert len(made) == 4  # raw, clean, rejects, the customer file
+    for key in made:
+        assert automated.get(key).automation_condition == dg.AutomationCondition.eager()
+        assert manual.get(key).automation_condition is None
+
+
+def test_a_destination_added_beside_built_tables_waits_for_their_next_update() -> None:
+    defs = dg.Definitions.merge(
+        dg.Definitions(assets=[customers]), listrak_definitions({"customers": "shop/customers"})
+    )
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization(["shop", "customers"]))
+        # Starting the automation sensor sends nothing by itself, on any tick ...
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(tick) == set()
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == set()
+        # ... until the host updates the table.
+        instance.report_runless_asset_event(dg.AssetMaterialization(["shop", "customers"]))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {
+            "raw/customers",
+            "clean/customers",
+            "clean/customers_rejects",
+            "listrak/customer_file",
+        }
+
+
 def test_dg_finds_the_component_through_its_entry_point() -> None:
     [entry] = [
         e
