@@ -375,16 +375,23 @@ def load_settings(path: Path | None = None) -> Settings:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise SettingsError(f"{path}: not valid YAML: {err}") from None
+    return settings_from_mapping(data, path.resolve().parent, str(path))
+
+
+def settings_from_mapping(data: object, base: Path, origin: str) -> Settings:
+    """Check settings given as a mapping (a parsed listrak.yaml, or the `settings:` written
+    inline in a component's YAML) exactly as a file's are; relative folders resolve against
+    `base`, and `origin` names where the mapping came from in messages."""
     if not isinstance(data, dict):
-        raise SettingsError(f"{path}: expected a mapping of settings at the top level")
+        raise SettingsError(f"{origin}: expected a mapping of settings at the top level")
     try:
         settings = Settings.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
             f"'{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in err.errors()
         )
-        raise SettingsError(f"{path}: bad setting {problems}") from None
-    base = path.resolve().parent
+        raise SettingsError(f"{origin}: bad setting {problems}") from None
+    base = base.resolve()
     erasure = settings.erasure.model_copy(update={"ledger": base / settings.erasure.ledger})
     return settings.model_copy(
         update={

@@ -1,12 +1,16 @@
 """A Listrak destination inside another Dagster project: a small project in a temporary folder
-whose own assets (polars frames) feed the `ListrakComponent` through its `defs.yaml`, run
-through Dagster against the emulator and the sandbox SFTP server; `dagster definitions
-validate` on it; and two destinations side by side in one Definitions."""
+whose own assets (a polars, a pandas and an Arrow table) feed the `ListrakComponent` through
+its `defs.yaml`; the host's materialization makes Dagster's automation request the
+destination's chain, which then runs against the emulator and the sandbox SFTP server;
+settings inline in the YAML; the entry point `dg` lists components by; `dagster definitions
+validate` on the host; and two destinations side by side in one Definitions."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -18,14 +22,20 @@ import dagster as dg
 import polars as pl
 import pytest
 import yaml
+from dagster.components.core.package_entry import (
+    discover_entry_point_package_objects,
+    is_scaffoldable_object_key,
+)
+from dagster.components.core.snapshot import get_package_entry_snap
 
+from listrak_assets.defs.component import ListrakComponent
 from listrak_assets.defs.destination import listrak_definitions
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.local_copies import ledger_path
 from listrak_assets.listrak.auth import API_URL_ENV, AUTH_URL_ENV, Integration
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import load_settings
+from listrak_assets.settings import SettingsError, load_settings
 from listrak_assets.suppression import SALT_ENV
 from listrak_assets_tests.conftest import INSTANCE_CONFIG, REPO, failure_messages, materialization
 from listrak_assets_tests.sftp_servers import SftpServer
@@ -35,7 +45,9 @@ from listrak_assets_tests.test_files import read_listrak_csv
 
 ASSETS = """
 import dagster as dg
+import pandas as pd
 import polars as pl
+import pyarrow as pa
 
 
 @dg.asset(key=["shop", "customers"])
@@ -51,12 +63,18 @@ def customers() -> pl.DataFrame:
 
 
 @dg.asset(key=["shop", "subscribers"])
-def subscribers() -> pl.DataFrame:
-    return pl.DataFrame({"Email": ["ann@example.com", "dee@example.com"]})
+def subscribers() -> pd.DataFrame:
+    return pd.DataFrame({"Email": ["ann@example.com", "dee@example.com"]})
+
+
+@dg.asset(key=["shop", "products"])
+def products() -> pa.Table:
+    return pa.table({"sku": ["SKU-1", "SKU-2"], "title": ["Mug", "Cap"], "price": [4.5, 12.0]})
 """
 
 DEFINITIONS = """
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -73,10 +91,14 @@ defs = dg.Definitions.merge(
 )
 """
 
-COMPONENT = {
+COMPONENT: dict[str, Any] = {
     "type": "listrak_assets.defs.component.ListrakComponent",
     "attributes": {
-        "inputs": {"customers": "shop/customers", "email_audience": "shop/subscribers"},
+        "inputs": {
+            "customers": "shop/customers",
+            "email_audience": "shop/subscribers",
+            "products": "shop/products",
+        },
         "settings": "listrak.yaml",
         "key_prefix": ["crm"],
         "resource_keys": {
@@ -97,9 +119,12 @@ def make_project(
     fingerprint: str | None = None,
     assets: str = ASSETS,
     component: dict[str, Any] | None = None,
+    *,
+    inline: dict[str, Any] | None = None,
 ) -> Path:
     """The host project: package `shop` with its assets, a definitions module that loads its
-    defs folder, and the component's defs.yaml and listrak.yaml."""
+    defs folder, and the component's defs.yaml with its listrak.yaml beside it, or with
+    `inline` settings (the repository's, updated with these) written in the defs.yaml."""
     package = root / "shop"
     folder = package / "defs" / "listrak"
     folder.mkdir(parents=True)
@@ -108,21 +133,113 @@ def make_project(
     (package / "defs" / "__init__.py").write_text("")
     (package / "assets.py").write_text(textwrap.dedent(assets))
     (package / "definitions.py").write_text(textwrap.dedent(DEFINITIONS))
-    (folder / "defs.yaml").write_text(yaml.safe_dump(component or COMPONENT))
     settings = yaml.safe_load((REPO / "listrak.yaml").read_text())
     settings.update(inbox=str(root / "inbox"), warehouse=str(root / "warehouse"))
     settings["erasure"] = {"ledger": str(root / "erasure" / "ledger.json")}
     settings["email"].update(poll_interval_seconds=0.01, poll_timeout_seconds=30)
     settings["sftp"].update(remote_folder=remote_folder, host_key_fingerprint=fingerprint)
-    (folder / "listrak.yaml").write_text(yaml.safe_dump(settings))
+    component = copy.deepcopy(component or COMPONENT)
+    if inline is None:
+        (folder / "listrak.yaml").write_text(yaml.safe_dump(settings))
+    else:
+        component["attributes"]["settings"] = {**settings, **inline}
+    (folder / "defs.yaml").write_text(yaml.safe_dump(component))
     return root
 
 
-def load_host(
-    root: Path, emulator: Emulator, sandbox_server: SftpServer, monkeypatch: pytest.MonkeyPatch
-) -> dg.Definitions:
-    """The host project's Definitions, loaded as Dagster loads them, with the environment
-    pointing every resource at the emulator and the sandbox SFTP server."""
+def test_a_host_project_feeds_listrak_through_the_component(
+    tmp_path: Path,
+    emulator: Emulator,
+    sandbox_server: SftpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remote, local = sandbox_server.folder("component")
+    root = make_project(tmp_path / "host", remote, sandbox_server.host_key_fingerprint)
+    host_env(emulator, sandbox_server, monkeypatch)
+    defs = load_host(root, monkeypatch)
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    destination = {
+        "crm/raw/customers",
+        "crm/clean/customers",
+        "crm/clean/customers_rejects",
+        "crm/raw/email_audience",
+        "crm/clean/email_audience",
+        "crm/clean/email_audience_rejects",
+        "crm/raw/products",
+        "crm/clean/products",
+        "crm/clean/products_rejects",
+        "crm/listrak/email_audience",
+        "crm/listrak/email_audience_rejects",
+        "crm/listrak/customer_file",
+        "crm/listrak/product_file",
+    }
+    assert keys == {"shop/customers", "shop/subscribers", "shop/products"} | destination
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as instance:
+        # Nothing is requested before the host has built its tables.
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(tick) == set()
+        # The host materializes its own assets; the next automation tick requests the whole
+        # destination, which the daemon would launch as a run of exactly those assets.
+        shop = [dg.AssetKey(["shop", n]) for n in ("customers", "subscribers", "products")]
+        host = job.execute_in_process(instance=instance, asset_selection=shop)
+        assert host.success
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == destination
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey.from_user_string(k) for k in requested(tick)],
+            raise_on_error=False,
+        )
+        assert result.success, failure_messages(result)
+        # The checks on those assets ran with them (the removal guard among them).
+        checked = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
+        assert {"removal_guard", "schema_valid", "conservation"} <= checked
+        # Sent once: the next tick requests nothing.
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == set()
+        started = instance.get_run_record_by_id(result.run_id)
+        assert started is not None
+        day = started.create_timestamp.astimezone(dt.UTC).strftime("%Y%m%d")
+
+    # The audience (a pandas table upstream) arrived in Listrak's list; the host's io_manager
+    # kept its own assets.
+    assert membership(emulator) == {"ann@example.com": "on", "dee@example.com": "on"}
+    assert (root / "storage" / "shop" / "customers").exists()
+    assert not (root / "storage" / "crm").exists()
+    raw = pl.read_parquet(root / "warehouse" / "crm" / "raw" / "customers.parquet")
+    assert raw["_source_file"].to_list() == ["shop/customers"] * 3
+    assert raw["_source_row"].to_list() == [1, 2, 3]
+    rejects = pl.read_parquet(root / "warehouse" / "crm" / "clean" / "customers_rejects.parquet")
+    assert rejects.height == 1
+
+    # The customer file on the server: the mapped columns, the invalid row left out.
+    [uploaded] = [p for p in local.iterdir() if p.name == f"Listrak_Customer_{day}.csv"]
+    sent = read_listrak_csv(uploaded, TABLES["customers"])
+    assert sent.select("email", "customernumber", "firstname").rows() == [
+        ("ann@example.com", "101", "Ann"),
+        ("bob@example.com", "102", "Bob"),
+    ]
+    # The product file, from an Arrow table upstream.
+    [uploaded] = [p for p in local.iterdir() if p.name == f"Listrak_Product_Feed_{day}.csv"]
+    sent = read_listrak_csv(uploaded, TABLES["products"])
+    assert sent.select("sku", "title").rows() == [("SKU-1", "Mug"), ("SKU-2", "Cap")]
+
+
+def load_host(root: Path, monkeypatch: pytest.MonkeyPatch) -> dg.Definitions:
+    """The host project's Definitions, imported as `dagster dev` would (fresh each time)."""
+    monkeypatch.syspath_prepend(str(root))
+    for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
+        monkeypatch.delitem(sys.modules, name)
+    defs: dg.Definitions = importlib.import_module("shop.definitions").defs
+    return defs
+
+
+def host_env(
+    emulator: Emulator, sandbox_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment pointing every resource at the emulator and the sandbox SFTP server."""
     creds = emulator.credentials[Integration.EMAIL]
     privacy = emulator.credentials[Integration.PRIVACY]
     env = {
@@ -145,66 +262,22 @@ def load_host(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.syspath_prepend(str(root))
-    for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
-        monkeypatch.delitem(sys.modules, name)
-    defs: dg.Definitions = importlib.import_module("shop.definitions").defs
-    return defs
 
 
-def test_a_host_project_feeds_listrak_through_the_component(
-    tmp_path: Path,
-    emulator: Emulator,
-    sandbox_server: SftpServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    remote, local = sandbox_server.folder("component")
-    root = make_project(tmp_path / "host", remote, sandbox_server.host_key_fingerprint)
-    defs = load_host(root, emulator, sandbox_server, monkeypatch)
-
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {
-        "shop/customers",
-        "shop/subscribers",
-        "crm/raw/customers",
-        "crm/clean/customers",
-        "crm/clean/customers_rejects",
-        "crm/raw/email_audience",
-        "crm/clean/email_audience",
-        "crm/clean/email_audience_rejects",
-        "crm/listrak/email_audience",
-        "crm/listrak/email_audience_rejects",
-        "crm/listrak/customer_file",
+def requested(tick: dg.EvaluateAutomationConditionsResult) -> set[str]:
+    """The assets an automation tick requested, as the UI writes their keys."""
+    return {
+        r.key.to_user_string()
+        for r in tick.results
+        if isinstance(r.key, dg.AssetKey) and r.true_subset.size
     }
-    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as instance:
-        job = defs.resolve_implicit_global_asset_job_def()
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-        assert result.success, failure_messages(result)
-        started = instance.get_run_record_by_id(result.run_id)
-        assert started is not None
-        day = started.create_timestamp.astimezone(dt.UTC).strftime("%Y%m%d")
-
-    # The audience arrived in Listrak's list; the host's io_manager kept its own assets.
-    assert membership(emulator) == {"ann@example.com": "on", "dee@example.com": "on"}
-    assert (root / "storage" / "shop" / "customers").exists()
-    assert not (root / "storage" / "crm").exists()
-    raw = pl.read_parquet(root / "warehouse" / "crm" / "raw" / "customers.parquet")
-    assert raw["_source_file"].to_list() == ["shop/customers"] * 3
-    assert raw["_source_row"].to_list() == [1, 2, 3]
-    rejects = pl.read_parquet(root / "warehouse" / "crm" / "clean" / "customers_rejects.parquet")
-    assert rejects.height == 1
-
-    # The customer file on the server: the mapped columns, the invalid row left out.
-    [uploaded] = [p for p in local.iterdir() if p.name == f"Listrak_Customer_{day}.csv"]
-    sent = read_listrak_csv(uploaded, TABLES["customers"])
-    assert sent.select("email", "customernumber", "firstname").rows() == [
-        ("ann@example.com", "101", "Ann"),
-        ("bob@example.com", "102", "Bob"),
-    ]
 
 
-def test_dagster_validates_the_host_project(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "host")
+@pytest.mark.parametrize(
+    "inline", [None, {"name": "CRM Listrak"}], ids=["settings-file", "inline-settings"]
+)
+def test_dagster_validates_the_host_project(tmp_path: Path, inline: dict[str, Any] | None) -> None:
+    root = make_project(tmp_path / "host", inline=inline)
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
         [str(dagster), "definitions", "validate", "-m", "shop.definitions"],
@@ -216,6 +289,134 @@ def test_dagster_validates_the_host_project(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
+
+
+def test_settings_inline_in_the_yaml_act_as_a_file_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(
+        tmp_path / "host",
+        # A relative folder is relative to the defs.yaml, as in a listrak.yaml beside it.
+        inline={"name": "CRM Listrak", "sftp": {"enabled": False}, "warehouse": "tables"},
+    )
+    defs = load_host(root, monkeypatch)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    # Read when the definitions load: the SFTP switch leaves the file sinks out ...
+    assert "crm/listrak/email_audience" in keys
+    assert not {k for k in keys if k.endswith("_file")}
+    # ... and the name shows with the sinks.
+    sink = graph.get(dg.AssetKey(["crm", "listrak", "email_audience"]))
+    assert sink.metadata["destination"] == "CRM Listrak"
+    assert sink.description is not None and "CRM Listrak" in sink.description
+    # Read in the run, from the same inline settings: the warehouse folder.
+    selection = [
+        dg.AssetKey(["shop", "customers"]),
+        dg.AssetKey(["crm", "raw", "customers"]),
+        dg.AssetKey(["crm", "clean", "customers"]),
+        dg.AssetKey(["crm", "clean", "customers_rejects"]),
+    ]
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, asset_selection=selection, raise_on_error=False
+        )
+        assert result.success, failure_messages(result)
+    tables = root / "shop" / "defs" / "listrak" / "tables"
+    clean = pl.read_parquet(tables / "crm" / "clean" / "customers.parquet")
+    assert clean["email"].to_list() == ["ann@example.com", "bob@example.com"]
+    assert not (root / "warehouse").exists()
+
+
+@pytest.mark.parametrize(
+    ("inline", "message"),
+    [
+        ({"warehous": "tables"}, "bad setting 'warehous': Extra inputs are not permitted"),
+        ({"sms": {"concurrency": 0}}, "bad setting 'sms.concurrency'"),
+        ({"audience_primary_key": "email"}, "'audience_primary_key' does nothing"),
+    ],
+    ids=["unknown", "out-of-range", "retired"],
+)
+def test_a_bad_inline_setting_is_refused_when_the_project_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: dict[str, Any], message: str
+) -> None:
+    root = make_project(tmp_path / "host", inline=inline)
+    with pytest.raises(Exception) as err:  # noqa: B017 - Dagster wraps the component's error
+        load_host(root, monkeypatch)
+    messages = []
+    cause: BaseException | None = err.value
+    while cause is not None:
+        messages.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    shown = "\n".join(messages)
+    assert message in shown
+    assert f"{root / 'shop' / 'defs' / 'listrak' / 'defs.yaml'}: settings" in shown
+
+
+def test_the_factory_takes_settings_as_a_mapping() -> None:
+    inputs = {"customers": "shop/customers"}
+    defs = dg.Definitions.merge(
+        dg.Definitions(assets=[customers]),
+        listrak_definitions(inputs, settings={"sftp": {"enabled": False}}),
+    )
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"shop/customers", "raw/customers", "clean/customers", "clean/customers_rejects"}
+    with pytest.raises(SettingsError, match="inline settings: bad setting 'sftpp'"):
+        listrak_definitions(inputs, settings={"sftpp": {"enabled": False}})
+    with pytest.raises(ValueError, match="settings given inline need `inputs`"):
+        listrak_definitions(settings={"name": "CRM"})
+
+
+def test_without_automation_no_asset_carries_a_condition() -> None:
+    host = dg.Definitions(assets=[customers])
+    inputs = {"customers": "shop/customers"}
+    automated = dg.Definitions.merge(host, listrak_definitions(inputs)).resolve_asset_graph()
+    manual = dg.Definitions.merge(
+        host, listrak_definitions(inputs, automation_condition=None)
+    ).resolve_asset_graph()
+    made = {k for k in automated.get_all_asset_keys() if k.path[0] != "shop"}
+    assert made == {k for k in manual.get_all_asset_keys() if k.path[0] != "shop"}
+    assert len(made) == 4  # raw, clean, rejects, the customer file
+    for key in made:
+        assert automated.get(key).automation_condition == dg.AutomationCondition.eager()
+        assert manual.get(key).automation_condition is None
+
+
+def test_a_destination_added_beside_built_tables_waits_for_their_next_update() -> None:
+    defs = dg.Definitions.merge(
+        dg.Definitions(assets=[customers]), listrak_definitions({"customers": "shop/customers"})
+    )
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization(["shop", "customers"]))
+        # Starting the automation sensor sends nothing by itself, on any tick ...
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(tick) == set()
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == set()
+        # ... until the host updates the table.
+        instance.report_runless_asset_event(dg.AssetMaterialization(["shop", "customers"]))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {
+            "raw/customers",
+            "clean/customers",
+            "clean/customers_rejects",
+            "listrak/customer_file",
+        }
+
+
+def test_dg_finds_the_component_through_its_entry_point() -> None:
+    [entry] = [
+        e
+        for e in importlib.metadata.entry_points(group="dagster_dg_cli.registry_modules")
+        if e.name == "listrak_assets"
+    ]
+    assert entry.load().ListrakComponent is ListrakComponent
+    # What `dg list components` lists and `dg scaffold defs` offers: Dagster's own discovery
+    # of the registered modules, run in the project's environment.
+    found = {key.to_typename(): key for key in discover_entry_point_package_objects()}
+    key = found["listrak_assets.defs.component.ListrakComponent"]
+    snap = get_package_entry_snap(key, ListrakComponent)
+    assert snap.summary == "A Listrak destination fed by the project's own assets."
+    assert is_scaffoldable_object_key(key)
 
 
 @dg.asset(key=["shop", "customers"])
@@ -353,7 +554,8 @@ def test_a_host_projects_erasure_requests_reach_listrak_and_the_components_copie
     subscribers = [f"{name}@example.com" for name in SUBSCRIBERS]
     (exports / "subscribers.csv").write_text("\n".join(["email", *subscribers, EMAIL]) + "\n")
     (exports / "forget_requests.csv").write_text("email,phone\n")
-    defs = load_host(root, emulator, sandbox_server, monkeypatch)
+    host_env(emulator, sandbox_server, monkeypatch)
+    defs = load_host(root, monkeypatch)
     warehouse = root / "warehouse"
     sink = dg.AssetKey(["crm", "listrak", "forget_requests"])
 

@@ -50,11 +50,11 @@ class Catalog:
     sinks_max_age_hours: float | None = 26.0
 
     @classmethod
-    def from_settings(cls, path: Path | None = None) -> Catalog:
-        """From the settings file; the defaults when it can't be read (every step that reads
-        the file then fails, naming the problem)."""
+    def from_settings(cls, path: Path | Settings | None = None) -> Catalog:
+        """From the settings file (or settings given inline); the defaults when it can't be
+        read (every step that reads the file then fails, naming the problem)."""
         try:
-            conf: Settings = load_settings(path)
+            conf: Settings = path if isinstance(path, Settings) else load_settings(path)
         except SettingsError:
             return cls()
         return cls(

@@ -31,7 +31,7 @@ from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.sftp_sinks import FILE_SINKS
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import NightlySchedule, SettingsError, load_settings
+from listrak_assets.settings import NightlySchedule, Settings, SettingsError, load_settings
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,12 @@ class Channels:
     sftp: bool = True
 
     @classmethod
-    def from_settings(cls, path: Path | None = None) -> Channels:
-        """The switches in the settings file. A file that can't be read switches nothing
-        off: every step that reads it then fails with the message naming the problem."""
+    def from_settings(cls, path: Path | Settings | None = None) -> Channels:
+        """The switches in the settings file (or in settings given inline). A file that
+        can't be read switches nothing off: every step that reads it then fails with the
+        message naming the problem."""
         try:
-            conf = load_settings(path)
+            conf = path if isinstance(path, Settings) else load_settings(path)
         except SettingsError:
             return cls()
         return cls(email=conf.email.enabled, sms=conf.sms.enabled, sftp=conf.sftp.enabled)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from listrak_assets.defs import email_sink, sms_sink
 from listrak_assets.defs.audience_sink import audience_sink
+from listrak_assets.defs.automation import automated, on_upstream_change
 from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.checks import referential_checks
@@ -31,10 +33,11 @@ from listrak_assets.defs.raw import build_upstream_raw_asset
 from listrak_assets.defs.removal_guard import removal_guard_check
 from listrak_assets.defs.resources import resources
 from listrak_assets.defs.schedules import nightly_from_settings
-from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.defs.settings import settings_resource, settings_source
 from listrak_assets.defs.sftp_sinks import FILE_ASSETS, build_file_sink
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.forget import FORGET
+from listrak_assets.settings import Settings
 
 # The tables an upstream asset can feed: every Listrak table, and the erasure requests.
 UPSTREAM_TABLES = (*TABLES, FORGET.name)
@@ -43,24 +46,30 @@ UPSTREAM_TABLES = (*TABLES, FORGET.name)
 def listrak_definitions(
     inputs: Mapping[str, dg.AssetKey | str | Sequence[str]] | None = None,
     *,
-    settings: Path | str | None = None,
+    settings: Path | str | Mapping[str, Any] | Settings | None = None,
     key_prefix: Sequence[str] = (),
     resource_keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
     columns: Mapping[str, Mapping[str, str]] | None = None,
+    automation_condition: dg.AutomationCondition | None = on_upstream_change(),  # noqa: B008
 ) -> dg.Definitions:
     """A Listrak destination. `inputs` maps Listrak tables to upstream asset keys (None: read
     the inbox); `settings` is the listrak.yaml to use (None: LISTRAK_CONFIG or ./listrak.yaml);
     a key is an AssetKey, a path or a string as the UI shows it (`shop/customers`);
     `key_prefix` goes in front of every asset key it makes; `resource_keys` names its
     resources; `columns` maps upstream column names to Listrak's, per table (default: the
-    settings file's `columns:`)."""
-    path = Path(settings) if settings is not None else None
+    settings file's `columns:`). Settings may also be given as a mapping (listrak.yaml's
+    keys, checked as the file is; relative folders against the working directory) or as
+    checked `Settings`. `automation_condition` goes on every asset an upstream-fed
+    destination makes (default: eager; None: the host's own jobs start it)."""
+    path = settings_source(settings)
     if inputs is None:
         if tuple(key_prefix) or resource_keys != DEFAULT_RESOURCE_KEYS:
             raise ValueError(
                 "a key prefix and resource keys of its own need `inputs`: the inbox mode's "
                 "sensors and jobs use the default names"
             )
+        if isinstance(path, Settings):
+            raise ValueError("settings given inline need `inputs`: the inbox mode reads a file")
         return build_definitions(
             Channels.from_settings(path),
             nightly_from_settings(path),
@@ -72,6 +81,7 @@ def listrak_definitions(
         tuple(key_prefix),
         resource_keys,
         columns or {},
+        automation_condition,
     )
 
 
@@ -84,10 +94,11 @@ def _as_key(key: dg.AssetKey | str | Sequence[str]) -> dg.AssetKey:
 
 def _from_upstream(
     inputs: Mapping[str, dg.AssetKey],
-    path: Path | None,
+    path: Path | Settings | None,
     prefix: tuple[str, ...],
     keys: ResourceKeys,
     columns: Mapping[str, Mapping[str, str]],
+    automation_condition: dg.AutomationCondition | None,
 ) -> dg.Definitions:
     unknown = sorted(set(inputs) - set(UPSTREAM_TABLES))
     if unknown:
@@ -125,9 +136,9 @@ def _from_upstream(
     used = {keys.settings, keys.io_manager}
     for definition in (*assets, *checks):
         used |= definition.required_resource_keys
-    every = resources(keys, ListrakSettings(path=str(path) if path else None))
+    every = resources(keys, settings_resource(path))
     return dg.Definitions(
-        assets=catalogued(assets, Catalog.from_settings(path)),
+        assets=catalogued(automated(assets, automation_condition), Catalog.from_settings(path)),
         asset_checks=checks,
         resources={key: value for key, value in every.items() if key in used},
     )

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from listrak_assets.settings import Settings, SettingsError, config_path, load_settings
+from listrak_assets.settings import (
+    Settings,
+    SettingsError,
+    config_path,
+    load_settings,
+    settings_from_mapping,
+)
 
 
 class _Parsed:
@@ -26,10 +34,10 @@ class _Parsed:
 
     __slots__ = ("__weakref__", "outcome")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, read: Callable[[], Settings]) -> None:
         self.outcome: Settings | SettingsError
         try:
-            self.outcome = load_settings(path)
+            self.outcome = read()
         except SettingsError as err:
             self.outcome = err
 
@@ -43,33 +51,69 @@ class _Parsed:
 # settings) beside the top-level copy. Keyed by run, every copy gets the one parse, which
 # lives as long as a copy holds it.
 _lock = threading.Lock()
-_by_run: weakref.WeakValueDictionary[tuple[str, Path], _Parsed] = weakref.WeakValueDictionary()
-
-
-def _parsed_for_run(run_id: str, path: Path) -> _Parsed:
-    with _lock:
-        parsed = _by_run.get((run_id, path))
-        if parsed is None:
-            parsed = _by_run[run_id, path] = _Parsed(path)
-        return parsed
+_by_run: weakref.WeakValueDictionary[tuple[str, Path | str], _Parsed] = (
+    weakref.WeakValueDictionary()
+)
 
 
 class ListrakSettings(dg.ConfigurableResource):
     """The destination settings file (`listrak.yaml`, or LISTRAK_CONFIG when set), parsed
-    once per run."""
+    once per run; or settings given inline (`inline`, checked settings as JSON, as
+    `of` makes them), for a destination whose settings sit in its component's YAML."""
 
     path: str | None = None
+    inline: str | None = None
     _parsed: _Parsed | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, settings: Settings) -> ListrakSettings:
+        """A resource serving these settings (already checked, folders already absolute)."""
+        return cls(inline=settings.model_dump_json())
 
     def file(self) -> Path:
         return Path(self.path) if self.path else config_path()
+
+    def _source(self) -> Path | str:
+        return self.inline if self.inline is not None else self.file()
+
+    def _read(self) -> Settings:
+        if self.inline is not None:
+            return Settings.model_validate_json(self.inline)
+        return load_settings(self.file())
+
+    def _parsed_for_run(self, run_id: str) -> _Parsed:
+        with _lock:
+            parsed = _by_run.get((run_id, self._source()))
+            if parsed is None:
+                parsed = _by_run[run_id, self._source()] = _Parsed(self._read)
+            return parsed
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # No teardown on purpose: it would make this a context-manager resource, which a
         # sensor context then has to be opened with `with`.
         run = context.run
-        self._parsed = _parsed_for_run(run.run_id, self.file()) if run else _Parsed(self.file())
+        self._parsed = self._parsed_for_run(run.run_id) if run else _Parsed(self._read)
 
     def load(self) -> Settings:
         """The parsed settings; SettingsError saying what is wrong with the file."""
-        return (self._parsed or _Parsed(self.file())).settings()
+        return (self._parsed or _Parsed(self._read)).settings()
+
+
+def settings_source(
+    settings: Path | str | Mapping[str, Any] | Settings | None,
+) -> Path | Settings | None:
+    """Where a destination's settings come from: a file's path (None: LISTRAK_CONFIG or
+    ./listrak.yaml), or settings given inline, checked here exactly as a file's are (relative
+    folders against the working directory), so a bad key fails when the definitions load."""
+    if settings is None or isinstance(settings, Settings | Path):
+        return settings
+    if isinstance(settings, str):
+        return Path(settings)
+    return settings_from_mapping(dict(settings), Path.cwd(), "inline settings")
+
+
+def settings_resource(source: Path | Settings | None) -> ListrakSettings:
+    """The settings resource serving a destination's settings."""
+    if isinstance(source, Settings):
+        return ListrakSettings.of(source)
+    return ListrakSettings(path=str(source) if source else None)

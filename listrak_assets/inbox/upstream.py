@@ -17,22 +17,31 @@ from listrak_assets.schemas.spec import TableSpec
 
 def as_polars(value: Any) -> pl.DataFrame:
     """A polars frame from a polars, pandas or Arrow table (anything `pl.from_*` takes);
-    TypeError naming the type otherwise."""
+    TypeError otherwise. pandas and pyarrow are the host project's: they are
+    only reached through the value's own type, never imported here."""
     if isinstance(value, pl.LazyFrame):
         return value.collect()
     if isinstance(value, pl.DataFrame):
         return value
     module = type(value).__module__.split(".")[0]
+    frame: pl.DataFrame | pl.Series | None = None
     if module == "pandas":
-        return pl.from_pandas(value)
-    if module == "pyarrow":
+        frame = pl.from_pandas(value)
+    elif module == "pyarrow":
         frame = pl.from_arrow(value)
-        if isinstance(frame, pl.DataFrame):
-            return frame
-    raise TypeError(
-        f"expected a polars, pandas or Arrow table, got {type(value).__module__}."
-        f"{type(value).__name__}"
-    )
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    raise TypeError("not a polars, pandas or Arrow table")
+
+
+def upstream_frame(value: Any, source: str) -> pl.DataFrame:
+    """The upstream asset's value as a polars frame; TypeError naming the upstream asset and
+    what it delivered when that is no table or does not convert."""
+    try:
+        return as_polars(value)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as err:
+        kind = f"{type(value).__module__}.{type(value).__name__}"
+        raise TypeError(f"upstream asset {source} delivered {kind}: {err}") from None
 
 
 def raw_from_frame(
@@ -48,7 +57,7 @@ def raw_from_frame(
     Listrak's names or `mapping`, upstream column -> Listrak column); `_source_file` and
     `_source_row` are kept when the table has them, else the source (the upstream asset's
     key) and the row number, 1 for the first row."""
-    frame = as_polars(value)
+    frame = upstream_frame(value, source)
     data = [c for c in frame.columns if c not in (SOURCE_FILE, SOURCE_ROW)]
     match = match_columns(source, data, spec, mapping or {}, updated_at, restrict_pii)
     chosen = {data[i]: target for i, target in match.chosen.items()}
