@@ -37,6 +37,7 @@ ERASURE = {
     "clean/forget_rejects",
     "erasure/suppression",
     "erasure/retention",
+    "erasure/reappearances",
     "listrak/forget_requests",
 }
 SINK_TABLE = {

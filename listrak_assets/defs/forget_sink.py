@@ -97,7 +97,7 @@ def _erase_locally(conf: Settings, ledger: Ledger, salt: str) -> Erasure:
     erasure = Erasure()
     scrub_warehouse(conf.warehouse, matcher, erasure)
     options = {"encoding": conf.encoding, "delimiter": conf.delimiter}
-    scrub_inputs(conf.inbox, matcher, erasure, by_origin=True, **options)
+    scrub_inputs(conf.inbox, matcher, erasure, by_origin=True, watched=True, **options)
     scrub_inputs(conf.archive, matcher, erasure, by_origin=False, **options)
     stamp = _now()
     for entry in ledger.people.values():
