@@ -96,9 +96,17 @@ def _erase_locally(conf: Settings, ledger: Ledger, salt: str) -> Erasure:
     )
     erasure = Erasure()
     scrub_warehouse(conf.warehouse, matcher, erasure)
-    options = {"encoding": conf.encoding, "delimiter": conf.delimiter}
-    scrub_inputs(conf.inbox, matcher, erasure, by_origin=True, watched=True, **options)
-    scrub_inputs(conf.archive, matcher, erasure, by_origin=False, **options)
+    for folder, inbox in ((conf.inbox, True), (conf.archive, False)):
+        # The inbox: raw tables name its files, and the sensor watches it.
+        scrub_inputs(
+            folder,
+            matcher,
+            erasure,
+            by_origin=inbox,
+            watched=inbox,
+            encoding=conf.encoding,
+            delimiter=conf.delimiter,
+        )
     stamp = _now()
     for entry in ledger.people.values():
         if entry.request_id:

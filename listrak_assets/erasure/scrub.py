@@ -111,12 +111,23 @@ def _origin_rows(frame: pl.DataFrame, origins: set[tuple[str, int]]) -> pl.Serie
     return pl.Series([False] * frame.height, dtype=pl.Boolean)
 
 
-def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    """Replace the file, keeping its key-value metadata (the mirror state's version)."""
+def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
+    """Writes `frame` with the key-value metadata of the file at `path` (the mirror state's
+    version)."""
     metadata = pl.read_parquet_metadata(path)
     metadata.pop("ARROW:schema", None)
-    with atomic_path(path) as tmp:
+
+    def write(tmp: Path) -> None:
         frame.write_parquet(tmp, metadata=metadata or None)
+
+    return write
+
+
+def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """Replace the file, keeping its key-value metadata."""
+    write = _parquet_writer(path, frame)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _parquet_files(folder: Path) -> list[Path]:
@@ -170,7 +181,7 @@ def scrub_warehouse(warehouse: Path, matcher: Matcher, erasure: Erasure) -> None
     scrub_tables(_parquet_files(warehouse), warehouse, matcher, erasure)
 
 
-def _rewrite_input(path: Path, write: Callable[[Path], None], watched: bool) -> None:
+def _rewrite_input(path: Path, write: Callable[[Path], object], watched: bool) -> None:
     """Replace an input file through `write`, keeping its modification time; in a folder the
     inbox sensor watches, the rewrite is noted so that it is not taken for a new export."""
     old = path.stat()
@@ -238,14 +249,7 @@ def _scrub_parquet_input(
     drop = matcher.rows(frame) | numbers.is_in(pl.Series(mine, dtype=pl.Int64).implode())
     count = int(drop.sum())
     if count:
-        metadata = pl.read_parquet_metadata(path)
-        metadata.pop("ARROW:schema", None)
-        kept = frame.filter(~drop)
-
-        def write(tmp: Path) -> None:
-            kept.write_parquet(tmp, metadata=metadata or None)
-
-        _rewrite_input(path, write, watched)
+        _rewrite_input(path, _parquet_writer(path, frame.filter(~drop)), watched)
     return count
 
 
