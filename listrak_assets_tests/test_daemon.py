@@ -272,6 +272,7 @@ def test_a_dropped_file_is_published_by_the_sensors_run(
         "listrak/email_audience",
         "listrak/email_audience_rejects",
         "erasure/retention",  # after every table's rejects
+        "erasure/reappearances",  # likewise
     }
     [uploaded] = [p for p in sftp.root.iterdir() if p.name.startswith("Listrak_Customer_")]
     assert "ada@example.com" in uploaded.read_text(encoding="utf-8")

@@ -41,7 +41,7 @@ def test_every_table_has_raw_clean_and_rejects_assets_wired_in_order() -> None:
         f"{layer}/{t}{suffix}"
         for t in [*TABLES, "forget"]
         for layer, suffix in (("raw", ""), ("clean", ""), ("clean", "_rejects"))
-    } | {"erasure/suppression", "erasure/retention"}
+    } | {"erasure/suppression", "erasure/retention", "erasure/reappearances"}
 
 
 def test_checks_are_declared_with_their_blocking_flags() -> None:

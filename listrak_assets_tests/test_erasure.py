@@ -229,6 +229,8 @@ def test_a_person_is_forgotten_everywhere_and_never_sent_again(
         assert forgotten["source_file"].to_list() == [f"{table}_2026-12-02.csv"], table
         assert not any(_mentions(v) for v in rejects["value"].drop_nulls())
     assert _forget_posts(emulator) == 0  # requests were cleared: none since
+    # The new exports no longer hold them either: erased in the run that found them.
+    assert traces(workspace.root) == []
 
 
 def _erasure_only(

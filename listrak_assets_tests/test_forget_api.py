@@ -14,6 +14,7 @@ from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.errors import ListrakAuthError, ListrakNotFound
 from listrak_assets.listrak.forget import ForgetApi, RateLimiter
 from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets.sandbox.sms_backend import SmsContact
 from listrak_assets_tests.listrak_fixtures import FAST_RETRY
 
 NO_LIMIT = ((10**6, 1.0),)
@@ -108,3 +109,33 @@ def test_without_privacy_credentials_the_email_integrations_are_used(
     assert (creds.client_id, creds.client_secret) == ("privacy-id", "privacy-secret")
     # Set after the code loaded: read when the run starts, privacy first.
     assert ListrakPrivacyApi().credentials().client_id == "privacy-id"
+
+
+def test_a_completed_request_removes_the_person_from_the_lists(emulator: Emulator) -> None:
+    """Listrak forgets the contact everywhere once the request is COMPLETE, not before."""
+    emulator.privacy.checks_until_complete = 1
+    emulator.email.seed_contact("Newsletter", "Gone@example.org")
+    emulator.email.seed_contact("Newsletter", "stays@example.org")
+    [code] = emulator.sms.sender_codes.values()
+    [phone_list] = code.lists
+    for phone in ("12158880142", "12158880199"):
+        code.contacts[phone] = SmsContact(phone, lists={phone_list: "Subscribed"})
+    # Their email in another SMS contact's profile: that contact is theirs too.
+    code.contacts["12158880143"] = SmsContact(
+        "12158880143", profile={"emailAddress": "gone@example.org"}
+    )
+
+    def members() -> tuple[set[str], set[str]]:
+        emails = set(emulator.email.list_named("Newsletter").contacts)
+        return emails, set(code.contacts)
+
+    with forget_api(emulator) as api:
+        request_id = api.submit("gone@example.org", "12158880142")
+        assert api.status(request_id).status == "PROCESSING"
+        assert members() == (
+            {"gone@example.org", "stays@example.org"},
+            {"12158880142", "12158880199", "12158880143"},
+        )
+        assert api.status(request_id).status == "COMPLETE"
+    assert members() == ({"stays@example.org"}, {"12158880199"})
+    assert emulator.email.list_named("Newsletter").order == ["stays@example.org"]

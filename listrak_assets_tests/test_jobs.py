@@ -25,8 +25,8 @@ def _chain(table: str) -> set[str]:
 
 
 FILE_TABLES = ("customers", "products", "orders", "order_items")
-# Retention runs after every table's rejects.
-AFTER_EVERY_TABLE = {"erasure/retention"}
+# Retention and the erasure of forgotten people found again run after every table's rejects.
+AFTER_EVERY_TABLE = {"erasure/retention", "erasure/reappearances"}
 ERASURE = {
     "raw/forget",
     "clean/forget",

@@ -45,6 +45,7 @@ ERASURE_ASSETS = {
     "clean/forget_rejects",
     "erasure/suppression",
     "erasure/retention",
+    "erasure/reappearances",
 }
 
 

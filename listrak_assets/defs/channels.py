@@ -24,6 +24,7 @@ from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.jobs import publish_jobs, refresh_job
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, clean_key, raw_key
 from listrak_assets.defs.raw import RAW_ASSETS
+from listrak_assets.defs.reappearances import build_reappearance_asset
 from listrak_assets.defs.resources import resources
 from listrak_assets.defs.retention import build_retention_asset
 from listrak_assets.defs.schedules import nightly_schedule
@@ -98,6 +99,7 @@ def build_definitions(
                 FORGET_CLEAN,
                 erasure_suppression,
                 build_forget_sink(tables),
+                build_reappearance_asset(tables),
                 build_retention_asset([*tables, "forget"]),
             ],
             catalog,

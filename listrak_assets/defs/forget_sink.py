@@ -117,7 +117,9 @@ def _erase_locally(conf: Settings, copies: LocalCopies, ledger: Ledger, salt: st
             erasure.note(str((folder / where).relative_to(copies.warehouse)), rows)
     options = {"encoding": conf.encoding, "delimiter": conf.delimiter}
     for folder in copies.inputs:
-        scrub_inputs(folder, matcher, erasure, by_origin=folder == conf.inbox, **options)
+        # The inbox: raw tables name its files, and the sensor watches it.
+        inbox = folder == conf.inbox
+        scrub_inputs(folder, matcher, erasure, by_origin=inbox, watched=inbox, **options)
     stamp = _now()
     for entry in ledger.people.values():
         if entry.request_id:

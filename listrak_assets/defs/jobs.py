@@ -10,7 +10,9 @@ The erasure input (`forget*.csv`) is the exception: every clean table is built a
 suppression list, so "downstream" would be everything. Its chain stops at what erasure does:
 the ledger, the Forget requests (which also rewrite the local copies) and retention. The
 Forget requests run after every clean table but read the erasure table, so they belong to
-the erasure chain only; retention runs with every table.
+the erasure chain only; retention runs with every table, and so does the erasure of
+forgotten people found again in a table's new export (`erasure/reappearances`, downstream of
+every table's rejects).
 """
 
 from __future__ import annotations

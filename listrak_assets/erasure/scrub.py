@@ -9,14 +9,20 @@ a reader sees the old file or the new one, never a truncated one. A CSV file kee
 A row is found by value: each text that looks like an email or a phone is normalised the
 way cleaning does it and its salted hash looked up, so `" Jo@Example.COM"` in an export is
 found as surely as `jo@example.com` in a clean table. A rejects line is also removed when its
-file and row are those of a removed raw row (its other values belong to the same person).
+file and row are those of a removed raw row (its other values belong to the same person),
+unless cleaning already masked the whole row as `forgotten` and the caller keeps such lines.
+
+A rewritten input file keeps its modification time (retention and freshness count from when
+it arrived), and a rewrite in the inbox is noted (`inbox/rewrites.py`) so that it does not
+pass for a new export.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +31,11 @@ import polars as pl
 from listrak_assets.atomic import atomic_path
 from listrak_assets.cleaning.emails import normalise_email
 from listrak_assets.cleaning.phones import normalise_phone
+from listrak_assets.cleaning.table import FORGOTTEN
 from listrak_assets.cleaning.text import clean_text
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
 from listrak_assets.formats import PhoneValidation
+from listrak_assets.inbox import rewrites
 from listrak_assets.suppression import Suppression
 
 INPUT_SUFFIXES = (".csv", ".txt", ".parquet")
@@ -103,12 +111,23 @@ def _origin_rows(frame: pl.DataFrame, origins: set[tuple[str, int]]) -> pl.Serie
     return pl.Series([False] * frame.height, dtype=pl.Boolean)
 
 
-def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    """Replace the file, keeping its key-value metadata (the mirror state's version)."""
+def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
+    """Writes `frame` with the key-value metadata of the file at `path` (the mirror state's
+    version)."""
     metadata = pl.read_parquet_metadata(path)
     metadata.pop("ARROW:schema", None)
-    with atomic_path(path) as tmp:
+
+    def write(tmp: Path) -> None:
         frame.write_parquet(tmp, metadata=metadata or None)
+
+    return write
+
+
+def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """Replace the file, keeping its key-value metadata."""
+    write = _parquet_writer(path, frame)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _parquet_files(folder: Path) -> list[Path]:
@@ -119,23 +138,58 @@ def _parquet_files(folder: Path) -> list[Path]:
     )
 
 
-def scrub_warehouse(warehouse: Path, matcher: Matcher, erasure: Erasure) -> None:
-    """Every Parquet table under the warehouse (raw, clean, rejects, mirror state) without
-    the forgotten people's rows. Raw tables go first, so that their rows' origins reach the
-    rejects lines that carry no matching value themselves."""
-    files = _parquet_files(warehouse)
-    frames = {path: pl.read_parquet(path) for path in files}
+def _forgotten_origins(frame: pl.DataFrame) -> set[tuple[str, int]]:
+    """(file, row) of the rows a rejects table says were dropped as `forgotten`."""
+    if "reason" not in frame.columns or "source_file" not in frame.columns:
+        return set()
+    lines = frame.filter(pl.col("reason") == FORGOTTEN).select("source_file", "source_row")
+    return {(str(f), int(r)) for f, r in lines.iter_rows()}
+
+
+def scrub_tables(
+    paths: Iterable[Path],
+    root: Path,
+    matcher: Matcher,
+    erasure: Erasure,
+    *,
+    keep_forgotten: bool = False,
+) -> None:
+    """The Parquet tables at `paths` (under `root`) without the forgotten people's rows. Raw
+    tables go first, so that their rows' origins reach the rejects lines that carry no
+    matching value themselves. With `keep_forgotten`, rejects lines of a row cleaning
+    dropped as `forgotten` stay: their values are masked, and they say why the row went."""
+    frames = {path: pl.read_parquet(path) for path in paths}
     hits = {path: matcher.rows(frame) for path, frame in frames.items()}
     for path, frame in frames.items():
         if SOURCE_FILE in frame.columns and SOURCE_ROW in frame.columns:
             found = frame.filter(hits[path]).select(SOURCE_FILE, SOURCE_ROW)
             erasure.origins.update((str(f), int(r)) for f, r in found.iter_rows())
     for path, frame in frames.items():
-        drop = hits[path] | _origin_rows(frame, erasure.origins)
+        origins = erasure.origins
+        if keep_forgotten:
+            origins = origins - _forgotten_origins(frame)
+        drop = hits[path] | _origin_rows(frame, origins)
         count = int(drop.sum())
         if count:
             _write_parquet(path, frame.filter(~drop))
-            erasure.note(str(path.relative_to(warehouse)), count)
+            erasure.note(str(path.relative_to(root)), count)
+
+
+def scrub_warehouse(warehouse: Path, matcher: Matcher, erasure: Erasure) -> None:
+    """Every Parquet table under the warehouse (raw, clean, rejects, mirror state) without
+    the forgotten people's rows."""
+    scrub_tables(_parquet_files(warehouse), warehouse, matcher, erasure)
+
+
+def _rewrite_input(path: Path, write: Callable[[Path], object], watched: bool) -> None:
+    """Replace an input file through `write`, keeping its modification time; in a folder the
+    inbox sensor watches, the rewrite is noted so that it is not taken for a new export."""
+    old = path.stat()
+    with atomic_path(path) as tmp:
+        write(tmp)
+        os.utime(tmp, ns=(old.st_atime_ns, old.st_mtime_ns))
+    if watched:
+        rewrites.note(path, (old.st_size, old.st_mtime_ns), rewrites.stat_of(path))
 
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
@@ -161,16 +215,20 @@ def _scrub_csv(
     origins: set[tuple[str, int]],
     encoding: str,
     delimiter: str,
+    watched: bool,
 ) -> int:
     data = path.read_bytes()
     bom = data.startswith(_BOM) and encoding.lower().replace("-", "") in ("utf8", "utf8sig")
     text = data.removeprefix(_BOM).decode("utf-8" if bom else encoding)
     lines = io.StringIO(text, newline="").readlines()
     records = list(_records(text, delimiter))[1:]  # the header stays
+    # Column by column: a frame built from one tuple per cell costs several times more.
     cells = pl.DataFrame(
-        [(n, value) for n, (_, _, fields) in enumerate(records) for value in fields],
+        {
+            "record": [n for n, (_, _, fields) in enumerate(records) for _ in fields],
+            "value": [value for _, _, fields in records for value in fields],
+        },
         schema={"record": pl.Int64, "value": pl.String},
-        orient="row",
     )
     hit = set(cells.filter(matcher.matches(cells["value"]))["record"].to_list())
     hit |= {row - 1 for name, row in origins if name == path.name}
@@ -180,20 +238,50 @@ def _scrub_csv(
     if not gone:
         return 0
     kept = "".join(line for i, line in enumerate(lines) if i not in gone)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes((_BOM if bom else b"") + kept.encode("utf-8" if bom else encoding))
+    content = (_BOM if bom else b"") + kept.encode("utf-8" if bom else encoding)
+    _rewrite_input(path, lambda tmp: tmp.write_bytes(content), watched)
     return len([n for n in hit if n < len(records)])
 
 
-def _scrub_parquet_input(path: Path, matcher: Matcher, origins: set[tuple[str, int]]) -> int:
+def _scrub_parquet_input(
+    path: Path, matcher: Matcher, origins: set[tuple[str, int]], watched: bool
+) -> int:
     frame = pl.read_parquet(path)
     numbers = pl.Series(range(1, frame.height + 1), dtype=pl.Int64)
     mine = [row for name, row in origins if name == path.name]
     drop = matcher.rows(frame) | numbers.is_in(pl.Series(mine, dtype=pl.Int64).implode())
     count = int(drop.sum())
     if count:
-        _write_parquet(path, frame.filter(~drop))
+        _rewrite_input(path, _parquet_writer(path, frame.filter(~drop)), watched)
     return count
+
+
+def scrub_files(
+    paths: Iterable[Path],
+    root: Path,
+    matcher: Matcher,
+    erasure: Erasure,
+    *,
+    by_origin: bool,
+    watched: bool = False,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> None:
+    """The input files at `paths` (CSV, TXT, Parquet; under `root`) without the forgotten
+    people's records; `by_origin` also removes the records whose raw rows were removed (the
+    inbox: raw tables name its files); `watched`: the inbox sensor watches `root`."""
+    origins = erasure.origins if by_origin else set()
+    for path in paths:
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in INPUT_SUFFIXES:
+            continue
+        if suffix == ".parquet":
+            count = _scrub_parquet_input(path, matcher, origins, watched)
+        else:
+            count = _scrub_csv(path, matcher, origins, encoding, delimiter, watched)
+        erasure.note(f"{root.name}/{path.relative_to(root)}", count)
 
 
 def scrub_inputs(
@@ -202,23 +290,21 @@ def scrub_inputs(
     erasure: Erasure,
     *,
     by_origin: bool,
+    watched: bool = False,
     encoding: str = "utf-8",
     delimiter: str = ",",
 ) -> None:
     """The input files (CSV, TXT, Parquet) under `folder`, at any depth, without the
-    forgotten people's records; `by_origin` also removes the records whose raw rows were
-    removed (the inbox: raw tables name its files)."""
+    forgotten people's records (see `scrub_files`)."""
     if not folder.is_dir():
         return
-    origins = erasure.origins if by_origin else set()
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        suffix = path.suffix.lower()
-        if suffix not in INPUT_SUFFIXES:
-            continue
-        if suffix == ".parquet":
-            count = _scrub_parquet_input(path, matcher, origins)
-        else:
-            count = _scrub_csv(path, matcher, origins, encoding, delimiter)
-        erasure.note(f"{folder.name}/{path.relative_to(folder)}", count)
+    scrub_files(
+        sorted(folder.rglob("*")),
+        folder,
+        matcher,
+        erasure,
+        by_origin=by_origin,
+        watched=watched,
+        encoding=encoding,
+        delimiter=delimiter,
+    )

@@ -2,7 +2,9 @@
 
 The inbox sensor compares snapshots to tell which tables changed; the raw assets record the
 fingerprint of the files they read, so a new instance (or a sensor without a cursor) can tell
-that the inbox is still what the last successful run consumed, and start nothing.
+that the inbox is still what the last successful run consumed, and start nothing. A file that
+local erasure rewrote counts as the file it was delivered as (`rewrites.py`): removing a
+forgotten person is not a new export.
 """
 
 from __future__ import annotations
@@ -11,21 +13,28 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from listrak_assets.inbox import rewrites
 from listrak_assets.inbox.reader import SUFFIXES, find_files
+from listrak_assets.inbox.rewrites import Stat
 
-Stat = tuple[int, int]  # (size in bytes, modification time in ns)
 Snapshot = dict[str, Stat]  # file name -> stat
+
+__all__ = ["Snapshot", "Stat", "fingerprint", "inbox_files", "stat_files", "table_files"]
 
 
 def stat_files(paths: Iterable[Path]) -> Snapshot:
-    """The size and modification time of each file that still exists."""
+    """The size and modification time of each file that still exists, as delivered (a file
+    erasure rewrote, unchanged since, has the stat it was delivered with)."""
     out: Snapshot = {}
+    notes: dict[Path, rewrites.Rewrites] = {}
     for path in paths:
         try:
-            stat = path.stat()
+            stat = rewrites.stat_of(path)
         except FileNotFoundError:
             continue  # gone between listing and looking: it is not there
-        out[path.name] = (stat.st_size, stat.st_mtime_ns)
+        if path.parent not in notes:
+            notes[path.parent] = rewrites.read(path.parent)
+        out[path.name] = rewrites.as_delivered(notes[path.parent], path.name, stat)
     return out
 
 

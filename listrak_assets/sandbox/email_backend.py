@@ -102,6 +102,18 @@ class EmailBackend:
             ]
             return {c.email: c.values[fid] for c in item.contacts.values() if fid in c.values}
 
+    def forget(self, email: str) -> int:
+        """Remove the contact from every list (a Forget request completed); the lists it
+        was on."""
+        address = email.lower()
+        removed = 0
+        with self.lock:
+            for item in self.lists.values():
+                if item.contacts.pop(address, None) is not None:
+                    item.order.remove(address)
+                    removed += 1
+        return removed
+
     def fail_import(self, after: int = 0) -> None:
         """Make the import that arrives after `after` further imports end `Failed`."""
         self._imports.fail_import(after)

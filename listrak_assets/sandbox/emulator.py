@@ -43,7 +43,7 @@ from listrak_assets.sandbox.launcher import (
     run_with,
     wait_for_ctrl_c,
 )
-from listrak_assets.sandbox.privacy_backend import PrivacyBackend
+from listrak_assets.sandbox.privacy_backend import ForgetRecord, PrivacyBackend
 from listrak_assets.sandbox.sms_backend import SmsBackend
 
 TOKEN_PATH = "/OAuth2/Token"
@@ -159,6 +159,7 @@ class Emulator:
         self.email = email
         self.sms = sms or SmsBackend()
         self.privacy = privacy or PrivacyBackend()
+        self.privacy.on_complete = self._forgotten
         self.token_lifetime = token_lifetime
         self.record_bodies = record_bodies
         self.base_url = ""
@@ -171,6 +172,13 @@ class Emulator:
         self._paused: set[Integration] = set()
         self._requests: list[Request] = []
         self._revoke_after: int | None = None
+
+    def _forgotten(self, record: ForgetRecord) -> None:
+        """A Forget request completed: the person leaves the email lists and the SMS
+        contacts, as they would in Listrak."""
+        if record.email:
+            self.email.forget(record.email)
+        self.sms.forget(record.phone, record.email)
 
     # Where it is and how to reach it ---------------------------------------------------------
 

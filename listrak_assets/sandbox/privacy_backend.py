@@ -2,7 +2,8 @@
 
 Each request is PROCESSING for its first `checks_until_complete` status checks and COMPLETE
 from then on (0: complete at the first check); tests change the schedule, or finish or hold
-every request at once, to play Listrak taking its time.
+every request at once, to play Listrak taking its time. When a request completes, the person
+is gone from the emulator's email and SMS contacts too (`on_complete`), as from Listrak's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from listrak_assets.sandbox.api import Json, Reply, Routes, invalid, malformed_body, not_found, now
@@ -48,6 +50,9 @@ class PrivacyBackend:
         self.checks_until_complete = checks_until_complete
         self._ids = itertools.count()
         self._seed = seed
+        # Called once per request, when it turns COMPLETE: the emulator removes the person
+        # from its other integrations' contacts.
+        self.on_complete: Callable[[ForgetRecord], None] | None = None
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Json | None) -> Reply:
         """Answer one authenticated request to `path` (relative to `/privacy/v1`)."""
@@ -95,6 +100,8 @@ class PrivacyBackend:
         if record.processed is None:
             if record.checks_left <= 0:
                 record.processed = now()
+                if self.on_complete is not None:
+                    self.on_complete(record)
             else:
                 record.checks_left -= 1
         return 200, {

@@ -137,6 +137,24 @@ class SmsBackend:
             contact.unsubscribe_date = now()
             contact.lists = dict.fromkeys(contact.lists, "Unsubscribed")
 
+    def forget(self, phone: str | None, email: str | None) -> int:
+        """Remove the contacts with this phone number, or with this email in their profile,
+        from every sender code (a Forget request completed); how many were removed."""
+        address = (email or "").lower()
+        removed = 0
+        with self.lock:
+            for code in self.sender_codes.values():
+                gone = [
+                    p
+                    for p, c in code.contacts.items()
+                    if (phone and p == phone)
+                    or (address and c.profile.get("emailAddress", "").lower() == address)
+                ]
+                for p in gone:
+                    del code.contacts[p]
+                removed += len(gone)
+        return removed
+
     def members(self, sender_code_id: int, phone_list_id: int) -> dict[str, SmsContact]:
         """Subscribed contacts of a phone list (for tests and the summary)."""
         with self.lock:
