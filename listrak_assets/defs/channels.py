@@ -73,7 +73,11 @@ class Channels:
 
 
 def build_definitions(
-    channels: Channels, nightly: NightlySchedule | None = None, *, catalog: Catalog | None = None
+    channels: Channels,
+    nightly: NightlySchedule | None = None,
+    *,
+    catalog: Catalog | None = None,
+    executor: dg.ExecutorDefinition = dg.in_process_executor,
 ) -> dg.Definitions:
     """The assets, checks, jobs, sensors and resources of the switched-on channels, the
     nightly schedule when one is given, described for the UI's catalog (owners, tags,
@@ -129,7 +133,6 @@ def build_definitions(
             # the file sinks, naming the variable.
             "sftp": ListrakSftp.from_env(),
         },
-        # One process per run: the steps are short and polars already uses every core, so
-        # a process per step (the default) costs more than it saves.
-        executor=dg.in_process_executor,
+        # `execution` in listrak.yaml (defs/executor.py): one process per run by default.
+        executor=executor,
     )
