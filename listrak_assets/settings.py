@@ -280,6 +280,17 @@ class Retention(_Strict):
     archive_days: int = Field(30, ge=0)  # then an archived input file is deleted
 
 
+class Execution(_Strict):
+    """How a run executes its steps; read when the definitions load. One process per run by
+    default: polars already uses every core. `multiprocess` runs steps in processes of their
+    own (needed on a shared instance such as Postgres with several machines' runs, or to overlap
+    the SFTP files with the audiences); `max_concurrent` bounds how many at once, so that the
+    tables held in memory fit the machine."""
+
+    executor: Literal["in_process", "multiprocess"] = "in_process"
+    max_concurrent: int = Field(2, ge=1)
+
+
 class Settings(_Strict):
     """What a user fills in for the destination (see the README for each key)."""
 
@@ -317,6 +328,7 @@ class Settings(_Strict):
     columns: dict[str, dict[str, str]] = {}
     erasure: Erasure = Erasure()
     retention: Retention = Retention()
+    execution: Execution = Execution()
 
     @model_validator(mode="before")
     @classmethod

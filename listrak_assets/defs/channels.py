@@ -68,7 +68,11 @@ class Channels:
 
 
 def build_definitions(
-    channels: Channels, nightly: NightlySchedule | None = None, *, catalog: Catalog | None = None
+    channels: Channels,
+    nightly: NightlySchedule | None = None,
+    *,
+    catalog: Catalog | None = None,
+    executor: dg.ExecutorDefinition = dg.in_process_executor,
 ) -> dg.Definitions:
     """The assets, checks, jobs, sensors and resources of the switched-on channels, the
     nightly schedule when one is given, described for the UI's catalog (owners, tags,
@@ -109,7 +113,6 @@ def build_definitions(
         schedules=schedules,
         sensors=[inbox_sensor, inbox_archive_sensor, run_failure_alerts],
         resources=resources(DEFAULT_RESOURCE_KEYS, ListrakSettings()),
-        # One process per run: the steps are short and polars already uses every core, so
-        # a process per step (the default) costs more than it saves.
-        executor=dg.in_process_executor,
+        # `execution` in listrak.yaml (defs/executor.py): one process per run by default.
+        executor=executor,
     )

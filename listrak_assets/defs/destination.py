@@ -27,6 +27,7 @@ from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.checks import referential_checks
 from listrak_assets.defs.clean import build_clean_asset
 from listrak_assets.defs.erasure_input import build_suppression_asset
+from listrak_assets.defs.executor import executor_from_settings
 from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.raw import build_upstream_raw_asset
@@ -74,6 +75,7 @@ def listrak_definitions(
             Channels.from_settings(path),
             nightly_from_settings(path),
             catalog=Catalog.from_settings(path),
+            executor=executor_from_settings(path),
         )
     return _from_upstream(
         {table: _as_key(key) for table, key in inputs.items()},
