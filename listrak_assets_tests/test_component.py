@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import importlib
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -417,6 +418,20 @@ def test_dg_finds_the_component_through_its_entry_point() -> None:
     snap = get_package_entry_snap(key, ListrakComponent)
     assert snap.summary == "A Listrak destination fed by the project's own assets."
     assert is_scaffoldable_object_key(key)
+
+
+def test_dg_list_components_shows_it(tmp_path: Path) -> None:
+    dg_cli = Path(sys.executable).with_name("dg")
+    done = subprocess.run(
+        [str(dg_cli), "list", "components", "--json"],
+        cwd=tmp_path, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = {item["key"]: item["summary"] for item in json.loads(done.stdout)["items"]}
+    assert listed["listrak_assets.defs.component.ListrakComponent"] == (
+        "A Listrak destination fed by the project's own assets."
+    )
 
 
 @dg.asset(key=["shop", "customers"])
