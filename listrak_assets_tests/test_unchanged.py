@@ -153,23 +153,24 @@ def test_an_unchanged_rerun_cleans_nothing_and_uploads_nothing(publisher: Publis
 def test_a_changed_file_redoes_only_its_chain(publisher: Publisher) -> None:
     publisher.run()
     stored, sent = publisher.stored(), publisher.sent()
-    products = publisher.workspace.inbox / "products.csv"
-    lines = products.read_text(encoding="utf-8").splitlines(keepends=True)
-    products.write_text("".join(lines[:-1]), encoding="utf-8")  # one product fewer
+    customers = publisher.workspace.inbox / "customers.csv"
+    lines = customers.read_text(encoding="utf-8").splitlines(keepends=True)
+    customers.write_text("".join(lines[:-1]), encoding="utf-8")  # one customer fewer
 
     second = publisher.run()
 
     assert touched(stored, publisher.stored()) == {
-        "raw/products",
-        "clean/products",
-        "clean/products_rejects",
+        "raw/customers",
+        "clean/customers",
+        "clean/customers_rejects",
     }
     after = publisher.sent()
-    assert changed_files(sent, after) == {remote_name("products", after)}
-    assert materialization(second, file_key("products"))[SENT_FILES] == 1
-    assert UNCHANGED not in materialization(second, clean_key("products"))
-    for table in ("customers", "orders", "order_items"):
+    assert changed_files(sent, after) == {remote_name("customers", after)}
+    assert materialization(second, file_key("customers"))[SENT_FILES] == 1
+    assert UNCHANGED not in materialization(second, clean_key("customers"))
+    for table in ("products", "orders", "order_items"):
         assert UNCHANGED in materialization(second, clean_key(table))
+        assert materialization(second, file_key(table))[SENT_FILES] == 0
 
 
 def test_a_file_rewritten_with_the_same_bytes_is_rebuilt_but_not_resent(
