@@ -232,7 +232,7 @@ def build_clean_asset(
         outputs = [clean_key(spec.name, prefix), rejects_key(spec.name, prefix)]
         key, parts = _clean_inputs(context, spec, conf, options, suppress, prefix)
         same = unchanged_since(context, outputs, key) if key else None
-        if same:
+        if key and same:
             yield from _unchanged(context, spec, key, parts, same, prefix)
             return
         if suppress:
