@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-import listrak_assets
-
 # Demo and test tooling: not part of what a production run computes.
 _NOT_RUNTIME = ("sandbox", "generator", "generate.py", "replay.py", "refresh.py")
 _CHUNK = 1 << 20
@@ -55,7 +53,7 @@ def _sources(root: Path) -> Iterable[Path]:
 @cache
 def code_version() -> str:
     """A hash of the package's runtime source: any change to the code re-does every step once."""
-    root = Path(listrak_assets.__file__).parent
+    root = Path(__file__).parent  # the package
     sha = hashlib.sha256()
     for path in _sources(root):
         sha.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
