@@ -138,7 +138,6 @@ def _file_inputs(
 
 def _unchanged(
     context: dg.AssetExecutionContext,
-    sftp: ListrakSftp,
     last: Last,
     key: str | None,
     parts: dict[str, object],
@@ -203,7 +202,7 @@ def build_file_sink(
             key, parts = _file_inputs(context, table, prefix, target)
             same = unchanged_since(context, [file_key(table, prefix)], key) if key else None
             if same:
-                return _unchanged(context, sftp, same[0], key, parts)
+                return _unchanged(context, same[0], key, parts)
             with tempfile.TemporaryDirectory(prefix="listrak-files-") as local:
                 files = write_files(
                     clean,
@@ -219,7 +218,7 @@ def build_file_sink(
                 last = latest(context, file_key(table, prefix))
                 if last is not None and not forced(context) and last.value(DELIVERED) == delivery:
                     # Listrak already has these bytes under these names today: don't resend.
-                    return _unchanged(context, sftp, last, key, parts, ALREADY_DELIVERED)
+                    return _unchanged(context, last, key, parts, ALREADY_DELIVERED)
                 with sftp.uploader(
                     options.host_key_fingerprint, log=context.log.warning
                 ) as uploader:
