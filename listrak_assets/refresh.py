@@ -6,12 +6,16 @@ emulator (email audience) and a sandbox SFTP server serving `outbox/sftp/` besid
 warehouse folder (`data/outbox/sftp/` by default; the four commerce files), so the whole
 pipeline runs without an account.
 
+A step whose inputs did not change since its last run (with `DAGSTER_HOME` kept, as `make
+demo` does) re-does and re-sends nothing; `--force` re-does everything.
+
 The terminal gets a line per stage, any failed step's reason and the summary; Dagster's full
 event log goes to `logs/refresh_<run id>.log` beside the warehouse folder (`data/logs/`).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import uuid
@@ -21,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 import dagster as dg
 
 from listrak_assets.defs.run_log import quiet_logger, stages_of
+from listrak_assets.defs.unchanged import FORCE_TAG, UNCHANGED
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import Settings, load_settings
 
@@ -105,7 +110,9 @@ def _print_sinks(meta: dict[str, dict[str, object]]) -> None:
         if key.endswith("_rejects"):
             continue
         shown = {k: v for k, v in values.items() if k in SINK_FIELDS}
-        print(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        # An unchanged sink carries its last send's figures: say that nothing went this time.
+        note = " (unchanged: nothing sent by this run)" if UNCHANGED in values else ""
+        print(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in shown.items()) + note)
         attributes = _attributes(values)
         if attributes:
             print(attributes)
@@ -121,7 +128,14 @@ def _print_checks(result: dg.ExecuteInProcessResult) -> None:
             )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-do every step, even those whose inputs did not change since their last run",
+    )
+    args = parser.parse_args(argv)
     settings = load_settings()
     # With DAGSTER_HOME set the run is kept, so the UI shows it; without it, nothing is kept.
     home = os.environ.get("DAGSTER_HOME")
@@ -146,7 +160,7 @@ def main() -> int:
             run_config={"loggers": {"quiet": {}}},
             instance=instance,
             raise_on_error=False,
-            tags=host_tags(),
+            tags={**host_tags(), **({FORCE_TAG: "true"} if args.force else {})},
             run_id=run_id,
         )
         meta = _metadata(result)

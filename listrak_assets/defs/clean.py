@@ -2,8 +2,11 @@
 
 The checks run inside the asset because they need the cleaning result itself (how many rows
 were merged, what the final validation found); the two that protect Listrak are blocking.
+When the stored raw table, the settings, the day and the erasure ledger are those of the last
+run, nothing is cleaned: the stored tables stay, and the checks report that run's results.
 """
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -33,15 +36,29 @@ from listrak_assets.defs.local_copies import ledger_path
 from listrak_assets.defs.metadata import column_lineage, column_schema, dtype_schema, preview
 from listrak_assets.defs.resources import ListrakErasure
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.defs.unchanged import (
+    KEEP_STORED,
+    UNCHANGED,
+    Last,
+    carried,
+    fingerprint_metadata,
+    fingerprint_of,
+    stored_stat,
+    today,
+    unchanged_since,
+)
 from listrak_assets.erasure.ledger import LedgerError
+from listrak_assets.fingerprints import file_stat
 from listrak_assets.schemas import TABLES
-from listrak_assets.schemas.spec import TableSpec
+from listrak_assets.schemas.spec import Kind, TableSpec
 from listrak_assets.settings import Settings
 from listrak_assets.suppression import SaltError
 
 SCHEMA_VALID = "schema_valid"
 CONSERVATION = "conservation"
 KEY_UNIQUE = "key_unique"
+# The clean materialization's record of its check results.
+CHECKS = "check_results"
 
 
 def _outs(spec: TableSpec, prefix: Prefix, io_manager: str) -> dict[str, dg.AssetOut]:
@@ -214,6 +231,12 @@ def build_clean_asset(
         settings: ListrakSettings = getattr(context.resources, keys.settings)
         conf = settings.load()
         options = _clean_options(conf)
+        outputs = [clean_key(spec.name, prefix), rejects_key(spec.name, prefix)]
+        key, parts = _clean_inputs(context, spec, conf, options, suppress, prefix)
+        same = unchanged_since(context, outputs, key) if key else None
+        if key and same:
+            yield from _unchanged(context, spec, key, parts, same, prefix)
+            return
         if suppress:
             try:
                 erasure: ListrakErasure = getattr(context.resources, keys.erasure)
@@ -223,12 +246,96 @@ def build_clean_asset(
                 # Sending a forgotten person again is worse than not sending at all.
                 raise dg.Failure(description=str(err), allow_retries=False) from None
         result = clean_table(raw, spec, options)
-        yield _clean_output(spec, raw, result, conf.restrict_pii, prefix)
-        yield _rejects_output(result)
-        yield from _check_results(spec, raw, result, prefix)
+        checks = _check_results(spec, raw, result, prefix)
+        stamp = fingerprint_metadata(key, parts) if key else {}
+        clean = _clean_output(spec, raw, result, conf.restrict_pii, prefix)
+        yield dg.Output(
+            clean.value,
+            output_name="clean",
+            metadata={**clean.metadata, **stamp, CHECKS: _stored_checks(checks)},
+        )
+        yield dg.Output(
+            result.rejects,
+            output_name="rejects",
+            metadata={**_rejects_output(result).metadata, **stamp},
+        )
+        yield from checks
         context.log.info(_summary(spec, raw, result))
 
     return _clean
+
+
+def _clean_inputs(
+    context: dg.AssetExecutionContext,
+    spec: TableSpec,
+    conf: Settings,
+    options: CleanOptions,
+    suppress: bool,
+    prefix: Prefix,
+) -> tuple[str | None, dict[str, object]]:
+    """What a clean table depends on: the stored raw table, the cleaning settings, the day
+    (date ranges end today), and the erasure ledger. No fingerprint when the raw table is not
+    a file this step can see (another IO manager): then it is always rebuilt."""
+    raw = stored_stat(context, raw_key(spec.name, prefix))
+    if raw is None:
+        return None, {}
+    dated = any(c.kind in (Kind.DATE, Kind.DATETIME) for c in spec.columns)
+    return fingerprint_of(
+        {
+            "table": spec.name,
+            "raw": raw,
+            "options": repr(options),
+            "day": today() if dated or options.pivot_year is None else None,
+            "ledger": file_stat(conf.erasure.ledger) if suppress else None,
+        }
+    )
+
+
+def _stored_checks(checks: list[dg.AssetCheckResult]) -> dg.MetadataValue:
+    """The check results, kept with the clean table so an unchanged run reports them again."""
+    return dg.MetadataValue.json(
+        {
+            c.check_name: {
+                "passed": c.passed,
+                "metadata": {
+                    k: v.value if isinstance(v, dg.MetadataValue) else v
+                    for k, v in c.metadata.items()
+                },
+            }
+            for c in checks
+            if c.check_name
+        }
+    )
+
+
+def _unchanged(
+    context: dg.AssetExecutionContext,
+    spec: TableSpec,
+    key: str,
+    parts: dict[str, object],
+    same: list[Last],
+    prefix: Prefix,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The stored clean table and rejects kept, and the checks reported from their result."""
+    clean, rejects = same
+    stamp = fingerprint_metadata(key, parts)
+    for output, last in (("clean", clean), ("rejects", rejects)):
+        yield dg.Output(
+            KEEP_STORED,
+            output_name=output,
+            metadata={**carried(context, last), **stamp},
+        )
+    stored = clean.value(CHECKS) or {}
+    for name in (SCHEMA_VALID, CONSERVATION, KEY_UNIQUE):
+        result = stored.get(name)
+        yield dg.AssetCheckResult(
+            check_name=name,
+            asset_key=clean_key(spec.name, prefix),
+            # A result that was not kept can't be vouched for: re-run with the force tag.
+            passed=bool(result and result["passed"]),
+            metadata={**(result or {}).get("metadata", {}), UNCHANGED: True},
+            description=f"unchanged since run {clean.run_id[:8]}: its result, not re-computed",
+        )
 
 
 CLEAN_ASSETS = [build_clean_asset(spec) for spec in TABLES.values()]

@@ -3,7 +3,9 @@
 Each records the fingerprint of the files it read (`input_fingerprint`): the inbox sensor
 seeds its cursor from it, and the archive moves only files that still match it. With
 `inbox_archive` on, a table with no file in the inbox is unchanged, not empty: its raw asset
-is not rebuilt, so nothing downstream of it runs.
+is not rebuilt, so nothing downstream of it runs. When the files and the settings that steer
+reading them are those of the last materialization, the stored table is kept and the
+materialization says "unchanged" (`defs/unchanged.py`).
 """
 
 from collections.abc import Iterator, Mapping
@@ -16,13 +18,20 @@ from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.defs.unchanged import (
+    KEEP_STORED,
+    carried,
+    fingerprint_metadata,
+    fingerprint_of,
+    unchanged_since,
+)
 from listrak_assets.inbox import InputFileError, find_files, read_table
 from listrak_assets.inbox.headers import header_label
 from listrak_assets.inbox.snapshot import fingerprint, stat_files
 from listrak_assets.inbox.upstream import raw_from_frame
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import TableSpec
-from listrak_assets.settings import SettingsError
+from listrak_assets.settings import Settings, SettingsError
 
 INPUT_FINGERPRINT = "input_fingerprint"
 
@@ -67,6 +76,15 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 )
                 return
             consumed = fingerprint(stat_files(paths))
+            key, parts = _raw_inputs(spec, conf, consumed)
+            same = unchanged_since(context, [raw_key(spec.name)], key)
+            if same:
+                yield dg.MaterializeResult(
+                    value=KEEP_STORED,
+                    metadata={**carried(context, same[0]), **fingerprint_metadata(key, parts)},
+                    data_version=dg.DataVersion(key),
+                )
+                return
             table = read_table(
                 spec,
                 paths,
@@ -100,6 +118,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "ignored_columns": dg.MetadataValue.json(ignored),
                 "inbox": dg.MetadataValue.path(str(conf.inbox)),
                 INPUT_FINGERPRINT: consumed,
+                **fingerprint_metadata(key, parts),
                 # The newest export's time: what the freshness check measures, so a rebuild
                 # from the same old files does not look like new data.
                 **(
@@ -108,9 +127,26 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                     else {}
                 ),
             },
+            data_version=dg.DataVersion(key),
         )
 
     return _raw
+
+
+def _raw_inputs(spec: TableSpec, conf: Settings, consumed: str) -> tuple[str, dict[str, object]]:
+    """What a raw table depends on: its files and the settings that steer reading them."""
+    return fingerprint_of(
+        {
+            "table": spec.name,
+            "inbox": str(conf.inbox),
+            "files": consumed,
+            "columns": conf.columns.get(spec.name, {}),
+            "updated_at": conf.updated_at_column,
+            "encoding": conf.encoding,
+            "delimiter": conf.delimiter,
+            "restrict_pii": conf.restrict_pii,
+        }
+    )
 
 
 RAW_ASSETS = [build_raw_asset(spec) for spec in TABLES.values()]

@@ -14,7 +14,9 @@ import polars as pl
 from listrak_assets.atomic import atomic_path
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED
 from listrak_assets.erasure.ledger import Ledger
+from listrak_assets.fingerprints import file_stat
 from listrak_assets.listrak.auth import (
     API_URL_ENV,
     AUTH_URL_ENV,
@@ -48,13 +50,23 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         base = Path(self.base_dir) if self.base_dir else self.settings.load().warehouse
         return base.joinpath(*key.path).with_suffix(".parquet")
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         path = self._path(context.asset_key)
-        # Readers (and a second run writing the same table) never see a half-written table.
-        with atomic_path(path) as tmp:
-            obj.write_parquet(tmp)
+        if obj is KEEP_STORED:
+            # An unchanged step: the table stored by its last run stays as it is.
+            if not path.is_file():
+                raise dg.Failure(f"{path} is gone: re-run with the tag {FORCE_TAG}=true")
+        else:
+            # Readers (and a second run writing the same table) never see a half-written table.
+            with atomic_path(path) as tmp:
+                obj.write_parquet(tmp)
         context.add_output_metadata(
-            {"path": dg.MetadataValue.path(str(path)), "dagster/uri": path.resolve().as_uri()}
+            {
+                PATH: dg.MetadataValue.path(str(path)),
+                "dagster/uri": path.resolve().as_uri(),
+                # What a later step compares, to know the table is still the one written.
+                STORED: file_stat(path),
+            }
         )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:

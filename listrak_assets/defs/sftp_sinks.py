@@ -7,6 +7,10 @@ stops its file in the same run. Each run writes the files dated with the day the
 under another shape (other parts, another compression, a marker no longer wanted). A table
 whose input files are absent from the inbox fails its file sink (missing is not empty): nothing
 is uploaded, and the file of the last run stays.
+
+Nothing is sent twice: when the clean table and the destination are those of the last
+upload, the sink returns at once ("unchanged"); when the files it writes hold the bytes
+already delivered under those names that day, it does not connect.
 """
 
 import datetime as dt
@@ -22,6 +26,17 @@ from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.defs.unchanged import (
+    SAME_INPUTS,
+    Last,
+    carried,
+    fingerprint_metadata,
+    fingerprint_of,
+    forced,
+    latest,
+    stored_stat,
+    unchanged_since,
+)
 from listrak_assets.files import (
     DEFAULT_TEMPLATES,
     DONE_SUFFIX,
@@ -30,12 +45,18 @@ from listrak_assets.files import (
     variants,
     write_files,
 )
+from listrak_assets.fingerprints import content_hash
 from listrak_assets.required_input import InputMissing, require_input
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import SettingsError
+from listrak_assets.settings import SettingsError, SftpSink
 from listrak_assets.sftp import SftpError, UploadResult, publish
 
 GROUP = "listrak"
+# What the last upload delivered (destination, name, day, options, each file's SHA-256) and
+# how many files a run sent: a run that would deliver the same bytes again sends nothing.
+DELIVERED = "delivered"
+SENT_FILES = "sent_files"
+ALREADY_DELIVERED = "the same bytes under the same names were delivered today by run"
 # Table -> asset name under `listrak/`.
 FILE_ASSETS: dict[str, str] = {
     "customers": "customer_file",
@@ -92,6 +113,50 @@ def missing_remedy(table: str) -> str:
     )
 
 
+def _target(sftp: ListrakSftp, options: SftpSink, name: str, day: dt.date) -> dict[str, object]:
+    """Where and how a file is delivered: the account, the folder, its name, the day and the
+    file options (a marker or compression changes what Listrak gets)."""
+    return {
+        # Not the port: a stand-in server listens on a new one each time it starts.
+        "destination": f"{sftp.username}@{sftp.host}",
+        "name": name,
+        "day": day.isoformat(),
+        "options": options.model_dump(mode="json"),
+    }
+
+
+def _file_inputs(
+    context: dg.AssetExecutionContext, table: str, prefix: Prefix, target: dict[str, object]
+) -> tuple[str | None, dict[str, object]]:
+    """What a file sink's upload depends on: the stored clean table and where it goes. No
+    fingerprint when the clean table is not a file this step can see."""
+    clean = stored_stat(context, clean_key(table, prefix))
+    if clean is None:
+        return None, {}
+    return fingerprint_of({"table": table, "clean": clean, **target})
+
+
+def _unchanged(
+    context: dg.AssetExecutionContext,
+    last: Last,
+    key: str | None,
+    parts: dict[str, object],
+    why: str = SAME_INPUTS,
+) -> dg.MaterializeResult:
+    """Nothing uploaded: the last delivery stands, and the materialization says so."""
+    metadata = carried(context, last, why)
+    uri = last.value("dagster/uri")
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            SENT_FILES: 0,
+            **(fingerprint_metadata(key, parts) if key else {}),
+            **({"dagster/uri": uri} if uri else {}),
+        },
+        data_version=dg.DataVersion(key) if key else None,
+    )
+
+
 def build_file_sink(
     table: str,
     keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
@@ -130,13 +195,15 @@ def build_file_sink(
                     archive=conf.archive if conf.inbox_archive else None,
                 )
             options = conf.sftp
-            name = render(getattr(options.file_names, table), run_date(context))
+            day = run_date(context)
+            name = render(getattr(options.file_names, table), day)
             folder = options.remote_folder
-            with (
-                sftp.uploader(options.host_key_fingerprint, log=context.log.warning) as uploader,
-                tempfile.TemporaryDirectory(prefix="listrak-files-") as local,
-            ):
-                uploader.check_folder(folder)  # connects: a bad host key or login fails here
+            target = _target(sftp, options, name, day)
+            key, parts = _file_inputs(context, table, prefix, target)
+            same = unchanged_since(context, [file_key(table, prefix)], key) if key else None
+            if same:
+                return _unchanged(context, same[0], key, parts)
+            with tempfile.TemporaryDirectory(prefix="listrak-files-") as local:
                 files = write_files(
                     clean,
                     spec,
@@ -144,14 +211,26 @@ def build_file_sink(
                     Path(local),
                     FileOptions(options.compression, options.split_rows, options.formula_guard),
                 )
-                published = publish(
-                    uploader,
-                    folder,
-                    [(f.path, f.name) for f in files],
-                    variants(name),
-                    marker_suffix=DONE_SUFFIX,
-                    markers=options.done_marker,
-                )
+                delivery = {
+                    **target,
+                    "content_sha256": {f.name: content_hash(f.path) for f in files},
+                }
+                last = latest(context, file_key(table, prefix))
+                if last is not None and not forced(context) and last.value(DELIVERED) == delivery:
+                    # Listrak already has these bytes under these names today: don't resend.
+                    return _unchanged(context, last, key, parts, ALREADY_DELIVERED)
+                with sftp.uploader(
+                    options.host_key_fingerprint, log=context.log.warning
+                ) as uploader:
+                    uploader.check_folder(folder)  # connects: a bad host key or login fails here
+                    published = publish(
+                        uploader,
+                        folder,
+                        [(f.path, f.name) for f in files],
+                        variants(name),
+                        marker_suffix=DONE_SUFFIX,
+                        markers=options.done_marker,
+                    )
                 uploads, removed = published.uploads, published.removed
         except (SftpError, SettingsError, InputMissing) as err:
             # The message says what to do; a stack trace would add nothing.
@@ -167,9 +246,13 @@ def build_file_sink(
                     removed,
                     time.perf_counter() - started,
                 ),
+                SENT_FILES: len(uploads),
+                DELIVERED: dg.MetadataValue.json(delivery),
+                **(fingerprint_metadata(key, parts) if key else {}),
                 # Where Listrak reads the (first) file: Dagster's documented address key.
                 "dagster/uri": f"sftp://{sftp.host}:{sftp.port}{uploads[0].remote_path}",
-            }
+            },
+            data_version=dg.DataVersion(key) if key else None,
         )
 
     return _file
