@@ -306,7 +306,9 @@ class Settings(_Strict):
     invalid_optional: InvalidOptional = "blank"
     inbox: Path = Path("data/inbox")
     warehouse: Path = Path("data/warehouse")
-    inbox_settle_seconds: float = Field(30.0, ge=0)
+    # Shorter than the inbox sensor's 30 s interval: a file that lands up to 20 s before a
+    # tick is read at that tick, not the one after.
+    inbox_settle_seconds: float = Field(10.0, ge=0)
     # true: consumed files move to `archive`/<date>/ after a successful run (see the README).
     inbox_archive: bool = False
     archive: Path = Path("data/archive")
