@@ -27,7 +27,8 @@ from websockets.sync.client import connect  # installed with dagster-webserver (
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "asset-graph.png"
 SIZE = (1700, 1320)  # fits the whole graph (three groups) at the UI's largest auto zoom
-GROUPS = ["raw", "clean", "listrak"]
+GROUPS = ["raw", "clean", "listrak", "erasure"]
+LOAD_TIMEOUT = 300.0  # the code server imports the definitions: minutes on a busy machine
 # localStorage entries the UI reads: what each node shows, layout, navigation collapsed.
 STORAGE = {
     "asset-node-facets": ["status", "checks"],
@@ -92,8 +93,14 @@ def wait_until_loaded(url: str) -> None:
         entries = graphql(query + " { entries { loadStatus } } } }")["locationStatusesOrError"]
         return entries["entries"][0]["loadStatus"] == "LOADED"
 
-    wait(loaded, "the code location")
+    wait(loaded, "the code location", timeout=LOAD_TIMEOUT)
     graphql("mutation { setNuxSeen }")  # no "Join the community" dialog over the graph
+
+
+def devtools_port(port_file: Path) -> str | None:
+    """Chromium's debugging port, once it has written the file (it may exist still empty)."""
+    lines = port_file.read_text().split() if port_file.exists() else []
+    return lines[0] if lines else None
 
 
 def screenshot(url: str, profile: str) -> bytes:
@@ -107,7 +114,7 @@ def screenshot(url: str, profile: str) -> bytes:
     )
     try:
         port_file = Path(profile) / "DevToolsActivePort"
-        port = wait(lambda: port_file.exists() and port_file.read_text().split()[0], "Chromium")
+        port = wait(lambda: devtools_port(port_file), "Chromium")
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
         page = next(t for t in targets if t["type"] == "page")
         ids = itertools.count(1)

@@ -50,7 +50,7 @@ def _tick(workspace: Workspace, cursor: str | None, definitions: dg.Definitions 
 
 
 def _land(workspace: Workspace, files: dict[str, str], age: float = 60) -> None:
-    """Write the files, last modified `age` seconds ago (settled at 30 s)."""
+    """Write the files, last modified `age` seconds ago (settled at 10 s)."""
     for name, text in files.items():
         _age(workspace.write(name, text), age)
 
@@ -80,7 +80,7 @@ def test_sensor_runs_once_per_new_or_changed_file(workspace: Workspace) -> None:
     assert "no input files" in _skip(_tick(workspace, None))
 
     path = workspace.write("customers.csv", "email\na@example.com\n")
-    _age(path, 60)  # older than the 30 s settle time: ready at first sight
+    _age(path, 60)  # older than the 10 s settle time: ready at first sight
     started = _tick(workspace, None)
     [request] = _requests(started)
     assert request.run_key == f"inbox-{fingerprint(inbox_files(workspace.inbox))}"

@@ -31,13 +31,14 @@ START_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 
 # The repository's dagster.yaml (pools of one slot, no telemetry), but the webserver alone has
-# no daemon to dequeue runs: launch them straight away instead.
-RUN_AT_ONCE = """
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-"""
-INSTANCE_YAML = (REPO / "dagster.yaml").read_text() + RUN_AT_ONCE
+# no daemon to dequeue runs: launch them straight away instead (so no queue settings either).
+INSTANCE = yaml.safe_load((REPO / "dagster.yaml").read_text())
+INSTANCE.pop("run_queue", None)
+INSTANCE["run_coordinator"] = {
+    "module": "dagster.core.run_coordinator",
+    "class": "DefaultRunCoordinator",
+}
+INSTANCE_YAML = yaml.safe_dump(INSTANCE)
 # Erasure's input tables, suppression list and retention, beside the Listrak tables.
 ERASURE_ASSETS = {
     "raw/forget",

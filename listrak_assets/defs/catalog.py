@@ -11,6 +11,7 @@ definitions load: changing them takes a reload of the code location.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -29,9 +30,11 @@ CHANNEL_OF = {"email_audience": "email", "sms_audience": "sms"}
 WAREHOUSE_GROUPS = ("raw", "clean")
 
 
+@cache
 def code_version() -> str:
     """The installed package's version: a new release marks every table as built by older
-    code, so the UI shows what a rebuild would change."""
+    code, so the UI shows what a rebuild would change. Read once: looking it up parses the
+    package's metadata, and every asset asks."""
     try:
         return version("listrak-assets")
     except PackageNotFoundError:
