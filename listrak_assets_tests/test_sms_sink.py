@@ -425,8 +425,8 @@ def test_the_opt_out_cursor_is_incremental(workspace: Workspace, emulator: Emula
     rows = {"phone": numbers(1, 5, 6)}
     assert sync(workspace, emulator, rows).success
     record = OptOutRecord(workspace.warehouse / "state")
-    frame, cursor = record.load(CODE)
-    assert cursor == "2026-06-01T12:30:00"
+    frame, info = record.load(CODE)
+    assert info["cursor"] == "2026-06-01T12:30:00"
     assert sorted(frame["phone"]) == numbers(5, 6)
 
     # Later: a read from the cursor (less a day), which returns only what is new.
@@ -440,8 +440,22 @@ def test_the_opt_out_cursor_is_incremental(workspace: Workspace, emulator: Emula
     assert (meta["opt_outs_read"], meta["opt_outs_known"]) == (2, 3)  # 6 (overlap) and 7
     assert meta["opt_outs_since"] == "2026-05-31T12:30:00"
     assert meta["skipped_reasons"] == {"opted out at Listrak": 3}
-    assert record.load(CODE)[1] == "2026-07-02T09:00:00"
+    assert record.load(CODE)[1]["cursor"] == "2026-07-02T09:00:00"
     assert emulator.writes == 0  # 1 was already subscribed, and 7 is skipped
+
+
+def test_the_removal_guard_check_and_the_sink_share_one_read(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emulator.sms.opt_out(CODE, numbers(3)[0])
+    rows = {"phone": numbers(1, 2, 3)}
+    for _ in range(2):
+        emulator.clear_requests()
+        result = sync(workspace, emulator, rows, checks=True)
+        assert result.success, failure_messages(result)
+        assert len(opt_out_reads(emulator)) == 1
+        assert materialization(result, SINK)["skipped_reasons"] == {"opted out at Listrak": 1}
+    assert members(emulator) == set(numbers(1, 2))
 
 
 def test_the_opt_outs_route_pages_and_filters_by_date(emulator: Emulator, sms_api: SmsApi) -> None:

@@ -87,6 +87,7 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             batch=batch,
             mirror=conf.sms.mirror,
             first_send=tag_is_set(tags, FIRST_SEND_TAG),
+            run=batch,
         )
         return plan_sms_audience(api, audience, options, _state(conf), log=log)
 

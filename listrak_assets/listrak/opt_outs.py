@@ -6,7 +6,9 @@ opt-outs (`GET /ShortCode/{id}/OptOut`): all of them the first time, then only t
 latest opt-out date it has seen (less a day, so an opt-out recorded late or in the same second
 is not missed), and skips those numbers. The record is `<warehouse>/state/sms_opt_outs.parquet`:
 one row per number with its opt-out date, and in the Parquet metadata the format version, the
-sender code and the cursor. It holds phone numbers (PII), like the state files beside it.
+sender code, the cursor and the run that read it last: the removal guard's check and the sink
+of one run share one read. It is written as soon as it is read (a record of Listrak's facts,
+not of our writes). It holds phone numbers (PII), like the state files beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -39,6 +42,7 @@ class OptOuts:
     cursor: str | None  # the latest opt-out date seen; None: none seen yet
     since: str | None  # the `startDate` this read asked for; None: a full read
     read: int  # opt-outs this read returned
+    run: str | None = None  # the run that read them
 
     @property
     def phones(self) -> frozenset[str]:
@@ -51,11 +55,12 @@ class OptOutRecord:
     def __init__(self, folder: Path) -> None:
         self.path = folder / "sms_opt_outs.parquet"
 
-    def load(self, sender_code_id: int) -> tuple[pl.DataFrame, str | None]:
-        """The numbers on record for this sender code and the cursor (nothing for another)."""
+    def load(self, sender_code_id: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """The numbers on record for this sender code and the record's metadata (cursor, run;
+        nothing for another sender code)."""
         empty = pl.DataFrame(schema=_SCHEMA)
         if not self.path.is_file():
-            return empty, None
+            return empty, {}
         try:
             info = json.loads(pl.read_parquet_metadata(self.path).get(META_KEY) or "{}")
             frame = pl.read_parquet(self.path)
@@ -70,14 +75,17 @@ class OptOutRecord:
                 f"than this listrak-assets understands ({FORMAT_VERSION}); upgrade listrak-assets"
             )
         if info.get("scope") != {"sender_code_id": sender_code_id}:
-            return empty, None
-        return frame.select(*_SCHEMA).cast(_SCHEMA), info.get("cursor")  # type: ignore[arg-type]
+            return empty, {}
+        return frame.select(*_SCHEMA).cast(_SCHEMA), info  # type: ignore[arg-type]
 
     def save(self, opt_outs: OptOuts) -> None:
         info = {
             "version": FORMAT_VERSION,
             "scope": {"sender_code_id": opt_outs.sender_code_id},
             "cursor": opt_outs.cursor,
+            "since": opt_outs.since,
+            "read": opt_outs.read,
+            "run": opt_outs.run,
         }
         write_atomically(self.path, opt_outs.frame, {META_KEY: json.dumps(info)})
 
@@ -96,9 +104,16 @@ def _since(cursor: str | None) -> str | None:
     return None if when is None else (when - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def read_opt_outs(api: SmsApi, sender_code_id: int, record: OptOutRecord) -> OptOuts:
-    """Read only: the opt-outs on record and those Listrak lists since the cursor."""
-    known, cursor = record.load(sender_code_id)
+def read_opt_outs(
+    api: SmsApi, sender_code_id: int, record: OptOutRecord, run: str | None = None
+) -> OptOuts:
+    """The opt-outs on record and those Listrak lists since the cursor, recorded at once;
+    when `run` already read them (its removal guard check), the record, without a request."""
+    known, info = record.load(sender_code_id)
+    cursor = info.get("cursor")
+    if run is not None and info.get("run") == run:
+        since, read = info.get("since"), int(info.get("read") or 0)
+        return OptOuts(sender_code_id, known, cursor, since, read, run)
     since = _since(cursor)
     rows = [
         (_digits(o.get("phoneNumber")), str(o.get("optOutDate") or ""))
@@ -108,4 +123,6 @@ def read_opt_outs(api: SmsApi, sender_code_id: int, record: OptOutRecord) -> Opt
     frame = pl.concat([known, new]).unique("phone", keep="last").sort("phone")
     dates = [w for w in (_when(d) for d in [cursor, *(d for _, d in rows)]) if w is not None]
     latest = max(dates).strftime("%Y-%m-%dT%H:%M:%S") if dates else None
-    return OptOuts(sender_code_id, frame, latest, since, len(rows))
+    found = OptOuts(sender_code_id, frame, latest, since, len(rows), run)
+    record.save(found)
+    return found

@@ -91,6 +91,7 @@ class SmsOptions:
     batch: str = "run"
     mirror: Mirror = "owned"
     first_send: bool = False  # a missing record is expected: nothing of ours is on the list
+    run: str | None = None  # the run this sync belongs to: its steps share one opt-out read
 
 
 @dataclass
@@ -332,7 +333,7 @@ def plan_sms_audience(
             f"{', '.join(match.unmatched)} (SMS profile fields are created in Listrak only)"
         )
     rows, opted_out = _rows(audience, match.mapped)
-    opt_outs = read_opt_outs(api, code.sender_code_id, OptOutRecord(state.folder))
+    opt_outs = read_opt_outs(api, code.sender_code_id, OptOutRecord(state.folder), options.run)
     members = {
         str(c.get("phoneNumber")): c
         for c in api.list_contacts(code.sender_code_id, phone_list.phone_list_id)
@@ -554,8 +555,6 @@ def send_sms_plan(
         report.updated = len(plan.puts) + len(plan.imports)
         return report
     scope = (plan.sender_code_id, plan.phone_list_id)
-    if plan.opt_outs is not None:
-        OptOutRecord(state.folder).save(plan.opt_outs)
     # Before the first write: every number this sync may subscribe, so that a run killed
     # half way still has them on record next time.
     state.record_pending(*scope, keys=[r.phone for r in plan.joiners])
