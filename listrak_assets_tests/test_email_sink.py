@@ -6,6 +6,8 @@ writes nothing."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -17,6 +19,7 @@ from listrak_assets.defs.email_sink import REJECTS, SINK
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import EMAIL_ENV, ListrakEmailApi
 from listrak_assets.listrak.auth import Integration
+from listrak_assets.listrak.delta import row_hashes
 from listrak_assets.listrak.state import META_KEY, MemberState
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
@@ -666,3 +669,19 @@ def test_a_new_column_sends_everyone_once(workspace: Workspace, emulator: Emulat
     meta = materialization(result, SINK)
     assert meta["send_mode"] == "full: the columns or the hash function changed"
     assert len(import_rows_received(emulator, before)) == 3
+
+
+def test_row_hashes_are_the_same_in_another_process() -> None:
+    """Each run is a new process: a hash that changed with the process would resend all."""
+    code = (
+        "import polars as pl\n"
+        "from listrak_assets.listrak.delta import row_hashes\n"
+        "frame = pl.DataFrame({'email': ['a@x.com', 'b@y.com'], 'Tier': ['1', None]})\n"
+        "print(row_hashes(frame)['row_hash'].to_list())\n"
+    )
+    here = row_hashes(pl.DataFrame({"email": ["a@x.com", "b@y.com"], "Tier": ["1", None]}))
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert there.strip() == str(here["row_hash"].to_list())
+    assert here["row_hash"].n_unique() == 2
