@@ -49,6 +49,12 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--churn", type=float, default=0.1, help="share replaced in send 2")
+    parser.add_argument(
+        "--full-send-days",
+        type=int,
+        default=7,
+        help="email.full_send_days: 0 sends the whole audience every time (delta otherwise)",
+    )
     args = parser.parse_args()
 
     first = audience(0, args.contacts)
@@ -83,6 +89,7 @@ def main() -> None:
                         chunk_rows=args.chunk_rows,
                         poll_interval=2.0,
                         batch=label.split()[1],
+                        full_send_days=args.full_send_days,
                     ),
                     state,
                     sleep=sleep,
@@ -90,7 +97,8 @@ def main() -> None:
             seconds = time.perf_counter() - start
             print(
                 f"{label}: {report.added:,} added, {report.kept:,} kept, {report.removed:,} "
-                f"removed; {len(report.imports)} import files, {report.rows_sent:,} rows"
+                f"removed; {len(report.imports)} import files, {report.rows_sent:,} rows "
+                f"({report.send_mode}, {report.members_unchanged:,} unchanged)"
             )
             print(
                 f"  {stats.requests} HTTP requests ({stats.writes} writes, "

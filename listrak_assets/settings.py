@@ -126,6 +126,9 @@ class EmailSink(_Strict):
     dry_run: bool = False
     # Every send reads who has the membership field `on` from Listrak instead of the state.
     reconcile: bool = False
+    # A send carries only the members whose row changed since the last finished send; every
+    # this many days (and on reconciliation) it carries the whole audience. 0: always whole.
+    full_send_days: int = Field(7, ge=0)
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_timeout_seconds: float = Field(3600.0, gt=0)
     # A run fails when Listrak's imports did not update more contacts than this (banned,

@@ -5,6 +5,11 @@ writes nothing."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 import polars as pl
 import pytest
@@ -14,7 +19,8 @@ from listrak_assets.defs.email_sink import REJECTS, SINK
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import EMAIL_ENV, ListrakEmailApi
 from listrak_assets.listrak.auth import Integration
-from listrak_assets.listrak.state import MemberState
+from listrak_assets.listrak.delta import row_hashes
+from listrak_assets.listrak.state import META_KEY, MemberState
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
 from listrak_assets_tests.listrak_fixtures import OpenApi
@@ -172,7 +178,8 @@ def test_second_send_turns_off_exactly_the_leavers_and_on_the_newcomers(
     assert len(item.groups) == len(item.fields) == 1  # found, not created again
     meta = materialization(result, SINK)
     assert (meta["members_added"], meta["members_kept"], meta["members_removed"]) == (1, 2, 2)
-    assert [(i["action"], i["rows"]) for i in meta["imports"]] == [("on", 3), ("off", 2)]
+    # A delta: the newcomer on, the leavers off; c and d are as last sent.
+    assert [(i["action"], i["rows"]) for i in meta["imports"]] == [("on", 1), ("off", 2)]
     assert sorted(state(workspace).members(item.list_id, next(iter(item.fields)))) == (
         addresses("c", "d", "e")
     )
@@ -356,9 +363,10 @@ def test_a_failed_import_stops_the_send_and_a_rerun_converges(
     item = emulator.email.list_named("Newsletter")
     [field_id] = item.fields
 
-    # Second send: files [c d] [e f] [g] on, [a b] off; the second import fails.
+    # Second send, a full one: files [c d] [e f] [g] on, [a b] off; the second import fails.
     emulator.email.fail_import(after=1)
-    failed = send(workspace, emulator, addresses("c", "d", "e", "f", "g"), chunk_rows=2)
+    full = {"full_send_days": 0}
+    failed = send(workspace, emulator, addresses("c", "d", "e", "f", "g"), chunk_rows=2, email=full)
     assert not failed.success
     [message] = failure_messages(failed)
     assert "ended with status 'Failed'" in message and "next run sends everything again" in message
@@ -370,7 +378,9 @@ def test_a_failed_import_stops_the_send_and_a_rerun_converges(
 
     # Third send, another audience: everyone the earlier sends may have turned on and who
     # is not in it now is turned off; no current member ever is.
-    result = send(workspace, emulator, addresses("d", "e", "h"), chunk_rows=2, guard=LIFTED)
+    result = send(
+        workspace, emulator, addresses("d", "e", "h"), chunk_rows=2, guard=LIFTED, email=full
+    )
     assert result.success, failure_messages(result)
     assert on(emulator) == set(addresses("d", "e", "h"))
     assert off(emulator) == set(addresses("a", "b", "c"))
@@ -421,10 +431,11 @@ def test_a_dry_run_shows_the_send_and_writes_nothing(
     meta = materialization(result, SINK)
     assert meta["dry_run"] is True
     assert (meta["members_added"], meta["members_kept"], meta["members_removed"]) == (2, 2, 1)
-    assert meta["rows_sent"] == 0 and meta["rows_to_send"] == 5
+    # b and c are as last sent: a delta of d and e on, a off.
+    assert meta["rows_sent"] == 0 and meta["rows_to_send"] == 3
     assert meta["write_requests"] == 0
     assert [(i["action"], i["rows"], i["import_id"]) for i in meta["imports"]] == [
-        ("on", 4, None),
+        ("on", 2, None),
         ("off", 1, None),
     ]
     assert all(i["bytes"] > 0 for i in meta["imports"])
@@ -486,7 +497,9 @@ def test_rejected_contacts_above_the_limit_fail_the_run_after_recording_them(
     assert within.success, failure_messages(within)
 
     emulator.email.banned.add("fine@example.com")
-    over = send(workspace, emulator, audience, email={"max_rejected_contacts": 2})
+    over = send(
+        workspace, emulator, audience, email={"max_rejected_contacts": 2, "full_send_days": 0}
+    )
     assert not over.success
     [message] = failure_messages(over)
     assert message.startswith("Listrak's imports did not update 3 contacts")
@@ -494,3 +507,181 @@ def test_rejected_contacts_above_the_limit_fail_the_run_after_recording_them(
     assert materialization(over, SINK)["rejected_contacts"] == 3
     rejects = pl.read_parquet(workspace.warehouse / "listrak" / "email_audience_rejects.parquet")
     assert rejects.height == 3
+
+
+# Delta sends -----------------------------------------------------------------------------------
+
+
+def import_rows_received(emulator: Emulator, since: int = 0) -> list[tuple[str, str]]:
+    """(file name, email) of every row the emulator's imports processed after the first
+    `since` imports: what was really sent."""
+    assert emulator.email.wait_idle()
+    with emulator.email.lock:
+        found = emulator.email.list_named("Newsletter").imports.values()
+        jobs = sorted(found, key=lambda j: j.import_id)
+        return [(job.file_name, email) for job in jobs[since:] for email, _ in job.results]
+
+
+def imports_received(emulator: Emulator) -> int:
+    with emulator.email.lock:
+        return len(emulator.email.list_named("Newsletter").imports)
+
+
+def tiers(emulator: Emulator) -> dict[str, str]:
+    return emulator.email.field_values("Newsletter", GROUP, "Tier")
+
+
+def test_an_unchanged_rerun_imports_nothing(workspace: Workspace, emulator: Emulator) -> None:
+    emails = addresses(*(f"u{i}" for i in range(20)))
+    columns = {"Tier": [f"t{i % 3}" for i in range(20)]}
+    first = send(workspace, emulator, emails, columns=columns, unmatched_columns="create")
+    assert first.success, failure_messages(first)
+    assert materialization(first, SINK)["send_mode"].startswith("full: ")
+    before, writes = imports_received(emulator), emulator.writes
+
+    again = send(workspace, emulator, emails, columns=columns, unmatched_columns="create")
+    assert again.success, failure_messages(again)
+    assert imports_received(emulator) == before and emulator.writes == writes  # no write at all
+    meta = materialization(again, SINK)
+    assert meta["outcome"] == "unchanged, 0 sent"
+    assert (meta["send_mode"], meta["rows_sent"], meta["imports"]) == ("delta", 0, [])
+    assert (meta["members_kept"], meta["members_unchanged"]) == (20, 20)
+    assert on(emulator) == set(emails)
+
+
+def test_ten_percent_churn_sends_only_the_changed_rows(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emails = addresses(*(f"c{i:03d}" for i in range(200)))
+    tier = [f"t{i % 4}" for i in range(200)]
+    assert send(
+        workspace, emulator, emails, columns={"Tier": tier}, unmatched_columns="create"
+    ).success
+    before = imports_received(emulator)
+
+    # 10% churn: 10 change an attribute, 5 leave, 5 join (the guard allows 2.5% leaving).
+    changed = [f"x{i}" if i in range(0, 100, 10) else t for i, t in enumerate(tier)]
+    joined = addresses(*(f"n{i}" for i in range(5)))
+    now = [*emails[5:], *joined]
+    result = send(
+        workspace,
+        emulator,
+        now,
+        columns={"Tier": [*changed[5:], *["new"] * 5]},
+        unmatched_columns="create",
+    )
+    assert result.success, failure_messages(result)
+    received = import_rows_received(emulator, before)
+    churn = {*addresses(*(f"c{i:03d}" for i in range(10, 100, 10))), *emails[:5], *joined}
+    assert len(churn) == 19  # c000 is among the leavers as well as the changed
+    assert len(received) <= 1.1 * len(churn)
+    assert {e for _, e in received} == churn
+    meta = materialization(result, SINK)
+    assert meta["send_mode"] == "delta" and meta["rows_sent"] == len(received) == 19
+    assert meta["members_unchanged"] == 200 - 5 - 9
+    assert on(emulator) == set(now) and off(emulator) == set(emails[:5])
+    assert {e: tiers(emulator)[e] for e in now} == dict(
+        zip(now, [*changed[5:], *["new"] * 5], strict=True)
+    )
+
+
+def test_the_reconcile_tag_sends_the_whole_audience(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emails = addresses(*(f"r{i}" for i in range(12)))
+    assert send(workspace, emulator, emails).success
+    before = imports_received(emulator)
+    result = send(workspace, emulator, emails, tags={"listrak/reconcile": "true"})
+    assert result.success, failure_messages(result)
+    assert sorted(e for _, e in import_rows_received(emulator, before)) == sorted(emails)
+    meta = materialization(result, SINK)
+    assert meta["send_mode"] == "full: reconciliation" and meta["rows_sent"] == 12
+    # The setting does the same for every run.
+    before = imports_received(emulator)
+    result = send(workspace, emulator, emails, email={"reconcile": True})
+    assert result.success, failure_messages(result)
+    assert len(import_rows_received(emulator, before)) == 12
+
+
+def test_a_full_send_comes_every_full_send_days(workspace: Workspace, emulator: Emulator) -> None:
+    emails = addresses(*(f"d{i}" for i in range(6)))
+    assert send(workspace, emulator, emails, email={"full_send_days": 3}).success
+    path = state(workspace).members_path
+    info = json.loads(pl.read_parquet_metadata(path)[META_KEY])
+    today = datetime.now(UTC).date()
+    assert info["sent"]["full_send"] == today.isoformat()
+
+    # Two days later: a delta (nothing to send); three days later: everyone again.
+    for days, mode, rows in ((2, "delta", 0), (3, "full: the last full send was on", 6)):
+        moved = {**info, "sent": {**info["sent"], "full_send": str(today - timedelta(days))}}
+        pl.read_parquet(path).write_parquet(path, metadata={META_KEY: json.dumps(moved)})
+        result = send(workspace, emulator, emails, email={"full_send_days": 3})
+        assert result.success, failure_messages(result)
+        meta = materialization(result, SINK)
+        assert meta["send_mode"].startswith(mode) and meta["rows_sent"] == rows
+    info = json.loads(pl.read_parquet_metadata(path)[META_KEY])
+    assert info["sent"]["full_send"] == today.isoformat()  # the full send is the new mark
+
+    # 0: every send is a full one.
+    result = send(workspace, emulator, emails, email={"full_send_days": 0})
+    assert materialization(result, SINK)["rows_sent"] == 6
+
+
+def test_a_failed_import_records_nothing_as_sent(workspace: Workspace, emulator: Emulator) -> None:
+    emails = addresses("a", "b", "c", "d")
+    old = {"Tier": ["1", "1", "1", "1"]}
+    assert send(workspace, emulator, emails, columns=old, unmatched_columns="create").success
+
+    # b and c change; one import a row: b's lands, c's fails.
+    emulator.email.fail_import(after=1)
+    new = {"Tier": ["1", "2", "2", "1"]}
+    failed = send(
+        workspace, emulator, emails, columns=new, chunk_rows=1, unmatched_columns="create"
+    )
+    assert not failed.success
+    assert tiers(emulator) == {
+        "a@example.com": "1",
+        "b@example.com": "2",
+        "c@example.com": "1",
+        "d@example.com": "1",
+    }
+
+    # Back to the old values: b's change reached Listrak, so b goes again though its row is
+    # what the last finished send recorded; c too (its import never finished).
+    before = imports_received(emulator)
+    result = send(workspace, emulator, emails, columns=old, unmatched_columns="create")
+    assert result.success, failure_messages(result)
+    assert sorted(e for _, e in import_rows_received(emulator, before)) == addresses("b", "c")
+    assert tiers(emulator) == dict.fromkeys(emails, "1")
+    before = imports_received(emulator)
+    assert send(workspace, emulator, emails, columns=old, unmatched_columns="create").success
+    assert imports_received(emulator) == before
+
+
+def test_a_new_column_sends_everyone_once(workspace: Workspace, emulator: Emulator) -> None:
+    emails = addresses("a", "b", "c")
+    assert send(workspace, emulator, emails, unmatched_columns="create").success
+    before = imports_received(emulator)
+    result = send(
+        workspace, emulator, emails, columns={"Tier": ["1", "2", "3"]}, unmatched_columns="create"
+    )
+    assert result.success, failure_messages(result)
+    meta = materialization(result, SINK)
+    assert meta["send_mode"] == "full: the columns or the hash function changed"
+    assert len(import_rows_received(emulator, before)) == 3
+
+
+def test_row_hashes_are_the_same_in_another_process() -> None:
+    """Each run is a new process: a hash that changed with the process would resend all."""
+    code = (
+        "import polars as pl\n"
+        "from listrak_assets.listrak.delta import row_hashes\n"
+        "frame = pl.DataFrame({'email': ['a@x.com', 'b@y.com'], 'Tier': ['1', None]})\n"
+        "print(row_hashes(frame)['row_hash'].to_list())\n"
+    )
+    here = row_hashes(pl.DataFrame({"email": ["a@x.com", "b@y.com"], "Tier": ["1", None]}))
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert there.strip() == str(here["row_hash"].to_list())
+    assert here["row_hash"].n_unique() == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from listrak_assets.defs.sms_sink import SINK as SMS_SINK
 from listrak_assets.listrak.auth import Integration
 from listrak_assets.listrak.client import ClientOptions, connect
+from listrak_assets.listrak.delta import hash_scheme
 from listrak_assets.listrak.errors import ListrakAuthError
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.listrak.sms_audience import SmsOptions, plan_sms_audience, send_sms_plan
@@ -249,12 +251,50 @@ def test_a_state_file_of_the_format_before_versions_is_migrated(
     assert off(emulator) == set(addresses("x"))  # a and b never reached Listrak
     meta = materialization(result, EMAIL_SINK)
     assert (meta["previous_source"], meta["members_removed"]) == ("state", 3)  # a b x
+    # No row hashes in the old file: everyone is sent.
+    assert (meta["send_mode"], meta["rows_sent"]) == ("full: no record of the rows sent", 6)
     info = json.loads(pl.read_parquet_metadata(path)[META_KEY])
     assert info == {
         "version": FORMAT_VERSION,
         "scope": {"list_id": item.list_id, "field_id": field_id},
+        "sent": {"scheme": hash_scheme({}), "full_send": datetime.now(UTC).date().isoformat()},
     }
     assert sorted(pl.read_parquet(path)["email"]) == addresses("c", "d", "e")
+    assert pl.read_parquet(path)["row_hash"].null_count() == 0
+
+
+def test_a_state_file_without_row_hashes_is_migrated(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emails = addresses("a", "b", "c", "d")
+    assert send(workspace, emulator, emails).success
+    item = emulator.email.list_named("Newsletter")
+    [field_id] = item.fields
+    # The members file as the release before row hashes wrote it (format version 2).
+    path = workspace.warehouse / "state" / "email_audience_members.parquet"
+    scope = {"list_id": item.list_id, "field_id": field_id}
+    pl.DataFrame({"email": emails}).write_parquet(
+        path, metadata={META_KEY: json.dumps({"version": 2, "scope": scope})}
+    )
+
+    result = send(workspace, emulator, [*emails, "e@example.com"])
+    assert result.success, failure_messages(result)
+    meta = materialization(result, EMAIL_SINK)
+    assert (meta["previous_source"], meta["members_kept"], meta["members_added"]) == (
+        "state",
+        4,
+        1,
+    )
+    assert (meta["send_mode"], meta["rows_sent"]) == ("full: no record of the rows sent", 5)
+    info = json.loads(pl.read_parquet_metadata(path)[META_KEY])
+    assert (info["version"], info["scope"]) == (FORMAT_VERSION, scope)
+    assert pl.read_parquet(path).columns == ["email", "row_hash"]
+
+    # Rewritten with hashes: the same audience again sends nothing.
+    again = send(workspace, emulator, [*emails, "e@example.com"])
+    assert again.success, failure_messages(again)
+    assert materialization(again, EMAIL_SINK)["outcome"] == "unchanged, 0 sent"
+    assert on(emulator) == {*emails, "e@example.com"}
 
 
 def test_a_state_file_from_a_newer_release_is_refused(

@@ -223,6 +223,25 @@ def test_a_normal_send_passes_the_check_and_records_no_override(
     assert meta["guard_overridden"] is False and "guard_overridden_by" not in meta
 
 
+def test_the_guard_judges_the_whole_audience_not_the_delta(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    assert send(workspace, emulator, TEN).success
+    unchanged = send(workspace, emulator, TEN, checks=True)  # a delta of nothing
+    assert unchanged.success, failure_messages(unchanged)
+    assert materialization(unchanged, email_sink.SINK)["outcome"] == "unchanged, 0 sent"
+    check = _guard(unchanged)
+    assert check.passed and check.metadata["guard"].value["previous_members"] == 10
+    assert check.metadata["guard"].value["audience_members"] == 10
+
+    # Half the audience gone: the delta holds 5 rows (the leavers), the guard sees 10 -> 5.
+    writes = emulator.writes
+    halved = send(workspace, emulator, TEN[:5], checks=True)
+    assert not halved.success
+    assert "the audience shrank by 50.0%" in _guard(halved).description
+    assert emulator.writes == writes and off(emulator) == set()
+
+
 # SMS, through Dagster --------------------------------------------------------------------------
 
 

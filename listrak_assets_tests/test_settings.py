@@ -117,3 +117,12 @@ def test_a_retired_key_is_refused_saying_it_does_nothing_and_why(
     assert f"'{key}' does nothing" in message
     assert why in message
     assert "Remove it" in message
+
+
+def test_full_send_days_is_a_whole_number_of_days_from_zero(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, "list_name: N\n")).email.full_send_days == 7
+    text = "email:\n  full_send_days: 0\n"
+    assert load_settings(_write(tmp_path, text)).email.full_send_days == 0
+    for wrong in ("-1", "1.5", "weekly"):
+        with pytest.raises(SettingsError, match="full_send_days"):
+            load_settings(_write(tmp_path, f"email:\n  full_send_days: {wrong}\n"))

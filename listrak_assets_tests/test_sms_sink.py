@@ -6,6 +6,7 @@ do, faults that still converge, and a dry run that writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from urllib.parse import parse_qs
 
 import dagster as dg
 import httpx
@@ -20,6 +21,7 @@ from listrak_assets.defs.sms_sink import REJECTS, SINK
 from listrak_assets.listrak.auth import Integration
 from listrak_assets.listrak.client import ClientOptions, connect
 from listrak_assets.listrak.errors import ListrakApiError
+from listrak_assets.listrak.opt_outs import OptOutRecord
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets_tests.conftest import Workspace, failure_messages, materialization
@@ -358,3 +360,111 @@ def test_an_email_token_is_refused_by_the_sms_api(emulator: Emulator, sms_api: S
         headers={"Authorization": f"Bearer {email_token}"},
     )
     assert response.status_code == 401
+
+
+# Opt-outs read once ----------------------------------------------------------------------------
+
+
+def opt_out_reads(emulator: Emulator) -> list[dict[str, str]]:
+    """The query of every read of the sender code's opt-outs, in order."""
+    return [
+        {k: v[-1] for k, v in parse_qs(r.query).items()}
+        for r in emulator.requests
+        if r.method == "GET" and r.path == f"/sms/v1/ShortCode/{CODE}/OptOut"
+    ]
+
+
+def touched(emulator: Emulator, phone: str) -> list[str]:
+    """Requests about one number (in the path, or a create carrying it in the body)."""
+    return [
+        f"{r.method} {r.path}"
+        for r in emulator.requests
+        if phone in r.path or (r.body is not None and phone.encode() in r.body)
+    ]
+
+
+def test_opted_out_numbers_are_read_once_per_run_and_never_posted(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emulator.sms.opt_out(CODE, numbers(3)[0])
+    emulator.sms.opt_out(CODE, numbers(4)[0], reason="API")
+    emulator.record_bodies = True
+    rows = {"phone": numbers(1, 2, 3, 4)}
+    result = sync(workspace, emulator, rows)
+    assert result.success, failure_messages(result)
+    assert members(emulator) == set(numbers(1, 2))
+    assert len(opt_out_reads(emulator)) == 1 and "startDate" not in opt_out_reads(emulator)[0]
+    assert touched(emulator, numbers(3)[0]) == touched(emulator, numbers(4)[0]) == []
+    meta = materialization(result, SINK)
+    assert meta["skipped_reasons"] == {"opted out at Listrak": 2}
+    assert (meta["opt_outs_read"], meta["opt_outs_known"]) == (2, 2)
+    assert meta["opt_outs_since"] == "all (first read)"
+
+    # The same audience again: one read of the opt-outs and not one write.
+    emulator.clear_requests()
+    again = sync(workspace, emulator, rows)
+    assert again.success, failure_messages(again)
+    assert emulator.writes == 0
+    assert [r.path for r in emulator.requests if "/Contact/" in r.path] == []
+    assert len(opt_out_reads(emulator)) == 1
+    assert materialization(again, SINK)["skipped_reasons"] == {"opted out at Listrak": 2}
+
+    # A member texts STOP: off the list, so a joiner again, and skipped without a request.
+    emulator.sms.opt_out(CODE, numbers(1)[0])
+    emulator.clear_requests()
+    third = sync(workspace, emulator, rows, guard={"max_shrink_share": 1, "max_leaver_share": 1})
+    assert third.success, failure_messages(third)
+    assert touched(emulator, numbers(1)[0]) == [] and emulator.writes == 0
+    assert members(emulator) == set(numbers(2))
+    assert materialization(third, SINK)["skipped_reasons"] == {"opted out at Listrak": 3}
+
+
+def test_the_opt_out_cursor_is_incremental(workspace: Workspace, emulator: Emulator) -> None:
+    emulator.sms.opt_out(CODE, numbers(5)[0], date="2026-01-10T08:00:00")
+    emulator.sms.opt_out(CODE, numbers(6)[0], date="2026-06-01T12:30:00")
+    rows = {"phone": numbers(1, 5, 6)}
+    assert sync(workspace, emulator, rows).success
+    record = OptOutRecord(workspace.warehouse / "state")
+    frame, info = record.load(CODE)
+    assert info["cursor"] == "2026-06-01T12:30:00"
+    assert sorted(frame["phone"]) == numbers(5, 6)
+
+    # Later: a read from the cursor (less a day), which returns only what is new.
+    emulator.sms.opt_out(CODE, numbers(7)[0], date="2026-07-02T09:00:00")
+    emulator.clear_requests()
+    result = sync(workspace, emulator, {"phone": numbers(1, 5, 6, 7)})
+    assert result.success, failure_messages(result)
+    [query] = opt_out_reads(emulator)
+    assert query["startDate"] == "2026-05-31T12:30:00"
+    meta = materialization(result, SINK)
+    assert (meta["opt_outs_read"], meta["opt_outs_known"]) == (2, 3)  # 6 (overlap) and 7
+    assert meta["opt_outs_since"] == "2026-05-31T12:30:00"
+    assert meta["skipped_reasons"] == {"opted out at Listrak": 3}
+    assert record.load(CODE)[1]["cursor"] == "2026-07-02T09:00:00"
+    assert emulator.writes == 0  # 1 was already subscribed, and 7 is skipped
+
+
+def test_the_removal_guard_check_and_the_sink_share_one_read(
+    workspace: Workspace, emulator: Emulator
+) -> None:
+    emulator.sms.opt_out(CODE, numbers(3)[0])
+    rows = {"phone": numbers(1, 2, 3)}
+    for _ in range(2):
+        emulator.clear_requests()
+        result = sync(workspace, emulator, rows, checks=True)
+        assert result.success, failure_messages(result)
+        assert len(opt_out_reads(emulator)) == 1
+        assert materialization(result, SINK)["skipped_reasons"] == {"opted out at Listrak": 1}
+    assert members(emulator) == set(numbers(1, 2))
+
+
+def test_the_opt_outs_route_pages_and_filters_by_date(emulator: Emulator, sms_api: SmsApi) -> None:
+    for day in range(1, 8):
+        emulator.sms.opt_out(CODE, numbers(day)[0], date=f"2026-03-0{day}T10:00:00")
+    everyone = list(sms_api.http.paged(f"/ShortCode/{CODE}/OptOut", count=3))
+    assert [o["phoneNumber"] for o in everyone] == numbers(*range(1, 8))
+    assert {o["optOutReason"] for o in everyone} == {"Campaign"}
+    since = list(sms_api.opt_outs(CODE, "2026-03-05T10:00:00"))
+    assert [o["phoneNumber"] for o in since] == numbers(5, 6, 7)
+    with pytest.raises(ListrakApiError, match="startDate"):
+        list(sms_api.opt_outs(CODE, "the fifth of March"))

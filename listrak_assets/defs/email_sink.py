@@ -59,7 +59,10 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
     pool = EMAIL_POOL
     pii_column = "email"
     rejects_schema = dtype_schema(REJECT_COLUMNS, REJECT_DESCRIPTIONS)
-    description = "Send the whole audience with list imports and mirror the membership field."
+    description = (
+        "Send the members whose row changed (the whole audience every `email.full_send_days` "
+        "and on reconciliation) with list imports and mirror the membership field."
+    )
     sink_description = (
         "The email audience in a Listrak email list: every member has the membership field "
         "(`segment_name`, a CheckBox in `field_group`) on, everyone who left has it off, "
@@ -95,6 +98,7 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
             poll_timeout=conf.email.poll_timeout_seconds,
             batch=batch,
             reconcile=conf.email.reconcile or tag_is_set(tags, RECONCILE_TAG),
+            full_send_days=conf.email.full_send_days,
         )
         return plan_email_audience(api, audience, options, _state(conf), log=log)
 
@@ -123,9 +127,14 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
         )
 
     def summary(self, report: SendReport, stats: Stats) -> str:
+        if report.unchanged:
+            return (
+                f"email audience unchanged, 0 sent ({report.send_mode}); {stats.requests} requests"
+            )
         verb = "would send" if report.dry_run else "sent"
         return (
-            f"email audience {verb}: {report.added} added, {report.kept} kept, "
+            f"email audience {verb} ({report.send_mode}, {report.members_unchanged} members "
+            f"unchanged): {report.added} added, {report.kept} kept, "
             f"{report.removed} removed; {len(report.imports)} import files, "
             f"{stats.requests} requests ({stats.retries} retries), "
             f"{report.rejects.height} contacts rejected"
@@ -142,6 +151,13 @@ class EmailAudience(AudienceChannel[EmailApi, EmailPlan, SendReport]):
             "members_removed": report.removed,
             "previous_members": report.previous,
             "previous_source": report.previous_source,
+            "send_mode": report.send_mode,
+            "members_unchanged": report.members_unchanged,
+            "outcome": (
+                "unchanged, 0 sent"
+                if report.unchanged
+                else f"{'would send' if report.dry_run else 'sent'} {report.rows_sent} rows"
+            ),
             "rows_sent": 0 if report.dry_run else report.rows_sent,
             "rows_to_send": report.rows_sent,
             "import_file_bytes": report.import_bytes,

@@ -86,6 +86,7 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             batch=batch,
             mirror=conf.sms.mirror,
             first_send=tag_is_set(tags, FIRST_SEND_TAG),
+            run=batch,
         )
         return plan_sms_audience(api, audience, options, _state(conf), log=log)
 
@@ -145,6 +146,9 @@ class SmsAudience(AudienceChannel[SmsApi, SmsPlan, SmsReport]):
             "mirror": "dry run" if report.dry_run else report.previous_source,
             "previous_members": report.previous,
             "owned_numbers": report.owned,
+            "opt_outs_read": report.opt_outs_read,
+            "opt_outs_known": report.opt_outs_known,
+            "opt_outs_since": report.opt_outs_since or "all (first read)",
             **http_metadata(stats),
             "imports": dg.MetadataValue.json(report.imports),
             "duration_seconds": round(seconds, 3),

@@ -2,7 +2,9 @@
 
 One send: resolve the list (never created), find or create the profile field group and the
 CheckBox membership field, match the other audience columns to profile fields, then import
-the whole audience with the field `on` and the leavers with it `off`. Nobody is ever
+the members whose row changed since the last finished send (`delta`; the whole audience on a
+full send: every `full_send_days`, on reconciliation, or when the record can't tell) with the
+field `on` and the leavers with it `off`. Nothing changed: no import at all. Nobody is ever
 unsubscribed and no unsubscribe is ever overridden: imports add and update subscribers only,
 and Listrak's imports leave unsubscribed contacts alone.
 
@@ -15,9 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 
+from listrak_assets.listrak.delta import Delta, hash_scheme, plan_delta
 from listrak_assets.listrak.email import (
     ADD_SUBSCRIBERS_AND_DATA,
     TEXT,
@@ -92,6 +97,13 @@ class SendOptions:
     poll_timeout: float = 3600.0
     batch: str = "run"  # names this send's files, e.g. the run id
     reconcile: bool = False  # read who has the field `on` from Listrak, not from the state
+    # Send the whole audience when the last full send is this many days old (0: every send).
+    full_send_days: int = 0
+    today: date | None = None  # the date full sends are counted by; None: today (UTC)
+
+    @property
+    def send_date(self) -> date:
+        return self.today or datetime.now(UTC).date()
 
 
 @dataclass
@@ -141,6 +153,13 @@ class SendReport:
     would_create: list[str] = field(default_factory=list)  # dry run only
     previous: int = 0  # members before this send (who may have had the field `on`)
     previous_source: str = "state"
+    send_mode: str = "full"  # `delta`, or why the whole audience went (`full: ...`)
+    members_unchanged: int = 0  # members not sent: their row is as last confirmed sent
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to send: no member changed and nobody left."""
+        return not self.imports
 
     @property
     def rows_sent(self) -> int:
@@ -188,6 +207,8 @@ class EmailPlan:
     membership: MembershipPlan
     # Where `previous` came from: state, first send, listrak: state missing or reconciliation.
     previous_source: str = "state"
+    # Each member's row hash as last confirmed sent, and how they were made (None: no record).
+    sent: tuple[pl.DataFrame | None, dict[str, Any]] = (None, {})
 
     @property
     def removed(self) -> int:
@@ -277,6 +298,11 @@ def plan_email_audience(
             f"out: {', '.join(fields.unmatched)} (set unmatched_columns: create to create them)"
         )
     previous, source = _previous(api, target.list_id, fields.membership, options, state, log)
+    sent = (
+        state.sent(target.list_id, fields.membership.field_id)
+        if fields.membership is not None
+        else (None, {})
+    )
     return EmailPlan(
         options,
         audience,
@@ -284,6 +310,7 @@ def plan_email_audience(
         fields,
         plan_membership(audience[EMAIL], previous),
         source,
+        sent,
     )
 
 
@@ -416,13 +443,31 @@ def _import_files(
     return files
 
 
-def _report(plan: EmailPlan, made: _Made) -> tuple[SendReport, list[ImportFile]]:
-    """The files to send, and the report of a send that has sent none of them yet."""
+def _delta(plan: EmailPlan, made: _Made, on_frame: pl.DataFrame) -> Delta:
+    """Which members this send carries (see `listrak.delta`)."""
+    if plan.options.dry_run:
+        columns = {c: f.field_id if f else -1 for c, f in plan.fields.mapped.items()}
+    else:
+        columns = {c: f.field_id for c, f in made.mapped.items()}
+    return plan_delta(
+        on_frame,
+        plan.sent,
+        hash_scheme(columns),
+        reconcile=plan.options.reconcile,
+        full_send_days=plan.options.full_send_days,
+        today=plan.options.send_date,
+    )
+
+
+def _report(plan: EmailPlan, made: _Made) -> tuple[SendReport, list[ImportFile], Delta]:
+    """The files to send, the report of a send that has sent none of them yet, and which
+    members it carries."""
     on_frame, values_cut = _cut(plan.audience.select(EMAIL, *made.mapped), made.mapped)
     if plan.options.dry_run:
         # Columns whose field doesn't exist yet would be sent too.
         on_frame = plan.audience.select(EMAIL, *plan.fields.mapped)
-    files = _import_files(plan, made, on_frame)
+    delta = _delta(plan, made, on_frame)
+    files = _import_files(plan, made, on_frame.filter(delta.send))
     report = SendReport(
         dry_run=plan.options.dry_run,
         list_id=plan.list_id,
@@ -443,8 +488,10 @@ def _report(plan: EmailPlan, made: _Made) -> tuple[SendReport, list[ImportFile]]
         would_create=made.would_create,
         previous=plan.membership.kept + plan.removed,
         previous_source=plan.previous_source,
+        send_mode=delta.mode,
+        members_unchanged=delta.unchanged,
     )
-    return report, [file for file, _ in files]
+    return report, [file for file, _ in files], delta
 
 
 def _rejects(api: EmailApi, list_id: int, report: ImportReport) -> pl.DataFrame:
@@ -508,16 +555,25 @@ def send_email_plan(
     if plan.options.dry_run:
         return _report(plan, _as_planned(plan))[0]
     made = _create_fields(api, plan)
-    report, files = _report(plan, made)
+    report, files, delta = _report(plan, made)
     assert made.membership is not None
     field_id = made.membership.field_id
-    state.record_pending(plan.list_id, field_id, keys=plan.membership.current)
+    # Before the first write: whoever this send may turn on, or change (their hash on
+    # record no longer says what Listrak holds until the send finishes).
+    state.record_pending(plan.list_id, field_id, keys=delta.hashes[EMAIL].filter(delta.send))
     rejects = [
         _run_import(api, plan.list_id, file, item, plan.options, log, sleep, warn)
         for file, item in zip(files, report.imports, strict=True)
     ]
-    state.commit(plan.list_id, field_id, members=plan.membership.current)
     report.rejects = pl.concat([report.rejects, *rejects])
+    # Every import is done: each member's row is recorded as sent. A contact an import
+    # refused (unsubscribed before, banned, invalid) got Listrak's verdict and is in the
+    # rejects; it goes again when its row changes or with the next full send.
+    full_send = plan.options.send_date.isoformat() if delta.full else plan.sent[1].get("full_send")
+    sent = {"scheme": delta.scheme, "full_send": full_send}
+    state.commit(
+        plan.list_id, field_id, members=plan.membership.current, hashes=delta.hashes, sent=sent
+    )
     return report
 
 

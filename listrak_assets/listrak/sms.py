@@ -173,6 +173,12 @@ class SmsApi(ImportingApi):
         """Profile values of a known number (never `optedOut`: that can't be undone)."""
         self.http.request("PUT", f"/ShortCode/{sender_code_id}/Contact", body=contact)
 
+    def opt_outs(self, sender_code_id: int, start: str | None = None) -> Iterator[dict[str, Any]]:
+        """The numbers opted out of the sender code (`phoneNumber`, `optOutDate`,
+        `optOutReason`), all of them or those opted out since `start` (Listrak's date style)."""
+        params = {"startDate": start} if start else None
+        return self.http.paged(f"/ShortCode/{sender_code_id}/OptOut", params)
+
     # Contact-update import ------------------------------------------------------------------
 
     def start_import(self, sender_code_id: int, file: SmsImportFile) -> str:

@@ -1,11 +1,12 @@
 """Keeps a Listrak SMS phone list in step with the SMS audience (no Dagster in here).
 
 One sync: resolve the sender code and phone list (never created) and match attribute columns
-to the SMS profile fields (read-only over the API), read who is on the list now, then:
-new numbers are created and subscribed (or, when the sender code knows them, subscribed),
-numbers that left the audience are unsubscribed from this list only, opted-out rows are never
-subscribed, and changed profile values go out in one contact-update import (standard fields,
-which the import can't carry, by a per-contact update). The SMS API has no bulk subscribe, so
+to the SMS profile fields (read-only over the API), read who is on the list now and the sender
+code's opt-outs (incrementally, `opt_outs`), then: new numbers are created and subscribed (or,
+when the sender code knows them, subscribed), numbers that left the audience are unsubscribed
+from this list only, opted-out rows and numbers opted out at Listrak are never sent, and
+changed profile values go out in one contact-update import (standard fields, which the import
+can't carry, by a per-contact update). The SMS API has no bulk subscribe, so
 subscribing and unsubscribing are per-number calls, run `concurrency` at a time.
 
 Only numbers this sink subscribed are unsubscribed when they leave (its own record, in
@@ -36,6 +37,7 @@ from listrak_assets.listrak.errors import (
     OutcomeUnknown,
 )
 from listrak_assets.listrak.fields import Policy, ProfileField, match_fields, values_body
+from listrak_assets.listrak.opt_outs import OptOutRecord, OptOuts, read_opt_outs
 from listrak_assets.listrak.sms import SmsApi, SmsImportFile
 from listrak_assets.listrak.state import PhoneState
 
@@ -89,6 +91,7 @@ class SmsOptions:
     batch: str = "run"
     mirror: Mirror = "owned"
     first_send: bool = False  # a missing record is expected: nothing of ours is on the list
+    run: str | None = None  # the run this sync belongs to: its steps share one opt-out read
 
 
 @dataclass
@@ -112,6 +115,9 @@ class SmsReport:
     previous_source: str = "state"
     owned: int = 0  # numbers this sink subscribed, after the sync
     looked_up: int = 0  # writes whose answer was lost, settled by looking
+    opt_outs_read: int = 0  # opt-outs Listrak listed this sync
+    opt_outs_known: int = 0  # numbers opted out of the sender code, as known after it
+    opt_outs_since: str | None = None  # the read's startDate; None: every opt-out was read
 
     @property
     def failed_writes(self) -> int:
@@ -257,6 +263,8 @@ class SmsPlan:
     staying: frozenset[str] = frozenset()  # the audience's numbers that are not opted out
     previous: int = 0
     previous_source: str = "state"
+    opt_outs: OptOuts | None = None  # the sender code's opt-outs, read for this sync
+    opted_out_at_listrak: int = 0  # audience numbers skipped: opted out of the sender code
 
     def report(self) -> SmsReport:
         """The report of a sync that has written nothing yet."""
@@ -272,6 +280,11 @@ class SmsPlan:
             owned=len(self.owned),
         )
         report.skip("opted out in the audience", self.opted_out)
+        if self.opt_outs is not None:
+            report.opt_outs_read = self.opt_outs.read
+            report.opt_outs_known = self.opt_outs.frame.height
+            report.opt_outs_since = self.opt_outs.since
+        report.skip("opted out at Listrak", self.opted_out_at_listrak)
         return report
 
 
@@ -320,6 +333,7 @@ def plan_sms_audience(
             f"{', '.join(match.unmatched)} (SMS profile fields are created in Listrak only)"
         )
     rows, opted_out = _rows(audience, match.mapped)
+    opt_outs = read_opt_outs(api, code.sender_code_id, OptOutRecord(state.folder), options.run)
     members = {
         str(c.get("phoneNumber")): c
         for c in api.list_contacts(code.sender_code_id, phone_list.phone_list_id)
@@ -328,13 +342,15 @@ def plan_sms_audience(
     scope = (code.sender_code_id, phone_list.phone_list_id)
     owned, previous, source = _previous(state, scope, options, set(members), log)
     staying = {r.phone for r in rows}
+    stopped = opt_outs.phones
+    joiners = [r for r in rows if r.phone not in members]
     return SmsPlan(
         options=options,
         sender_code_id=code.sender_code_id,
         phone_list_id=phone_list.phone_list_id,
         mapped=match.mapped,
         unmatched=match.unmatched,
-        joiners=[r for r in rows if r.phone not in members],
+        joiners=[r for r in joiners if r.phone not in stopped],
         leavers=sorted((previous & set(members)) - staying),
         puts=[r for r, change in known if change == "update"],
         imports=[r for r, change in known if change == "import"],
@@ -344,6 +360,8 @@ def plan_sms_audience(
         staying=frozenset(staying),
         previous=len(previous),
         previous_source=source,
+        opt_outs=opt_outs,
+        opted_out_at_listrak=sum(r.phone in stopped for r in joiners),
     )
 
 

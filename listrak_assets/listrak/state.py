@@ -12,18 +12,22 @@ The previous members of a send are `members | pending`, so nothing a failed run 
 is forgotten, and only a finished send replaces `members` and clears `pending`.
 
 Each file carries its format version and scope in the Parquet file's key-value metadata, so an
-empty record ("we added nobody") is told apart from a missing one ("we don't know"). Files
-written before the version existed (version 1: no metadata, email only) are read as they are and
-rewritten in today's format by the next write. The files hold email addresses or phone numbers
-(PII), like the clean tables beside them.
+empty record ("we added nobody") is told apart from a missing one ("we don't know"). Since
+version 3 the email members file also holds each member's row hash as it was last confirmed
+sent (`row_hash`) and, in its metadata, how the hashes were made and the date of the last full
+send (`sent`): what lets the next send carry only what changed. Files written before (version 1:
+no metadata, email only; version 2: no hashes) are read as they are, their members with no hash
+(so the next send carries them all), and rewritten in today's format by the next write. The
+files hold email addresses or phone numbers (PII), like the clean tables beside them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -31,10 +35,11 @@ from listrak_assets.atomic import atomic_path
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.membership import EMAIL
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 META_KEY = "listrak_assets.state"
 # Version 1 files (no metadata) were only ever written by the email sink, with these columns.
 _V1_SCOPE = ("list_id", "field_id")
+HASH = "row_hash"  # a member's row hash as last confirmed sent; null: not known to have arrived
 
 
 class StateError(ListrakError):
@@ -49,6 +54,8 @@ class Record:
     keys: pl.Series
     found: bool
     version: int | None = None  # the file's format version; None when there is no file
+    hashes: pl.DataFrame | None = None  # key and `row_hash`; None: the file has no hashes
+    sent: dict[str, Any] = field(default_factory=dict)  # how the hashes were made, and when
 
 
 def write_atomically(path: Path, frame: pl.DataFrame, metadata: dict[str, str]) -> None:
@@ -103,7 +110,11 @@ class MirrorState:
         wanted = dict(zip(self.scope_columns, scope, strict=True))
         if info.get("scope") != wanted or self.key not in frame.columns:
             return Record(self._empty(), False, version)
-        return Record(frame[self.key].cast(pl.String), True, version)
+        keys = frame[self.key].cast(pl.String)
+        if HASH not in frame.columns:
+            return Record(keys, True, version)
+        hashes = frame.select(keys, pl.col(HASH).cast(pl.UInt64))
+        return Record(keys, True, version, hashes, dict(info.get("sent") or {}))
 
     def _read_v1(self, path: Path, frame: pl.DataFrame, scope: tuple[int, ...]) -> Record:
         """Today's format before versions: `list_id`, `field_id` and the key on every row; a
@@ -120,14 +131,28 @@ class MirrorState:
         mine = frame.filter(match)[self.key].cast(pl.String)
         return Record(mine, mine.len() > 0, 1)
 
-    def write(self, path: Path, scope: tuple[int, ...], keys: Iterable[str] | pl.Series) -> None:
-        """Replace the file with this scope's members, in today's format."""
-        series = pl.Series(self.key, list(keys), dtype=pl.String).unique().sort()
-        info = {
+    def write(
+        self,
+        path: Path,
+        scope: tuple[int, ...],
+        keys: Iterable[str] | pl.Series,
+        hashes: pl.DataFrame | None = None,
+        sent: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace the file with this scope's members, in today's format; with `hashes` (key
+        and `row_hash`), each member's hash beside it (null for a member without one)."""
+        frame = pl.Series(self.key, list(keys), dtype=pl.String).unique().sort().to_frame()
+        info: dict[str, Any] = {
             "version": FORMAT_VERSION,
             "scope": dict(zip(self.scope_columns, scope, strict=True)),
         }
-        write_atomically(path, series.to_frame(), {META_KEY: json.dumps(info)})
+        if hashes is not None:
+            known = hashes.select(
+                pl.col(self.key).cast(pl.String), pl.col(HASH).cast(pl.UInt64)
+            ).unique(self.key, keep="last")
+            frame = frame.join(known, on=self.key, how="left")
+            info["sent"] = sent or {}
+        write_atomically(path, frame, {META_KEY: json.dumps(info)})
 
     # What the sinks use ----------------------------------------------------------------------
 
@@ -168,10 +193,13 @@ class MirrorState:
         *scope: int,
         members: Iterable[str] | pl.Series,
         unknown: Iterable[str] = (),
+        hashes: pl.DataFrame | None = None,
+        sent: dict[str, Any] | None = None,
     ) -> None:
-        """After a send finished: these are the members now. Those whose outcome stayed
-        unknown stay pending; with none, the pending file goes."""
-        self.write(self.members_path, scope, members)
+        """After a send finished: these are the members now (with `hashes`, each one's row
+        as confirmed sent). Those whose outcome stayed unknown stay pending; with none, the
+        pending file goes."""
+        self.write(self.members_path, scope, members, hashes, sent)
         unknown = list(unknown)
         if unknown:
             self.write(self.pending_path, scope, unknown)
@@ -180,10 +208,24 @@ class MirrorState:
 
 
 class MemberState(MirrorState):
-    """The email audience's state: emails with the membership field `on`, per list and field."""
+    """The email audience's state: emails with the membership field `on`, per list and field,
+    each with the hash of its row as last confirmed sent."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder, "email_audience", _V1_SCOPE, EMAIL)
+
+    def sent(self, *scope: int) -> tuple[pl.DataFrame | None, dict[str, Any]]:
+        """Each member's row hash as the last finished send confirmed it, and how the hashes
+        were made (None: no hashes on record). A member a later send may have changed (it is
+        pending: that send did not finish) has none, so it is sent again."""
+        record = self.read(self.members_path, scope)
+        if record.hashes is None:
+            return None, {}
+        pending = self.pending(*scope).implode()
+        hashes = record.hashes.with_columns(
+            pl.when(pl.col(self.key).is_in(pending)).then(None).otherwise(pl.col(HASH)).alias(HASH)
+        )
+        return hashes, record.sent
 
 
 class PhoneState(MirrorState):

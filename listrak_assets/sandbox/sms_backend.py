@@ -2,8 +2,9 @@
 list subscriptions and the contact-update import, with the contract's state rules.
 
 A contact exists per sender code; subscription is per phone list; an opted-out number can't
-be subscribed (nor opted back in); profile fields are definitions made in the UI, so the API
-only reads them. Imports update existing contacts only and finish at once.
+be subscribed (nor opted back in) and is listed, with its date and reason, by the sender code's
+opt-outs; profile fields are definitions made in the UI, so the API only reads them. Imports
+update existing contacts only and finish at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from listrak_assets.sandbox.api import (
@@ -54,6 +56,8 @@ class SmsContact:
     profile: dict[str, str] = field(default_factory=dict)  # SMSContact standard fields
     values: dict[int, str] = field(default_factory=dict)  # profile field id -> value
     opted_out: bool = False
+    opt_out_date: str | None = None
+    opt_out_reason: str | None = None  # Campaign (texted STOP), API, Admin, ...
     subscribe_date: str | None = None
     unsubscribe_date: str | None = None
     lists: dict[int, str] = field(default_factory=dict)  # phone list id -> Subscribed|Unsubscribed
@@ -73,6 +77,25 @@ class SmsContact:
                 {"segmentationFieldId": k, "value": v} for k, v in sorted(self.values.items())
             ],
         }
+
+
+def _opt_out(contact: SmsContact, reason: str, date: str) -> None:
+    contact.opted_out = True
+    contact.opt_out_date = date
+    contact.opt_out_reason = reason
+    contact.unsubscribe_date = date
+    contact.lists = dict.fromkeys(contact.lists, "Unsubscribed")
+
+
+def _date(query: dict[str, str], name: str) -> datetime | None:
+    """A date filter of the query (ISO 8601, as Listrak writes dates); 400 when unreadable."""
+    raw = query.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=None)
+    except ValueError:
+        raise ApiError(invalid(name)) from None
 
 
 @dataclass
@@ -128,14 +151,19 @@ class SmsBackend:
             self.fields[item.field_id] = item
             return item
 
-    def opt_out(self, sender_code_id: int, phone: str) -> None:
-        """The handset texted STOP: opted out of the sender code, off every list."""
+    def opt_out(
+        self,
+        sender_code_id: int,
+        phone: str,
+        reason: str = "Campaign",
+        date: str | None = None,
+    ) -> None:
+        """The handset texted STOP (or another `reason`, on `date`: now by default): opted
+        out of the sender code, off every list."""
         with self.lock:
             code = self.sender_codes[sender_code_id]
             contact = code.contacts.setdefault(phone, SmsContact(phone))
-            contact.opted_out = True
-            contact.unsubscribe_date = now()
-            contact.lists = dict.fromkeys(contact.lists, "Unsubscribed")
+            _opt_out(contact, reason, date or now())
 
     def forget(self, phone: str | None, email: str | None) -> int:
         """Remove the contacts with this phone number, or with this email in their profile,
@@ -193,6 +221,7 @@ class SmsBackend:
         ),
         (("POST",), "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport$"),
         (("GET",), "import", r"^/ShortCode/(?P<code>[^/]+)/ContactImport/(?P<imp>[^/]+)$"),
+        (("GET",), "opt_outs", r"^/ShortCode/(?P<code>[^/]+)/OptOut$"),
     )
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Json | None) -> Reply:
@@ -306,6 +335,32 @@ class SmsBackend:
         ]
         return paged(members, query, SmsContact.render)
 
+    def _get_opt_outs(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
+        """The sender code's opted-out numbers, oldest first, by opt-out date between
+        `startDate` and `endDate` (both included), paged."""
+        code = self._code(ids)
+        start, end = _date(query, "startDate"), _date(query, "endDate")
+        found = sorted(
+            (
+                c
+                for c in code.contacts.values()
+                if c.opted_out
+                and c.opt_out_date is not None
+                and (start is None or datetime.fromisoformat(c.opt_out_date) >= start)
+                and (end is None or datetime.fromisoformat(c.opt_out_date) <= end)
+            ),
+            key=lambda c: (str(c.opt_out_date), c.phone),
+        )
+        return paged(
+            found,
+            query,
+            lambda c: {
+                "phoneNumber": c.phone,
+                "optOutDate": c.opt_out_date,
+                "optOutReason": c.opt_out_reason,
+            },
+        )
+
     def _post_create(self, ids: dict[str, str], query: dict[str, str], body: Json | None) -> Reply:
         code = self._code(ids)
         item = self._list(code, ids)
@@ -362,9 +417,7 @@ class SmsBackend:
             )
         self._apply(contact, body)
         if body.get("optedOut") is True and not contact.opted_out:
-            contact.opted_out = True
-            contact.unsubscribe_date = now()
-            contact.lists = dict.fromkeys(contact.lists, "Unsubscribed")
+            _opt_out(contact, "API", now())
         return 200, {"status": 200, "resourceId": phone}
 
     def _post_subscribe(
