@@ -143,8 +143,14 @@ def _generate(
         tables.sms_audience.opt_out_earlier,
     )
     del sms_rows
-    order = (tables.customers, tables.products, tables.orders, tables.order_items)
-    order += (tables.email_audience, tables.sms_audience)
+    order = (
+        tables.customers,
+        tables.products,
+        tables.orders,
+        tables.order_items,
+        tables.email_audience,
+        tables.sms_audience,
+    )
     result = {
         "seed": seed,
         "sizes": {
