@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Run history of `make demo` and `make ui`, kept so the UI shows the demo's run.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint install instance replay
+.PHONY: demo test ui lint install instance replay bench
 
 install: $(VENV)/.installed
 
@@ -52,6 +52,11 @@ endif
 # dagster dev's whole process group) or dagster dev itself.
 ui: install instance
 	DAGSTER_HOME="$(DAGSTER_HOME)" exec $(STAND_INS) $(BIN)/dagster dev
+
+# The benchmark, judged against the performance targets: `make bench ARGS="--customers 50000
+# --only clean,sftp"`; the report goes to bench/results/.
+bench: install
+	$(BIN)/python -m bench $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -334,6 +334,23 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
         assert a != c, name
 
 
+def test_chunk_size_changes_no_byte(tmp_path: Path) -> None:
+    """Files are rendered and written a chunk at a time to bound memory; rows cut 13 at a
+    time (duplicates, DST edges and decimal commas across chunk borders) give the same files
+    as one chunk."""
+    settings = {"decimal_separator": ",", "source_timezone": "America/New_York"}
+    for folder, chunk_rows in (("whole", 1_000_000), ("chunked", 13)):
+        generate(tmp_path / folder, customers=200, seed=9, chunk_rows=chunk_rows, **settings)
+    for name in [*FILES, "manifest.json"]:
+        whole, chunked = ((tmp_path / f / name).read_bytes() for f in ("whole", "chunked"))
+        assert whole == chunked, name
+
+
+def test_chunk_rows_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="chunk_rows"):
+        generate(tmp_path, customers=20, chunk_rows=0)
+
+
 def test_all_files_with_expected_headers(sample: tuple[Path, dict]) -> None:
     out, _ = sample
     for name, table in FILES.items():

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from listrak_assets.generator.dirt import CHUNK_ROWS
 from listrak_assets.generator.driver import generate
 
 
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         help="write times without an offset in this zone, with some at its DST changes, as the "
         "`source_timezone` setting reads them (default UTC)",
     )
+    p.add_argument(
+        "--chunk-rows",
+        type=_count,
+        default=CHUNK_ROWS,
+        help=f"rows rendered and written at a time: bounds memory, changes no byte "
+        f"(default {CHUNK_ROWS:,})",
+    )
     p.add_argument("--out", type=Path, default=Path("data/generated"), help="output folder")
     p.add_argument("--manifest", type=Path, help="manifest path (default <out>/manifest.json)")
     return p
@@ -69,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest=args.manifest,
             decimal_separator=args.decimal_separator,
             source_timezone=args.source_timezone,
+            chunk_rows=args.chunk_rows,
         )
     except ValueError as err:  # sizes too small to build valid references from
         parser.error(str(err))

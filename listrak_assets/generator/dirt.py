@@ -7,7 +7,7 @@ must reject, merge and fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -22,6 +22,8 @@ REJECT_RATE = 0.02  # per reject kind, of a file's base rows
 REFERENTIAL_RATE = 0.02  # per referential kind
 DUPLICATE_RATE = 0.03  # extra copies, of a file's base rows
 DST_RATE = 0.01  # per kind of DST edge (gap, overlap), of a file's base rows
+# Rows rendered and written at a time: bounds the text a file holds in memory, not its content.
+CHUNK_ROWS = 200_000
 
 # `_dst`: how a row's `updated_at` meets a change of UTC offset in the source time zone.
 DST_NONE, DST_GAP, DST_OVERLAP = 0, 1, 2
@@ -181,17 +183,32 @@ def render_table(
     typed: pl.DataFrame,
     render: Callable[[pl.DataFrame], pl.DataFrame],
     mutate: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """Typed rows to the file's text rows (plus `_dirt`): add duplicates, render each dirt kind
-    on its own, and put each copy at a random place (base rows keep the export's natural
-    order; their dirt is already random)."""
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pl.DataFrame]:
+    """Typed rows to the file's text rows (plus `_dirt`), in file order, `chunk_rows` at a
+    time: add duplicates, put each copy at a random place (base rows keep the export's natural
+    order; their dirt is already random) and render each dirt kind on its own. Every random
+    draw is made before the first chunk and rendering is row by row, so the rows are the same
+    whatever the chunk size; only one chunk's text is in memory at a time."""
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     frame = _draws(rng, _add_duplicates(rng, _dst_edges(rng, typed), mutate))
     n_base = typed.height
     places = rng.integers(0, n_base + 1, frame.height - n_base)
     order = np.insert(np.arange(n_base), places, np.arange(n_base, frame.height))
-    rank = np.empty(frame.height, dtype=np.int64)
-    rank[order] = np.arange(frame.height)
-    frame = frame.with_columns(_rank=pl.Series(rank))
+    frame = frame[order]
+    if frame.height == 0:
+        yield render(frame).with_columns(frame.select("_dirt", "_dst"))
+        return
+    for start in range(0, frame.height, chunk_rows):
+        yield _render_rows(frame.slice(start, chunk_rows), render)
+
+
+def _render_rows(
+    frame: pl.DataFrame, render: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    """Render rows one dirt kind at a time (see `carries`), keeping their order."""
+    frame = frame.with_row_index("_rank")
     parts = []
     for (kind,), part in frame.partition_by("_dirt", as_dict=True, maintain_order=True).items():
         token = _RENDERING.set(str(kind))
@@ -199,8 +216,6 @@ def render_table(
             parts.append(render(part).with_columns(part.select("_dirt", "_dst", "_rank")))
         finally:
             _RENDERING.reset(token)
-    if not parts:
-        return render(frame).with_columns(frame.select("_dirt", "_dst"))
     return pl.concat(parts, how="vertical_relaxed").sort("_rank").drop("_rank")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +24,22 @@ class RawFile:
     headers: Mapping[str, str]
 
 
-def write(path: Path, df: pl.DataFrame, headers: Mapping[str, str]) -> None:
-    """Write one file with its export headers; Parquet keeps every column as text."""
-    out = df.select(pl.col(c).cast(pl.String).alias(h) for c, h in headers.items())
-    if path.suffix == ".parquet":
-        out.write_parquet(path, statistics=False)
-    else:
-        out.write_csv(path)
+def write(path: Path, chunks: Iterable[pl.DataFrame], headers: Mapping[str, str]) -> pl.DataFrame:
+    """Write one file from its rendered chunks, in order, with its export headers; Parquet
+    keeps every column as text. Returns the chunks' own columns (`_dirt`, ...: what the
+    manifest counts), so the text itself is never held whole. A CSV is appended chunk by
+    chunk; Parquet (the product catalogue, the smallest table) is written in one piece."""
+    meta: list[pl.DataFrame] = []
+    text: list[pl.DataFrame] = []
+    with ExitStack() as stack:
+        out = None if path.suffix == ".parquet" else stack.enter_context(path.open("wb"))
+        for chunk in chunks:
+            meta.append(chunk.select(c for c in chunk.columns if c.startswith("_")))
+            rows = chunk.select(pl.col(c).cast(pl.String).alias(h) for c, h in headers.items())
+            if out is None:
+                text.append(rows)
+            else:
+                rows.write_csv(out, include_header=len(meta) == 1)
+    if out is None:
+        pl.concat(text).rechunk().write_parquet(path, statistics=False)
+    return pl.concat(meta)

@@ -1,0 +1,139 @@
+"""The scale set, the floor and the project's own raw + clean + validate run over it.
+
+The floor is what plain polars needs to read every raw file as text and store it as Parquet;
+the project's time is its Dagster run's own duration (interpreter start and definitions load
+are measured apart), per table the sum of that table's steps."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from bench.measure import REPO
+from listrak_assets.settings import CONFIG_ENV
+
+# Dagster's console logger at warnings only: a line per event would be measured too.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+# The generator's file of each table.
+FILES = {
+    "customers": "customers.csv",
+    "products": "products.parquet",
+    "orders": "orders.csv",
+    "order_items": "order_items.csv",
+    "email_audience": "email_audience.csv",
+    "sms_audience": "sms_audience.csv",
+}
+
+
+def generate_set(inbox: str, customers: int, seed: int) -> dict[str, Any]:
+    """The generator's default mix at `customers`."""
+    from listrak_assets.generator import generate
+
+    started = time.perf_counter()
+    manifest = generate(Path(inbox), customers=customers, seed=seed)
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": {name: entry["rows"] for name, entry in manifest["files"].items()},
+        "bytes": sum(p.stat().st_size for p in Path(inbox).iterdir()),
+    }
+
+
+def floor(inbox: str, out: str) -> dict[str, Any]:
+    """polars `read_csv(infer_schema=False)` (Parquet: read, cast to text) of every raw file,
+    then `write_parquet`, per table."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    for table, name in FILES.items():
+        source = Path(inbox) / name
+        started = time.perf_counter()
+        if source.suffix == ".parquet":
+            frame = pl.read_parquet(source).cast(pl.String)
+        else:
+            frame = pl.read_csv(source, infer_schema=False)
+        frame.write_parquet(Path(out) / f"{table}.parquet")
+        seconds[table] = time.perf_counter() - started
+        rows[table] = frame.height
+        del frame
+    return {"seconds": seconds, "rows": rows, "total": sum(seconds.values())}
+
+
+def write_settings(folder: Path, inbox: Path, **overrides: object) -> Path:
+    """The repository's listrak.yaml with the inbox and warehouse moved into `folder`."""
+    data = yaml.safe_load((REPO / "listrak.yaml").read_text())
+    data.update(inbox=str(inbox), warehouse=str(folder / "warehouse"), **overrides)
+    path = folder / "listrak.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def pipeline(inbox: str, work: str) -> dict[str, Any]:
+    """Raw, clean (with validation) and rejects of the six tables, plus the checks across
+    tables, as one in-process Dagster run of the project's own definitions."""
+    folder = Path(work)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = write_settings(folder, Path(inbox))
+    os.environ[CONFIG_ENV] = str(config)  # the settings resource reads this file, not ./
+    started = time.perf_counter()
+    import dagster as dg
+
+    from listrak_assets.defs.destination import listrak_definitions
+    from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+
+    defs = listrak_definitions(settings=config)
+    load = time.perf_counter() - started
+    keys = [k for t in FILES for k in (raw_key(t), clean_key(t), rejects_key(t))]
+    # The checks across tables validate; the sinks' removal guards belong to the sends.
+    checks = [
+        c
+        for c in defs.asset_checks or []
+        if not any("removal_guard" in key.name for key in c.check_keys)
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*(defs.assets or []), *checks],
+            selection=dg.AssetSelection.assets(*keys),
+            resources=dict(defs.resources or {}),
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+        stats = instance.get_run_stats(result.run_id)
+        steps = step_seconds(instance, result.run_id)
+    per_table = {
+        t: sum(s for k, s in steps.items() if re.fullmatch(f"(raw|clean)_+{t}", k)) for t in FILES
+    }
+    return {
+        "success": result.success,
+        "definitions_load": load,
+        "run": (stats.end_time or 0.0) - (stats.start_time or 0.0),
+        "steps": steps,
+        "per_table": per_table,
+        "other_steps": sum(steps.values()) - sum(per_table.values()),
+        "materializations": len(result.get_asset_materialization_events()),
+    }
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Each step's duration, from its start and end events in the run's event log."""
+    import dagster as dg
+
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    ended = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[entry.step_key] = entry.timestamp
+        elif event.event_type in ended:
+            ends[entry.step_key] = entry.timestamp
+    return {k: ends[k] - starts[k] for k in starts if k in ends}
