@@ -202,7 +202,10 @@ def _by_library(col: Col, options: CleanOptions) -> Callable[[pl.Series], pl.Ser
             found = normalise_email(text)
         else:
             found = normalise_phone(text, options.default_phone_country, options.phone_validation)
-        both = pl.DataFrame({"value": found.value, "reason": found.reason}, schema=_JUDGED_DTYPE)
+        both = pl.DataFrame(
+            {"value": found.value, "reason": found.reason},
+            schema={"value": pl.String, "reason": pl.String},
+        )
         return both.to_struct(text.name)
 
     return judged
