@@ -23,11 +23,6 @@ def judge(text: pl.Series, value: pl.Series, reason: str) -> Judged:
     return Judged(value.alias(text.name), why)
 
 
-def unjudged(value: pl.Series) -> Judged:
-    """A value that can't fail (free text): no reasons."""
-    return Judged(value, pl.Series(value.name, [None] * value.len(), dtype=pl.String))
-
-
 # Named intermediate columns, computed in one `with_columns` before the next stage reads
 # them: a sub-expression used many times is computed once and the plan stays small (polars'
 # optimiser is slow on deeply repeated expression trees).
