@@ -234,7 +234,7 @@ def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl
     plan = raw.lazy().select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
         *(text.alias(_TEXT + c) for c, text in texts.items()),
-        *(cut_expr(clean_text_expr(pl.col(c)), spec.extra_max_len).alias(c) for c in extras),
+        *(clean_text_expr(pl.col(c)).alias(_TEXT + c) for c in extras),
     )
     library = [c for c in spec.columns if c.kind in _LIBRARY_KINDS]
     if library:
@@ -282,7 +282,8 @@ def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl
         reasons.append(judged.reason.alias(_WHY + col.name))
     for stage in stages:
         plan = plan.with_columns(**stage)
-    return plan.select(ROW, *values, *extras, *reasons).collect()
+    cut = [cut_expr(pl.col(_TEXT + c), spec.extra_max_len).alias(c) for c in extras]
+    return plan.select(ROW, *values, *cut, *reasons).collect()
 
 
 def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
