@@ -9,6 +9,7 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
+from listrak_assets.cleaning.table import ROW, _failure_counts
 from listrak_assets.defs.keys import clean_key, rejects_key
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.validation import build_schema
@@ -379,3 +380,32 @@ def test_an_opt_out_is_never_undone_by_a_newer_row(workspace: Workspace) -> None
     assert workspace.materialize("sms_audience").success
     rows = workspace.clean("sms_audience").sort("phone").select("phone", "optedout", "firstname")
     assert rows.rows() == [("17175550100", None, "Other-newer"), ("17175559636", True, "Opted")]
+
+
+def test_schema_failures_report_what_blanking_and_de_duplication_could_break() -> None:
+    """Pandera runs once, before de-duplication; the clean table's own failures (a required
+    value left empty, a key twice, a per-row failure whose row was kept) are still counted."""
+    spec = TABLES["customers"]
+    clean = pl.DataFrame(
+        {
+            ROW: pl.Series([0, 1, 2], dtype=pl.UInt32),
+            "email": ["a@example.com", "a@example.com", None],
+        }
+    )
+    blanked = pl.DataFrame(schema={ROW: pl.UInt32, "column": pl.String})
+    no_rules = pl.DataFrame(
+        schema={ROW: pl.UInt32, "column": pl.String, "reason": pl.String, "stage": pl.String}
+    )
+    assert _failure_counts(clean, no_rules, blanked, spec) == {
+        "duplicate_key": 2,
+        "missing_required": 1,
+    }
+    unique = clean.head(1)
+    assert _failure_counts(unique, no_rules, blanked, spec) == {}
+    rules = pl.DataFrame(
+        {ROW: [0, 5], "column": ["birthday", "birthday"], "reason": ["invalid_date"] * 2},
+        schema={ROW: pl.UInt32, "column": pl.String, "reason": pl.String},
+    )
+    assert _failure_counts(unique, rules, blanked, spec) == {"invalid_date": 1}
+    was_blanked = pl.DataFrame({ROW: [0], "column": ["birthday"]}, schema=blanked.schema)
+    assert _failure_counts(unique, rules, was_blanked, spec) == {}

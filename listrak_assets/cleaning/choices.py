@@ -4,19 +4,33 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from listrak_assets.cleaning.text import on_series
 
-def normalise_choice(
-    text: pl.Series, choices: tuple[str, ...], spellings: Mapping[str, str | None]
-) -> pl.Series:
+
+def choice_expr(
+    text: pl.Expr, choices: tuple[str, ...], spellings: Mapping[str, str | None]
+) -> pl.Expr:
     """One of `choices` whatever its case, or the choice another spelling means (None: blank).
     Unknown values are kept as written so that the schema rejects them with the value shown."""
     mapping = {**{c.lower(): c for c in choices}, **spellings}
     return text.str.to_lowercase().replace_strict(mapping, default=text, return_dtype=pl.String)
 
 
-def normalise_status(text: pl.Series, statuses: tuple[str, ...]) -> pl.Series:
+def normalise_choice(
+    text: pl.Series, choices: tuple[str, ...], spellings: Mapping[str, str | None]
+) -> pl.Series:
+    """`choice_expr` over one series."""
+    return on_series(text, lambda t: choice_expr(t, choices, spellings))
+
+
+def status_expr(text: pl.Expr, statuses: tuple[str, ...]) -> pl.Expr:
     """Listrak's status number (0-11) from the number or the name; null when neither."""
     low = text.str.to_lowercase().str.replace("cancelled", "canceled", literal=True)
     by_name = {name.lower(): i for i, name in enumerate(statuses)}
     by_number = {str(i): i for i in range(len(statuses))}
     return low.replace_strict({**by_name, **by_number}, default=None, return_dtype=pl.Int64)
+
+
+def normalise_status(text: pl.Series, statuses: tuple[str, ...]) -> pl.Series:
+    """`status_expr` over one series."""
+    return on_series(text, lambda t: status_expr(t, statuses))

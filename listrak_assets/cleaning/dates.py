@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged
+from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judged_on
 from listrak_assets.formats import DateOrder, TwoDigitYears
 
 DATE_REASON = "invalid_date"
@@ -80,31 +80,39 @@ _ISO_LAYOUT = (
 _PARTS = ("year", "month", "day", "H", "M", "S", "F", "P", "Z")
 
 
-def _any_layout(text: pl.Series, rules: DateRules) -> pl.DataFrame:
-    g = text.str.extract_groups(_LAYOUT).struct.unnest()
+def _any_layout(groups: pl.Expr, rules: DateRules) -> dict[str, pl.Expr]:
+    f = groups.struct.field
     first, second = ("l1", "l2") if rules.order == "MDY" else ("l2", "l1")
-    name = pl.coalesce("nn", "dn").str.to_lowercase()
-    return g.select(
-        pl.coalesce("iy", "cy", pl.when(pl.col("ls") == pl.col("lt")).then("ly"), "ny", "dy")
-        .alias("year"),
-        pl.coalesce(
-            "im", "cm", first, name.replace_strict(_MONTHS, default=None, return_dtype=pl.String)
-        ).alias("month"),
-        pl.coalesce("id", "cd", second, "nd", "dd").alias("day"),
-        "H", "M", "S", "F", "P", "Z",
-    )  # fmt: skip
+    name = pl.coalesce(f("nn"), f("dn")).str.to_lowercase()
+    return {
+        "year": pl.coalesce(
+            f("iy"), f("cy"), pl.when(f("ls") == f("lt")).then(f("ly")), f("ny"), f("dy")
+        ),
+        "month": pl.coalesce(
+            f("im"),
+            f("cm"),
+            f(first),
+            name.replace_strict(_MONTHS, default=None, return_dtype=pl.String),
+        ),
+        "day": pl.coalesce(f("id"), f("cd"), f(second), f("nd"), f("dd")),
+        **{p: f(p) for p in ("H", "M", "S", "F", "P", "Z")},
+    }
 
 
-def _parts(text: pl.Series, rules: DateRules) -> pl.DataFrame:
+def _parts(text: pl.Expr, rules: DateRules, scratch: str) -> tuple[dict[str, pl.Expr], list[Stage]]:
     """Year, month, day, time and offset as found in the text (strings; nulls when the text
-    fits no layout)."""
-    iso = text.str.extract_groups(_ISO_LAYOUT).struct.unnest()
-    parts = iso.with_columns(pl.lit(None, pl.String).alias("P")).select(_PARTS)
-    rest = (text.is_not_null() & parts["year"].is_null()).arg_true()
-    if rest.len() == 0:
-        return parts
-    other = _any_layout(text.gather(rest), rules)
-    return parts.with_columns(parts[c].scatter(rest, other[c]) for c in _PARTS)
+    fits no layout), as columns of the returned stages. The full layout reads only the rows
+    the ISO layout left (the others are masked to null, which costs nothing)."""
+    iso, other = scratch + "iso", scratch + "any"
+    first: Stage = {iso: text.str.extract_groups(_ISO_LAYOUT)}
+    rest = pl.when(text.is_not_null() & pl.col(iso).struct.field("year").is_null()).then(text)
+    second: Stage = {other: rest.str.extract_groups(_LAYOUT)}
+    found = _any_layout(pl.col(other), rules)
+    third: Stage = {
+        scratch + p: pl.coalesce(pl.col(iso).struct.field(p), found[p]) for p in _PARTS if p != "P"
+    }
+    third[scratch + "P"] = found["P"]
+    return {p: pl.col(scratch + p) for p in _PARTS}, [first, second, third]
 
 
 def _year(year: pl.Expr, rules: DateRules) -> pl.Expr:
@@ -119,33 +127,47 @@ def _year(year: pl.Expr, rules: DateRules) -> pl.Expr:
     return pl.when(short).then(pivoted).otherwise(yy)
 
 
-def _iso_date(parts: pl.DataFrame, rules: DateRules) -> pl.Expr:
+def _iso_date(parts: dict[str, pl.Expr], rules: DateRules) -> pl.Expr:
     return pl.concat_str(
-        _year(pl.col("year"), rules).cast(pl.String).str.zfill(4),
+        _year(parts["year"], rules).cast(pl.String).str.zfill(4),
         pl.lit("-"),
-        pl.col("month").str.zfill(2),
+        parts["month"].str.zfill(2),
         pl.lit("-"),
-        pl.col("day").str.zfill(2),
+        parts["day"].str.zfill(2),
     )
 
 
-def _reasons(
-    text: pl.Series, parts: pl.DataFrame, value: pl.Series, rules: DateRules, reason: str
-) -> pl.Series:
+def _reason(
+    text: pl.Expr, parts: dict[str, pl.Expr], value: pl.Expr, rules: DateRules, reason: str
+) -> pl.Expr:
     """`reason` for every written value without a date, or `two_digit_year` where the year
     was refused for being two digits."""
-    refused = parts.select(
-        (pl.col("year").str.len_bytes() == 2) & (rules.two_digit_years == "reject")
-    ).to_series()
+    refused = (parts["year"].str.len_bytes() == 2) & (rules.two_digit_years == "reject")
     why = pl.when(refused.fill_null(False)).then(pl.lit(TWO_DIGIT_REASON)).otherwise(pl.lit(reason))
-    failed = text.is_not_null() & value.is_null()
-    return pl.select(pl.when(failed).then(why)).to_series().alias(text.name)
+    return pl.when(text.is_not_null() & value.is_null()).then(why)
 
 
 def _in_range(
-    value: pl.Series, earliest: dt.date | dt.datetime, latest: dt.date | dt.datetime
-) -> pl.Series:
-    return pl.select(pl.when(value.is_between(earliest, latest)).then(value)).to_series()
+    value: pl.Expr, earliest: dt.date | dt.datetime, latest: dt.date | dt.datetime
+) -> pl.Expr:
+    return pl.when(value.is_between(earliest, latest)).then(value)
+
+
+def date_expr(
+    text: pl.Expr,
+    rules: DateRules,
+    earliest: dt.date = dt.date(1900, 1, 1),
+    latest: dt.date | None = None,
+    *,
+    scratch: str = "__date__",
+) -> JudgedExpr:
+    """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
+    columns are named with the `scratch` prefix."""
+    parts, stages = _parts(text, rules, scratch)
+    day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
+    stages.append({scratch + "value": _in_range(day, earliest, latest or dt.date.today())})
+    value = pl.col(scratch + "value")
+    return JudgedExpr(value, _reason(text, parts, value, rules, DATE_REASON), tuple(stages))
 
 
 def normalise_date(
@@ -154,71 +176,91 @@ def normalise_date(
     earliest: dt.date = dt.date(1900, 1, 1),
     latest: dt.date | None = None,
 ) -> Judged:
-    """A date within [earliest, latest]; a timestamp keeps its date as written."""
-    parts = _parts(text, rules)
-    iso = parts.select(_iso_date(parts, rules)).to_series()
-    day = iso.str.to_date("%Y-%m-%d", strict=False)
-    day = _in_range(day, earliest, latest or dt.date.today()).alias(text.name)
-    return Judged(day, _reasons(text, parts, day, rules, DATE_REASON))
+    """`date_expr` over one series."""
+    return judged_on(text, lambda t: date_expr(t, rules, earliest, latest))
 
 
-def _naive(parts: pl.DataFrame, rules: DateRules) -> pl.Series:
+def _naive(parts: dict[str, pl.Expr], rules: DateRules) -> pl.Expr:
     """Wall-clock time as written (no zone), null where impossible."""
-    hour = pl.col("H").cast(pl.Int32)
-    pm = pl.col("P").str.to_lowercase() == "pm"
+    hour = parts["H"].cast(pl.Int32)
+    pm = parts["P"].str.to_lowercase() == "pm"
     hour24 = (
-        pl.when(pl.col("P").is_null())
+        pl.when(parts["P"].is_null())
         .then(hour)
         .when(hour.is_between(1, 12))
         .then(hour % 12 + pl.when(pm).then(12).otherwise(0))
     )
-    fraction = pl.concat_str(pl.col("F").fill_null(""), pl.lit("000000")).str.slice(0, 6)
+    fraction = pl.concat_str(parts["F"].fill_null(""), pl.lit("000000")).str.slice(0, 6)
     iso = pl.concat_str(
         _iso_date(parts, rules),
         pl.lit("T"),
-        hour24.fill_null(pl.when(pl.col("H").is_null()).then(0)).cast(pl.String).str.zfill(2),
+        hour24.fill_null(pl.when(parts["H"].is_null()).then(0)).cast(pl.String).str.zfill(2),
         pl.lit(":"),
-        pl.col("M").fill_null("00"),
+        parts["M"].fill_null("00"),
         pl.lit(":"),
-        pl.col("S").fill_null("00"),
+        parts["S"].fill_null("00"),
         pl.lit("."),
         fraction,
     )
-    return parts.select(
-        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-    ).to_series()
+    return iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
 
 
-def _offset_minutes(zone: pl.Series) -> pl.Series:
+def _offset_minutes(zone: pl.Expr) -> pl.Expr:
     """Minutes east of UTC written in the text (`Z`, `+05:30`, `-0400`, `+01`)."""
     digits = zone.str.replace_all(r"[^0-9]", "")
     minutes = digits.str.slice(0, 2).cast(pl.Int32, strict=False) * 60 + digits.str.slice(
         2, 2
     ).cast(pl.Int32, strict=False).fill_null(0)
-    sign = pl.select(pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)).to_series()
-    return pl.select(
-        pl.when(zone.str.to_lowercase() == "z").then(0).otherwise(sign * minutes)
-    ).to_series()
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    return pl.when(zone.str.to_lowercase() == "z").then(0).otherwise(sign * minutes)
 
 
-def _localised(naive: pl.Series, time_zone: str) -> pl.Series:
+def _localised(naive: pl.Expr, time_zone: str) -> pl.Expr:
     """UTC instants of wall-clock times in `time_zone` (RFC 5545 for overlaps and gaps)."""
     utc = pl.Datetime("us", "UTC")
     local = naive.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
-    out = local.dt.convert_time_zone("UTC")
-    gap = (naive.is_not_null() & local.is_null()).arg_true()
-    if gap.len() == 0:
-        return out.cast(utc)
+    out = local.dt.convert_time_zone("UTC").cast(utc)
+    if time_zone == "UTC":
+        return out  # no gaps
     # The offset in force before the gap: the one three hours earlier (gaps are shorter).
-    wall = naive.gather(gap)
+    wall = pl.when(naive.is_not_null() & local.is_null()).then(naive)
     before = (wall - dt.timedelta(hours=3)).dt.replace_time_zone(
         time_zone, ambiguous="earliest", non_existent="null"
     )
     offset = before.dt.replace_time_zone(None) - before.dt.convert_time_zone(
         "UTC"
     ).dt.replace_time_zone(None)
-    shifted = (wall - offset).dt.replace_time_zone("UTC")
-    return out.cast(utc).scatter(gap, shifted)
+    shifted = (wall - offset).dt.replace_time_zone("UTC").cast(utc)
+    return pl.coalesce(out, shifted)
+
+
+def datetime_expr(
+    text: pl.Expr,
+    rules: DateRules,
+    source_timezone: str = "UTC",
+    earliest: dt.datetime | None = None,
+    latest: dt.datetime | None = None,
+    *,
+    scratch: str = "__datetime__",
+) -> JudgedExpr:
+    """A UTC timestamp within [earliest, latest]. Offsets in the text win; text without one
+    is in `source_timezone`. Intermediate columns are named with the `scratch` prefix."""
+    parts, stages = _parts(text, rules, scratch)
+    stages.append(
+        {scratch + "naive": _naive(parts, rules), scratch + "offset": _offset_minutes(parts["Z"])}
+    )
+    naive, offset = pl.col(scratch + "naive"), pl.col(scratch + "offset")
+    zone = parts["Z"]
+    written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(naive - pl.duration(minutes=offset))
+    local = _localised(pl.when(zone.is_null()).then(naive), source_timezone)
+    value = pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
+    if earliest is not None or latest is not None:
+        lo = earliest or dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+        hi = latest or dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+        value = _in_range(value, lo, hi)
+    stages.append({scratch + "value": value})
+    value = pl.col(scratch + "value")
+    return JudgedExpr(value, _reason(text, parts, value, rules, DATETIME_REASON), tuple(stages))
 
 
 def normalise_datetime(
@@ -228,24 +270,5 @@ def normalise_datetime(
     earliest: dt.datetime | None = None,
     latest: dt.datetime | None = None,
 ) -> Judged:
-    """A UTC timestamp within [earliest, latest]. Offsets in the text win; text without one
-    is in `source_timezone`."""
-    parts = _parts(text, rules)
-    naive = _naive(parts, rules)
-    zone = parts["Z"]
-    offset = _offset_minutes(zone)
-    written = pl.select(
-        pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(
-            naive - pl.duration(minutes=pl.lit(offset))
-        )
-    ).to_series()
-    local = _localised(pl.select(pl.when(zone.is_null()).then(naive)).to_series(), source_timezone)
-    value = pl.select(
-        pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
-    ).to_series()
-    if earliest is not None or latest is not None:
-        lo = earliest or dt.datetime(1, 1, 1, tzinfo=dt.UTC)
-        hi = latest or dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
-        value = _in_range(value, lo, hi)
-    value = value.alias(text.name)
-    return Judged(value, _reasons(text, parts, value, rules, DATETIME_REASON))
+    """`datetime_expr` over one series."""
+    return judged_on(text, lambda t: datetime_expr(t, rules, source_timezone, earliest, latest))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import polars as pl
@@ -22,6 +23,34 @@ def judge(text: pl.Series, value: pl.Series, reason: str) -> Judged:
     return Judged(value.alias(text.name), why)
 
 
-def unjudged(value: pl.Series) -> Judged:
-    """A value that can't fail (free text): no reasons."""
-    return Judged(value, pl.Series(value.name, [None] * value.len(), dtype=pl.String))
+# Named intermediate columns, computed in one `with_columns` before the next stage reads
+# them: a sub-expression used many times is computed once and the plan stays small (polars'
+# optimiser is slow on deeply repeated expression trees).
+Stage = dict[str, pl.Expr]
+
+
+class JudgedExpr(NamedTuple):
+    """`Judged` as expressions, to be evaluated in a table's one lazy plan, after `stages`
+    (whose column names start with the scratch prefix the normaliser was given)."""
+
+    value: pl.Expr
+    reason: pl.Expr
+    stages: tuple[Stage, ...] = ()
+
+
+def judged_on(text: pl.Series, make: Callable[[pl.Expr], JudgedExpr]) -> Judged:
+    """An expression normaliser evaluated on one series."""
+    judged = make(pl.col("_"))
+    frame = text.rename("_").to_frame().lazy()
+    for stage in judged.stages:
+        frame = frame.with_columns(**stage)
+    both = frame.select(judged.value.alias("value"), judged.reason.alias("reason")).collect()
+    return Judged(both["value"].alias(text.name), both["reason"].alias(text.name))
+
+
+def judge_expr(
+    text: pl.Expr, value: pl.Expr, reason: str, stages: tuple[Stage, ...] = ()
+) -> JudgedExpr:
+    """One reason for every non-empty text that gave no value."""
+    why = pl.when(text.is_not_null() & value.is_null()).then(pl.lit(reason))
+    return JudgedExpr(value, why, stages)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged, judge
+from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judge_expr, judged_on
 from listrak_assets.formats import DecimalSeparator
 
 MONEY = pl.Decimal(18, 2)
@@ -25,64 +25,77 @@ _MAX_WHOLE_DIGITS = 16  # Decimal(18, 2)
 _MAX_INTEGER_DIGITS = 18  # Int64
 
 
-def _parts(text: pl.Series, separator: DecimalSeparator) -> pl.DataFrame:
+def _parts(
+    text: pl.Expr, separator: DecimalSeparator, scratch: str
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, list[Stage]]:
     """Sign, whole digits (grouping removed) and decimal digits; nulls where the text is not
-    a number by the separator rule."""
+    a number by the separator rule. Computed in the returned stages."""
     group = "," if separator == "." else "."
     g, d = "\\" + group, "\\" + separator
     pattern = rf"^([+-]?)(\d{{1,3}}(?:{g}\d{{3}})+|\d*)(?:{d}(\d*))?$"
     bare = text.str.replace_all(_CURRENCY, "").str.strip_chars()
-    found = bare.str.extract_groups(pattern)
-    whole = found.struct.field("2").str.replace_all(g, "")
-    fraction = found.struct.field("3").fill_null("")
+    first: Stage = {scratch + "found": bare.str.extract_groups(pattern)}
+    found = pl.col(scratch + "found").struct
+    whole = found.field("2").str.replace_all(g, "")
+    fraction = found.field("3").fill_null("")
     has_digits = (whole.str.len_bytes() + fraction.str.len_bytes()) > 0
-    return pl.DataFrame(
+    second: Stage = {
+        scratch + "negative": found.field("1") == "-",
+        scratch + "whole": pl.when(has_digits).then(whole.str.strip_chars_start("0")),
+        scratch + "fraction": fraction,
+    }
+    negative, whole, fraction = (pl.col(scratch + n) for n in ("negative", "whole", "fraction"))
+    return negative, whole, fraction, [first, second]
+
+
+def decimal_expr(
+    text: pl.Expr, separator: DecimalSeparator = ".", *, scratch: str = "__decimal__"
+) -> JudgedExpr:
+    """An amount in cents as `Decimal(18, 2)`, rounded half away from zero. Intermediate
+    columns are named with the `scratch` prefix."""
+    negative, whole, fraction, stages = _parts(text, separator, scratch)
+    f3 = pl.concat_str(fraction, pl.lit("000")).str.slice(0, 3)
+    stages.append(
         {
-            "negative": found.struct.field("1") == "-",
-            "whole": pl.select(
-                pl.when(has_digits).then(whole.str.strip_chars_start("0"))
-            ).to_series(),
-            "fraction": fraction,
+            scratch + "cents": pl.when(whole.str.len_bytes() <= _MAX_WHOLE_DIGITS).then(
+                whole.replace("", "0").cast(pl.Int64, strict=False) * 100
+                + f3.str.slice(0, 2).cast(pl.Int64)
+                + (f3.str.slice(2, 1) >= "5").cast(pl.Int64)
+            )
         }
     )
+    cents = pl.col(scratch + "cents")
+    value = pl.concat_str(
+        pl.when(negative & (cents > 0)).then(pl.lit("-")).otherwise(pl.lit("")),
+        (cents // 100).cast(pl.String),
+        pl.lit("."),
+        (cents % 100).cast(pl.String).str.zfill(2),
+    ).cast(MONEY)
+    stages.append({scratch + "value": value})
+    return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
+
+
+def integer_expr(
+    text: pl.Expr, separator: DecimalSeparator = ".", *, scratch: str = "__integer__"
+) -> JudgedExpr:
+    """A whole number (`45`, `1,200`, `45.0`); a fraction other than zeros is rejected.
+    Intermediate columns are named with the `scratch` prefix."""
+    negative, whole, fraction, stages = _parts(text, separator, scratch)
+    value = pl.when(
+        fraction.str.contains("^0*$") & (whole.str.len_bytes() <= _MAX_INTEGER_DIGITS)
+    ).then(
+        pl.when(negative).then(-1).otherwise(1)
+        * whole.replace("", "0").cast(pl.Int64, strict=False)
+    )
+    stages.append({scratch + "value": value})
+    return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
 
 
 def normalise_decimal(text: pl.Series, separator: DecimalSeparator = ".") -> Judged:
-    """An amount in cents as `Decimal(18, 2)`, rounded half away from zero."""
-    parts = _parts(text, separator).with_columns(
-        pl.concat_str(pl.col("fraction"), pl.lit("000")).str.slice(0, 3).alias("f3")
-    )
-    cents = (
-        pl.col("whole").replace("", "0").cast(pl.Int64, strict=False) * 100
-        + pl.col("f3").str.slice(0, 2).cast(pl.Int64)
-        + (pl.col("f3").str.slice(2, 1) >= "5").cast(pl.Int64)
-    )
-    value = parts.select(
-        pl.when(pl.col("whole").str.len_bytes() <= _MAX_WHOLE_DIGITS).then(cents).alias("cents"),
-        "negative",
-    ).select(
-        pl.concat_str(
-            pl.when(pl.col("negative") & (pl.col("cents") > 0))
-            .then(pl.lit("-"))
-            .otherwise(pl.lit("")),
-            (pl.col("cents") // 100).cast(pl.String),
-            pl.lit("."),
-            (pl.col("cents") % 100).cast(pl.String).str.zfill(2),
-        ).cast(MONEY)
-    )
-    return judge(text, value.to_series(), REASON)
+    """`decimal_expr` over one series."""
+    return judged_on(text, lambda t: decimal_expr(t, separator))
 
 
 def normalise_integer(text: pl.Series, separator: DecimalSeparator = ".") -> Judged:
-    """A whole number (`45`, `1,200`, `45.0`); a fraction other than zeros is rejected."""
-    parts = _parts(text, separator)
-    whole = parts.select(
-        pl.when(
-            pl.col("fraction").str.contains("^0*$")
-            & (pl.col("whole").str.len_bytes() <= _MAX_INTEGER_DIGITS)
-        ).then(
-            pl.when(pl.col("negative")).then(-1).otherwise(1)
-            * pl.col("whole").replace("", "0").cast(pl.Int64, strict=False)
-        )
-    ).to_series()
-    return judge(text, whole, REASON)
+    """`integer_expr` over one series."""
+    return judged_on(text, lambda t: integer_expr(t, separator))

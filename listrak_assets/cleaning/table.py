@@ -14,21 +14,21 @@ not blankable (an opt-out flag), rejects the row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandera.polars as pa
 import polars as pl
 
-from listrak_assets.cleaning.booleans import normalise_boolean
-from listrak_assets.cleaning.choices import normalise_choice, normalise_status
-from listrak_assets.cleaning.dates import DateRules, normalise_date, normalise_datetime
+from listrak_assets.cleaning.booleans import boolean_expr
+from listrak_assets.cleaning.choices import choice_expr, status_expr
+from listrak_assets.cleaning.dates import DateRules, date_expr, datetime_expr
 from listrak_assets.cleaning.emails import normalise_email
-from listrak_assets.cleaning.judged import Judged, judge, unjudged
-from listrak_assets.cleaning.numbers import normalise_decimal, normalise_integer
+from listrak_assets.cleaning.judged import JudgedExpr, Stage, judge_expr
+from listrak_assets.cleaning.numbers import decimal_expr, integer_expr
 from listrak_assets.cleaning.phones import normalise_phone
-from listrak_assets.cleaning.text import clean_text, cut
+from listrak_assets.cleaning.text import clean_text_expr, cut_expr
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.formats import (
     DateOrder,
@@ -148,70 +148,142 @@ def _timestamp_bounds(span: Span | None, options: CleanOptions) -> tuple[dt.date
     )
 
 
-def normalise(col: Col, text: pl.Series, options: CleanOptions) -> Judged:
+def normalise(col: Col, text: pl.Expr, options: CleanOptions) -> JudgedExpr:
     """The typed, Listrak-formatted value of one column from its clean text, with the reason
-    wherever a written value has none."""
+    wherever a written value has none (email and phone: see `_by_library`)."""
+    scratch = f"{_SCRATCH}{col.name}__"
     match col.kind:
-        case Kind.EMAIL:
-            return normalise_email(text)
-        case Kind.PHONE:
-            return normalise_phone(text, options.default_phone_country, options.phone_validation)
         case Kind.DATE:
             earliest, latest = options.date_ranges[col.span or Span.BIRTHDAYS].bounds(options.day)
-            return normalise_date(text, options.date_rules, earliest, latest)
+            return date_expr(text, options.date_rules, earliest, latest, scratch=scratch)
         case Kind.DATETIME:
             earliest_t, latest_t = _timestamp_bounds(col.span, options)
-            return normalise_datetime(
-                text, options.date_rules, options.source_timezone, earliest_t, latest_t
+            return datetime_expr(
+                text,
+                options.date_rules,
+                options.source_timezone,
+                earliest_t,
+                latest_t,
+                scratch=scratch,
             )
         case Kind.BOOLEAN:
-            return judge(text, normalise_boolean(text), "invalid_boolean")
+            return judge_expr(text, boolean_expr(text), "invalid_boolean")
         case Kind.DECIMAL:
-            return normalise_decimal(text, options.decimal_separator)
+            return decimal_expr(text, options.decimal_separator, scratch=scratch)
         case Kind.INTEGER:
-            return normalise_integer(text, options.decimal_separator)
+            return integer_expr(text, options.decimal_separator, scratch=scratch)
         case Kind.STATUS:
-            return judge(text, normalise_status(text, col.choices), "invalid_choice")
+            return judge_expr(text, status_expr(text, col.choices), "invalid_choice")
         case Kind.CHOICE:
-            return unjudged(normalise_choice(text, col.choices, col.spellings))
+            return _unjudged(choice_expr(text, col.choices, col.spellings))
+        case Kind.EMAIL | Kind.PHONE:
+            raise ValueError(f"{col.name}: {col.kind} values are judged by `_by_library`")
         case _:
             if col.max_len is not None and col.overflow is Overflow.CUT:
-                return unjudged(cut(text, col.max_len))
-            return unjudged(text)
+                return _unjudged(cut_expr(text, col.max_len))
+            return _unjudged(text)
+
+
+def _unjudged(value: pl.Expr) -> JudgedExpr:
+    """A value that can't fail (free text): no reasons."""
+    return JudgedExpr(value, pl.lit(None, pl.String))
+
+
+_LIBRARY_KINDS = (Kind.EMAIL, Kind.PHONE)
+_JUDGED_DTYPE = pl.Struct({"value": pl.String, "reason": pl.String})
+
+
+def _by_library(col: Col, options: CleanOptions) -> Callable[[pl.Series], pl.Series]:
+    """Email and phone columns, judged with their reference library once per distinct value
+    (inside the plan, over the whole column): value and reason as one struct."""
+
+    def judged(text: pl.Series) -> pl.Series:
+        if col.kind is Kind.EMAIL:
+            found = normalise_email(text)
+        else:
+            found = normalise_phone(text, options.default_phone_country, options.phone_validation)
+        both = pl.DataFrame(
+            {"value": found.value, "reason": found.reason},
+            schema={"value": pl.String, "reason": pl.String},
+        )
+        return both.to_struct(text.name)
+
+    return judged
+
+
+_TEXT = "__text__"  # prefix of the clean text of each column
+_SCRATCH = "__step__"  # prefix of the intermediate columns of each column's normaliser
+_JUDGED = "__judged__"  # prefix of the library's (value, reason) of email and phone columns
 
 
 def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
     """Typed columns, plus one reason column per column (why a written value has no value)
-    and the parsed `updated_at`."""
-    empty = pl.Series([None] * raw.height, dtype=pl.String)
-    texts = {c: clean_text(raw[c]) if c in raw.columns else empty for c in spec.column_names}
+    and the parsed `updated_at`: one lazy plan, collected once. Each column's clean text is
+    computed once and shared by its value and its reason."""
+    present = set(raw.columns)
+    texts = {
+        c: clean_text_expr(pl.col(c)) if c in present else pl.lit(None, pl.String)
+        for c in spec.column_names
+    }
     for target, source in spec.fallbacks.items():
-        if source in raw.columns:
-            texts[target] = texts[target].fill_null(clean_text(raw[source]))
-    columns: list[pl.Series] = [pl.Series(ROW, range(raw.height), dtype=pl.UInt32)]
-    reasons: list[pl.Series] = []
-    if UPDATED_AT in raw.columns:
+        if source in present:
+            texts[target] = texts[target].fill_null(clean_text_expr(pl.col(source)))
+    if UPDATED_AT in present:
+        texts[UPDATED_AT] = clean_text_expr(pl.col(UPDATED_AT))
+    extras = extra_columns(raw, spec)
+    plan = raw.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
+        *(text.alias(_TEXT + c) for c, text in texts.items()),
+        *(clean_text_expr(pl.col(c)).alias(_TEXT + c) for c in extras),
+    )
+    library = [c for c in spec.columns if c.kind in _LIBRARY_KINDS]
+    if library:
+        plan = plan.with_columns(
+            pl.col(_TEXT + c.name)
+            .map_batches(_by_library(c, options), return_dtype=_JUDGED_DTYPE)
+            .alias(_JUDGED + c.name)
+            for c in library
+        )
+    values: list[pl.Expr] = []
+    reasons: list[pl.Expr] = []
+    stages: list[Stage] = []
+
+    def staged(judged: JudgedExpr) -> JudgedExpr:
+        for i, stage in enumerate(judged.stages):
+            if i == len(stages):
+                stages.append({})
+            stages[i].update(stage)
+        return judged
+
+    if UPDATED_AT in present:
         # Parsed once: it orders duplicates, and a value that is not a time is a reject.
         earliest, latest = _timestamp_bounds(Span.EVENTS, options)
-        order = normalise_datetime(
-            clean_text(raw[UPDATED_AT]),
-            options.date_rules,
-            options.source_timezone,
-            earliest,
-            latest,
+        order = staged(
+            datetime_expr(
+                pl.col(_TEXT + UPDATED_AT),
+                options.date_rules,
+                options.source_timezone,
+                earliest,
+                latest,
+                scratch=_SCRATCH + _ORDER,
+            )
         )
-        columns.append(order.value.alias(_ORDER))
+        values.append(order.value.alias(_ORDER))
         reasons.append(order.reason.alias(_WHY + UPDATED_AT_COLUMN))
     else:
-        columns.append(pl.Series(_ORDER, [None] * raw.height, dtype=pl.Datetime("us", "UTC")))
+        values.append(pl.lit(None, pl.Datetime("us", "UTC")).alias(_ORDER))
     for col in spec.columns:
-        judged = normalise(col, texts[col.name], options)
-        columns.append(judged.value.alias(col.name))
+        if col.kind in _LIBRARY_KINDS:
+            found = pl.col(_JUDGED + col.name).struct
+            judged = JudgedExpr(found.field("value"), found.field("reason"))
+        else:
+            judged = staged(normalise(col, pl.col(_TEXT + col.name), options))
+        values.append(judged.value.alias(col.name))
         reasons.append(judged.reason.alias(_WHY + col.name))
-    extras = [
-        cut(clean_text(raw[c]), spec.extra_max_len).alias(c) for c in extra_columns(raw, spec)
-    ]
-    return pl.DataFrame([*columns, *extras, *reasons])
+    for stage in stages:
+        plan = plan.with_columns(**stage)
+    cut = [cut_expr(pl.col(_TEXT + c), spec.extra_max_len).alias(c) for c in extras]
+    return plan.select(ROW, *values, *cut, *reasons).collect()
 
 
 def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
@@ -401,37 +473,48 @@ def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
 def _newest_per_key(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
     """One row per key: the one updated last (a row without a time counts as oldest), and
     of equals the one read last; kept in the order the rows were read. A true in a sticky
-    column (an opt-out) anywhere among the key's rows wins over newer rows."""
+    column (an opt-out) anywhere among the key's rows wins over newer rows.
+
+    One window per key instead of a sort of the whole table and a `unique`."""
     sticky = [pl.col(c).fill_null(False) for c in spec.sticky_true]
-    return (
-        frame.sort(*sticky, _ORDER, ROW, nulls_last=False)
-        .unique(subset=list(spec.key), keep="last")
-        .sort(ROW)
+    winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last().over(list(spec.key))
+    return frame.filter(pl.col(ROW) == winner)
+
+
+def _failure_counts(
+    clean: pl.DataFrame, rule_problems: pl.DataFrame, blanked: pl.DataFrame, spec: TableSpec
+) -> dict[str, int]:
+    """Values of the clean table that break the full schema, by reason.
+
+    The per-row rules were validated by Pandera once, on every row before de-duplication
+    (`rule_problems`); a failure still stands where its row is in `clean` and its value was
+    not blanked. What blanking and de-duplication could break is checked on `clean` itself:
+    a required value left empty, a key that is not unique.
+    """
+    standing = rule_problems.join(blanked, on=[ROW, "column"], how="anti").filter(
+        pl.col(ROW).is_in(clean[ROW].implode())
     )
-
-
-def _failure_counts(clean: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> dict[str, int]:
-    """Values of the clean table that break the full schema, by reason."""
-    full = build_schema(spec, today=options.day, ranges=options.date_ranges)
-    final = _schema_failures(clean, full.schema, full.reasons)
-    return dict(final.group_by("reason").len().iter_rows()) if not final.is_empty() else {}
+    counts: dict[str, int] = dict(standing.group_by("reason").len().iter_rows())
+    empty = sum(clean[c].null_count() for c in spec.required)
+    duplicates = int(clean.select(pl.struct(spec.key).is_duplicated().sum()).item())
+    for reason, n in (("missing_required", empty), ("duplicate_key", duplicates)):
+        if n:
+            counts[reason] = counts.get(reason, 0) + n
+    return counts
 
 
 def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
     """Normalise, reject or blank, de-duplicate and validate one raw table."""
     frame, unparsed = _normalise_problems(_normalised(raw, spec, options))
+    rules = _rule_problems(frame, spec, options)
     # A forgotten person's value is reported as such even where it breaks another rule.
     problems = pl.concat(
-        [
-            _forgotten(frame, spec, options),
-            unparsed,
-            _rule_problems(frame, spec, options),
-            _missing_any(frame, spec),
-        ]
+        [_forgotten(frame, spec, options), unparsed, rules, _missing_any(frame, spec)]
     ).unique(subset=[ROW, "column"], keep="first", maintain_order=True)
     problems = _actions(problems, spec, options)
     rejected = problems.filter(pl.col("action") == ROW_REJECTED)
-    kept = _blank(frame, problems.filter(pl.col("action") == BLANKED))
+    blanked = problems.filter(pl.col("action") == BLANKED)
+    kept = _blank(frame, blanked)
     valid = kept.filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
     newest = _newest_per_key(valid, spec)
     clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
@@ -440,5 +523,5 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
         rejects=_rejects(raw, problems, spec, options),
         raw_rows=raw.height,
         merged_rows=valid.height - newest.height,
-        schema_failures=_failure_counts(clean, spec, options),
+        schema_failures=_failure_counts(newest, rules, blanked.select(ROW, "column"), spec),
     )
