@@ -78,6 +78,7 @@ def email(contacts: int, churn: float, chunk_rows: int = 250_000) -> dict[str, A
                 "added": report.added,
                 "kept": report.kept,
                 "removed": report.removed,
+                "send_mode": report.send_mode,  # delta unless a full send is due
             }
         members = emulator.email.field_values(
             "Newsletter", "Amperity Message Attributes", "Benchmark Audience"
