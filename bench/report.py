@@ -106,7 +106,7 @@ def markdown(r: dict[str, Any], verdicts: list[Verdict]) -> str:
                     f"{s[label]['bytes_sent'] / 1e6:,.1f}",
                     f"{s[label]['seconds']:.1f}",
                     ", ".join(
-                        f"{k} {v:,}"
+                        f"{k} {v:,}" if isinstance(v, int | float) else f"{k} {v}"
                         for k, v in s[label].items()
                         if k not in ("requests", "bytes_sent", "seconds")
                     ),
