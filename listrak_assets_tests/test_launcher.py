@@ -75,6 +75,33 @@ def test_a_signal_to_the_outer_stand_in_ends_every_process_beneath_it(
     assert "KeyboardInterrupt" not in stderr
 
 
+def test_sigterm_ends_the_chain_when_the_caller_ignores_it(tmp_path: Path) -> None:
+    """A shell or supervisor may start the stand-in with SIGTERM ignored (`nohup`-like): the
+    stand-ins handle it themselves, and their command must not inherit it ignored."""
+    pids_file = tmp_path / "pids"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
+    python = sys.executable
+    outer = subprocess.Popen(
+        [python, "-m", "listrak_assets.sandbox.emulator", "--",
+         python, "-m", "listrak_assets.sandbox.sftp_server", "--root", str(tmp_path / "sftp"),
+         "--", python, "-c", _COMMAND, str(pids_file)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        _wait_for(pids_file, timeout=60)
+        inner = [int(p) for p in pids_file.read_text().split()]
+        outer.send_signal(signal.SIGTERM)
+        outer.communicate(timeout=60)
+    finally:
+        if outer.poll() is None:
+            outer.kill()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in inner) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in inner if _running(pid)] == []
+
+
 def test_serving_alone_stops_quietly_on_sigterm(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "listrak_assets.sandbox.emulator"],

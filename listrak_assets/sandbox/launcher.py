@@ -89,20 +89,31 @@ def end_group(pgid: int, grace: float = GRACE_SECONDS) -> None:
 def run_with(command: list[str], env: dict[str, str]) -> int:
     """Run `command` with `env` added to this process's environment, in a process group of
     its own that SIGTERM and SIGINT are passed on to; its exit code (128 + the signal's
-    number when a signal ended it, as a shell reports it)."""
-    child = subprocess.Popen(command, env={**os.environ, **env}, process_group=0)
+    number when a signal ended it, as a shell reports it).
+
+    The handlers are in place before the command starts, so it starts with both signals at
+    their defaults even when this process inherited them ignored (`nohup`, some supervisors):
+    a handled signal is reset on exec, an ignored one would be passed on ignored."""
+    started: list[subprocess.Popen[bytes]] = []
+    asked: list[int] = []
 
     def forward(signum: int) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(child.pid, signum)
+        asked.append(signum)
+        if started:
+            with suppress(ProcessLookupError):
+                os.killpg(started[0].pid, signum)
 
-    try:
-        with _on_stop(forward):
+    with _on_stop(forward):
+        child = subprocess.Popen(command, env={**os.environ, **env}, process_group=0)
+        started.append(child)
+        try:
+            if asked:  # a stop that came while the command was starting
+                forward(asked[-1])
             code = child.wait()
-    finally:
-        # Grandchildren that outlived the command (or a command never waited for).
-        end_group(child.pid)
-        child.wait()
+        finally:
+            # Grandchildren that outlived the command (or a command never waited for).
+            end_group(child.pid)
+            child.wait()
     return 128 - code if code < 0 else code
 
 
