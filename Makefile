@@ -40,7 +40,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pylint listrak_assets
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # Without a Listrak account in the environment, the UI's sinks publish to local stand-ins.
 ifeq ($(LISTRAK_API_URL)$(LISTRAK_SFTP_HOST),)
