@@ -43,9 +43,19 @@ def _wait_for(path: Path, timeout: float) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def _ignore_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+# The third case: a shell or supervisor started the stand-in with SIGTERM ignored (`nohup`-
+# like). The stand-ins handle it themselves, and their command must not inherit it ignored.
+@pytest.mark.parametrize(
+    ("sig", "caller_ignores"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-ignored-by-the-caller"],
+)
 def test_a_signal_to_the_outer_stand_in_ends_every_process_beneath_it(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, caller_ignores: bool
 ) -> None:
     pids_file = tmp_path / "pids"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
@@ -56,6 +66,7 @@ def test_a_signal_to_the_outer_stand_in_ends_every_process_beneath_it(
          python, "-m", "listrak_assets.sandbox.sftp_server", "--root", str(tmp_path / "sftp"),
          "--", python, "-c", _COMMAND, str(pids_file)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_ignore_sigterm if caller_ignores else None,
     )  # fmt: skip
     try:
         _wait_for(pids_file, timeout=60)
@@ -73,33 +84,6 @@ def test_a_signal_to_the_outer_stand_in_ends_every_process_beneath_it(
     assert [pid for pid in inner if _running(pid)] == []
     assert "Traceback" not in stderr
     assert "KeyboardInterrupt" not in stderr
-
-
-def test_sigterm_ends_the_chain_when_the_caller_ignores_it(tmp_path: Path) -> None:
-    """A shell or supervisor may start the stand-in with SIGTERM ignored (`nohup`-like): the
-    stand-ins handle it themselves, and their command must not inherit it ignored."""
-    pids_file = tmp_path / "pids"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTRAK_")}
-    python = sys.executable
-    outer = subprocess.Popen(
-        [python, "-m", "listrak_assets.sandbox.emulator", "--",
-         python, "-m", "listrak_assets.sandbox.sftp_server", "--root", str(tmp_path / "sftp"),
-         "--", python, "-c", _COMMAND, str(pids_file)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
-    )  # fmt: skip
-    try:
-        _wait_for(pids_file, timeout=60)
-        inner = [int(p) for p in pids_file.read_text().split()]
-        outer.send_signal(signal.SIGTERM)
-        outer.communicate(timeout=60)
-    finally:
-        if outer.poll() is None:
-            outer.kill()
-    deadline = time.monotonic() + 10
-    while any(_running(pid) for pid in inner) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert [pid for pid in inner if _running(pid)] == []
 
 
 def test_serving_alone_stops_quietly_on_sigterm(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 
 import polars as pl
 
@@ -256,21 +257,30 @@ def _scrub_parquet_input(
     return count
 
 
+class ScrubOptions(TypedDict, total=False):
+    """How input files are scrubbed: `by_origin` also removes the records whose raw rows were
+    removed (the inbox: raw tables name its files); `watched`: the inbox sensor watches the
+    folder; `encoding` and `delimiter`: the CSV dialect (`input` in listrak.yaml)."""
+
+    by_origin: Required[bool]
+    watched: bool
+    encoding: str
+    delimiter: str
+
+
 def scrub_files(
     paths: Iterable[Path],
     root: Path,
     matcher: Matcher,
     erasure: Erasure,
-    *,
-    by_origin: bool,
-    watched: bool = False,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
+    **options: Unpack[ScrubOptions],
 ) -> None:
     """The input files at `paths` (CSV, TXT, Parquet; under `root`) without the forgotten
-    people's records; `by_origin` also removes the records whose raw rows were removed (the
-    inbox: raw tables name its files); `watched`: the inbox sensor watches `root`."""
-    origins = erasure.origins if by_origin else set()
+    people's records (see `ScrubOptions`)."""
+    watched = options.get("watched", False)
+    encoding = options.get("encoding", "utf-8")
+    delimiter = options.get("delimiter", ",")
+    origins = erasure.origins if options["by_origin"] else set()
     for path in paths:
         if not path.is_file() or path.name.startswith("."):
             continue
@@ -285,26 +295,10 @@ def scrub_files(
 
 
 def scrub_inputs(
-    folder: Path,
-    matcher: Matcher,
-    erasure: Erasure,
-    *,
-    by_origin: bool,
-    watched: bool = False,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
+    folder: Path, matcher: Matcher, erasure: Erasure, **options: Unpack[ScrubOptions]
 ) -> None:
     """The input files (CSV, TXT, Parquet) under `folder`, at any depth, without the
     forgotten people's records (see `scrub_files`)."""
     if not folder.is_dir():
         return
-    scrub_files(
-        sorted(folder.rglob("*")),
-        folder,
-        matcher,
-        erasure,
-        by_origin=by_origin,
-        watched=watched,
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+    scrub_files(sorted(folder.rglob("*")), folder, matcher, erasure, **options)
