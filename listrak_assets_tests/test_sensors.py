@@ -186,17 +186,49 @@ def test_a_new_orders_file_requests_only_the_orders_chain(workspace: Workspace) 
     [orders] = _requests(_tick(workspace, _cursor(first, None)))
     assert _keys(orders) == _chain("orders", file_key("orders").to_user_string())
     assert orders.tags[TABLES_TAG] == "orders"
-    # The checks on the orders table run with it; none on another table.
+    # The checks on the orders table run with it, and the one of order items that reads
+    # orders; no other check on another table.
     checks = {(k.asset_key, k.name) for k in orders.asset_check_keys or []}
     assert (clean_key("orders"), "schema_valid") in checks
     assert (clean_key("orders"), "orders_have_customers") in checks
-    assert {key for key, _ in checks} == {clean_key("orders")}
+    others = {c for c in checks if c[0] != clean_key("orders")}
+    assert others == {(clean_key("order_items"), "items_have_orders")}
     # Dagster accepts it as a subset of the job the sensor targets (multi-assets whole).
     job = defs.resolve_job_def("refresh").get_subset(
         asset_selection=set(orders.asset_selection or []),
         asset_check_selection=set(orders.asset_check_keys or []),
     )
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == _keys(orders)
+
+
+def test_a_new_customers_file_reruns_the_check_of_orders_that_reads_it(
+    workspace: Workspace,
+) -> None:
+    _land(workspace, FILES)
+    first = _tick(workspace, None)
+    _land(workspace, {"customers_2.csv": FILES["customers.csv"]})
+    [customers] = _requests(_tick(workspace, _cursor(first, None)))
+    assert _keys(customers) == _chain("customers", "listrak/customer_file")
+    # Orders are not rebuilt, but whether each still has a customer is asked again.
+    checks = {(k.asset_key, k.name) for k in customers.asset_check_keys or []}
+    assert (clean_key("orders"), "orders_have_customers") in checks
+    assert (clean_key("orders"), "schema_valid") not in checks
+    assert {key for key, _ in checks} == {clean_key("customers"), clean_key("orders")}
+
+    # Dagster runs it: orders as last built, against the customers just rebuilt.
+    assert workspace.materialize("orders").success
+    tables = [k("customers") for k in (raw_key, clean_key, rejects_key)]
+    run = dg.materialize(
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        selection=dg.AssetSelection.assets(*tables)
+        | dg.AssetSelection.checks(*(customers.asset_check_keys or [])),
+        resources=workspace.resources(),
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+    assert run.success, failure_messages(run)
+    evaluated = {(e.asset_key, e.check_name) for e in run.get_asset_check_evaluations()}
+    assert (clean_key("orders"), "orders_have_customers") in evaluated
 
 
 def test_an_erasure_file_requests_only_erasure_and_republishes_nothing(

@@ -18,6 +18,7 @@ every table's rejects).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -30,6 +31,9 @@ from listrak_assets.defs.keys import (
     rejects_key,
 )
 from listrak_assets.schemas.forget import FORGET
+
+if TYPE_CHECKING:  # the type of RepositoryDefinition.asset_graph, not exported by dagster
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 EMAIL_TABLES = ("email_audience",)
 SMS_TABLES = ("sms_audience",)
@@ -61,6 +65,19 @@ def chains(tables: Iterable[str]) -> dg.AssetSelection:
     if FORGET.name in tables:
         return selection | ERASURE_CHAIN
     return selection - dg.AssetSelection.assets(FORGET_REQUESTS_KEY)
+
+
+def checks_of(selection: dg.AssetSelection, graph: AssetGraph) -> set[dg.AssetCheckKey]:
+    """The checks a run of `selection` must run: those on its assets, and those that read one
+    of them beside the asset they are on (`orders_have_customers` when only customers
+    changed), so a changed table is checked against the tables it is referenced from."""
+    assets = selection.resolve(graph)
+    reading = {
+        key
+        for key in graph.asset_check_keys
+        if any(dep.asset_key in assets for dep in graph.get_check_spec(key).additional_deps)
+    }
+    return set(selection.resolve_checks(graph)) | reading
 
 
 def publish_jobs(email: bool, sms: bool, files: bool) -> list[dg.UnresolvedAssetJobDefinition]:

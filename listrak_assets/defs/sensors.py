@@ -24,7 +24,7 @@ import time
 
 import dagster as dg
 
-from listrak_assets.defs.jobs import chains, refresh_job
+from listrak_assets.defs.jobs import chains, checks_of, refresh_job
 from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
@@ -102,7 +102,7 @@ def _request(
     return dg.RunRequest(
         run_key=run_key,
         asset_selection=sorted(selection.resolve(repo.asset_graph)),
-        asset_check_keys=sorted(selection.resolve_checks(repo.asset_graph)),
+        asset_check_keys=sorted(checks_of(selection, repo.asset_graph)),
         tags=tags,
     )
 
