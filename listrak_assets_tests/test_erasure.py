@@ -306,3 +306,31 @@ def test_erasure_refuses_to_run_without_a_salt(
     assert not result.success
     assert SALT_ENV in failure_messages(result)[0]
     assert emulator.writes == 0
+
+
+def test_an_unchanged_clean_table_is_not_vouched_for_without_the_salt(
+    workspace: Workspace, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipping an unchanged table is no way around the salt once anyone is forgotten."""
+    workspace.write("forget.csv", FORGET_FILE)
+    assert _erasure_only(workspace, emulator).success
+    workspace.write("customers.csv", "email,firstname\nkeep.me@example.org,Keep\n")
+    monkeypatch.delenv(SALT_ENV, raising=False)
+
+    def clean_customers(salt: str | None) -> dg.ExecuteInProcessResult:
+        keys = [k("customers") for k in (raw_key, clean_key, rejects_key)]
+        return dg.materialize(
+            list(defs.assets or []),
+            selection=dg.AssetSelection.assets(*keys),
+            resources={**workspace.resources(), "erasure": ListrakErasure(salt=salt)},
+            instance=workspace.instance,
+            raise_on_error=False,
+        )
+
+    assert clean_customers(SALT).success
+    again = clean_customers(SALT)
+    assert again.success
+    assert materialization(again, clean_key("customers")).get("unchanged")
+    without = clean_customers(None)
+    assert not without.success
+    assert SALT_ENV in failure_messages(without)[0]

@@ -233,19 +233,21 @@ def build_clean_asset(
         options = _clean_options(conf)
         outputs = [clean_key(spec.name, prefix), rejects_key(spec.name, prefix)]
         key, parts = _clean_inputs(context, spec, conf, options, suppress, prefix)
+        # Before the unchanged check: without the salt, once anyone is forgotten, no step
+        # vouches for a table, not even one it would keep as it is.
+        suppression = None
+        if suppress:
+            try:
+                erasure: ListrakErasure = getattr(context.resources, keys.erasure)
+                suppression = erasure.suppression(ledger_path(conf, prefix))
+            except (SaltError, LedgerError) as err:
+                # Sending a forgotten person again is worse than not sending at all.
+                raise dg.Failure(description=str(err), allow_retries=False) from None
         same = unchanged_since(context, outputs, key) if key else None
         if key and same:
             yield from _unchanged(context, spec, key, parts, same, prefix)
             return
-        if suppress:
-            try:
-                erasure: ListrakErasure = getattr(context.resources, keys.erasure)
-                ledger = ledger_path(conf, prefix)
-                options = replace(options, suppression=erasure.suppression(ledger))
-            except (SaltError, LedgerError) as err:
-                # Sending a forgotten person again is worse than not sending at all.
-                raise dg.Failure(description=str(err), allow_retries=False) from None
-        result = clean_table(raw, spec, options)
+        result = clean_table(raw, spec, replace(options, suppression=suppression))
         checks = _check_results(spec, raw, result, prefix)
         stamp = fingerprint_metadata(key, parts) if key else {}
         clean = _clean_output(spec, raw, result, conf.restrict_pii, prefix)
@@ -286,7 +288,7 @@ def _clean_inputs(
             "raw": raw,
             "options": repr(options),
             "day": today() if dated or options.pivot_year is None else None,
-            "ledger": file_stat(conf.erasure.ledger) if suppress else None,
+            "ledger": file_stat(ledger_path(conf, prefix)) if suppress else None,
         }
     )
 
