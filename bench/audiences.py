@@ -23,6 +23,7 @@ from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.listrak.sms_audience import SmsOptions, sync_sms_audience
 from listrak_assets.listrak.state import MemberState, PhoneState
 from listrak_assets.sandbox.emulator import run_emulator
+from listrak_assets.settings import EmailSink
 
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Gus", "Hana"]
 TIERS = ["Bronze", "Silver", "Gold", None]
@@ -66,6 +67,8 @@ def email(contacts: int, churn: float, chunk_rows: int = 250_000) -> dict[str, A
                         chunk_rows=chunk_rows,
                         poll_interval=0.5,
                         batch=label,
+                        # As the sink runs by default: the churn send is a delta send.
+                        full_send_days=EmailSink().full_send_days,
                     ),
                     state,
                 )
