@@ -17,7 +17,7 @@ every table's rejects).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -67,15 +67,22 @@ def chains(tables: Iterable[str]) -> dg.AssetSelection:
     return selection - dg.AssetSelection.assets(FORGET_REQUESTS_KEY)
 
 
-def checks_of(selection: dg.AssetSelection, graph: AssetGraph) -> set[dg.AssetCheckKey]:
+def checks_of(
+    selection: dg.AssetSelection,
+    graph: AssetGraph,
+    built: Callable[[dg.AssetKey], bool],
+) -> set[dg.AssetCheckKey]:
     """The checks a run of `selection` must run: those on its assets, and those that read one
-    of them beside the asset they are on (`orders_have_customers` when only customers
-    changed), so a changed table is checked against the tables it is referenced from."""
+    of them beside an asset already `built` that they are on (`orders_have_customers` when
+    only customers changed), so a changed table is checked against the tables that refer to
+    it. A check on a table never built would only fail to load it."""
     assets = selection.resolve(graph)
     reading = {
         key
         for key in graph.asset_check_keys
-        if any(dep.asset_key in assets for dep in graph.get_check_spec(key).additional_deps)
+        if key.asset_key not in assets
+        and any(dep.asset_key in assets for dep in graph.get_check_spec(key).additional_deps)
+        and built(key.asset_key)
     }
     return set(selection.resolve_checks(graph)) | reading
 

@@ -99,10 +99,14 @@ def _request(
     if repo is None:  # evaluated without definitions: the job as a whole
         return dg.RunRequest(run_key=run_key, tags=tags)
     selection = chains(tables)
+
+    def built(key: dg.AssetKey) -> bool:
+        return context.instance.get_latest_materialization_event(key) is not None
+
     return dg.RunRequest(
         run_key=run_key,
         asset_selection=sorted(selection.resolve(repo.asset_graph)),
-        asset_check_keys=sorted(checks_of(selection, repo.asset_graph)),
+        asset_check_keys=sorted(checks_of(selection, repo.asset_graph, built)),
         tags=tags,
     )
 
