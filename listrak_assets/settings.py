@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -399,6 +400,31 @@ def load_settings(path: Path | None = None) -> Settings:
     except yaml.YAMLError as err:
         raise SettingsError(f"{path}: not valid YAML: {err}") from None
     return settings_from_mapping(data, path.resolve().parent, str(path))
+
+
+# What only the inbox mode reads: its folder, sensor, archive, schedule, retention, executor
+# and CSV dialect. Settings given inline serve a destination fed by upstream assets (the inbox
+# mode reads a file), where these would do nothing.
+INBOX_ONLY = {
+    "inbox": "the folder the inbox mode reads",
+    "inbox_settle_seconds": "how long the inbox sensor waits for a file to settle",
+    "inbox_archive": "whether the inbox mode archives consumed files",
+    "archive": "where the inbox mode archives consumed files",
+    "schedule": "the inbox mode's nightly schedule",
+    "retention": "retention, which dates rejects by their input file's arrival",
+    "execution": "the inbox mode's executor (the host project chooses its own)",
+    "encoding": "how input files are read",
+    "delimiter": "how input files are read",
+}
+
+
+def refuse_inbox_only(data: Mapping[str, object], origin: str) -> None:
+    """Inline settings that only the inbox mode reads are refused, saying why."""
+    for key in sorted(INBOX_ONLY.keys() & data.keys()):
+        raise SettingsError(
+            f"{origin}: '{key}' does nothing for a destination fed by upstream assets: it "
+            f"sets {INBOX_ONLY[key]}. Remove it"
+        )
 
 
 def settings_from_mapping(data: object, base: Path, origin: str) -> Settings:

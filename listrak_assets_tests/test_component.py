@@ -36,7 +36,7 @@ from listrak_assets.defs.local_copies import ledger_path
 from listrak_assets.listrak.auth import API_URL_ENV, AUTH_URL_ENV, Integration
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets.schemas import TABLES
-from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.settings import INBOX_ONLY, SettingsError, load_settings
 from listrak_assets.suppression import SALT_ENV
 from listrak_assets_tests.conftest import INSTANCE_CONFIG, REPO, failure_messages, materialization
 from listrak_assets_tests.sftp_servers import SftpServer
@@ -143,7 +143,9 @@ def make_project(
     if inline is None:
         (folder / "listrak.yaml").write_text(yaml.safe_dump(settings))
     else:
-        component["attributes"]["settings"] = {**settings, **inline}
+        # Inline settings serve this destination alone: the inbox mode's keys are refused.
+        own = {k: v for k, v in settings.items() if k not in INBOX_ONLY}
+        component["attributes"]["settings"] = {**own, **inline}
     (folder / "defs.yaml").write_text(yaml.safe_dump(component))
     return root
 
@@ -333,8 +335,9 @@ def test_settings_inline_in_the_yaml_act_as_a_file_does(
         ({"warehous": "tables"}, "bad setting 'warehous': Extra inputs are not permitted"),
         ({"sms": {"concurrency": 0}}, "bad setting 'sms.concurrency'"),
         ({"audience_primary_key": "email"}, "'audience_primary_key' does nothing"),
+        ({"inbox": "exports"}, "'inbox' does nothing for a destination fed by upstream assets"),
     ],
-    ids=["unknown", "out-of-range", "retired"],
+    ids=["unknown", "out-of-range", "retired", "inbox-only"],
 )
 def test_a_bad_inline_setting_is_refused_when_the_project_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: dict[str, Any], message: str
@@ -364,6 +367,9 @@ def test_the_factory_takes_settings_as_a_mapping() -> None:
         listrak_definitions(inputs, settings={"sftpp": {"enabled": False}})
     with pytest.raises(ValueError, match="settings given inline need `inputs`"):
         listrak_definitions(settings={"name": "CRM"})
+    for key in ("schedule", "retention", "archive", "execution"):
+        with pytest.raises(SettingsError, match=f"inline settings: '{key}' does nothing"):
+            listrak_definitions(inputs, settings={key: {}})
 
 
 def test_without_automation_no_asset_carries_a_condition() -> None:
@@ -594,14 +600,22 @@ def test_a_host_projects_erasure_requests_reach_listrak_and_the_components_copie
 
         # The host's erasure asset names them (in another spelling): one Forget request, and
         # no copy of them left in the destination's warehouse and mirror state. (The sinks
-        # sit this run out, so that the mirror state still holds them when erasure starts.)
+        # sit this run out, so that the mirror state still holds them when erasure starts; so do
+        # the host's tables, so that the stored raw tables are as the first run left them.)
         (exports / "forget_requests.csv").write_text(f"email,phone\n {EMAIL.title()} ,\n")
         erased = run(
             "crm/listrak/email_audience",
             "crm/listrak/email_audience_rejects",
             "crm/listrak/customer_file",
+            "shop/customers",
+            "shop/subscribers",
+            "crm/raw/customers",
+            "crm/raw/email_audience",
         )
         assert _forget_posts(emulator) == 1
+        # Its clean tables were cleaned again against its own ledger, not kept as unchanged.
+        clean = materialization(erased, dg.AssetKey(["crm", "clean", "customers"]))
+        assert clean["rejects_by_reason"] == {"forgotten": 1}, clean
         [record] = emulator.privacy.forgets.values()
         assert record.email == EMAIL
         assert traces(warehouse) == []

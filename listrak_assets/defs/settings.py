@@ -25,6 +25,7 @@ from listrak_assets.settings import (
     SettingsError,
     config_path,
     load_settings,
+    refuse_inbox_only,
     settings_from_mapping,
 )
 
@@ -109,6 +110,7 @@ def settings_source(
         return settings
     if isinstance(settings, str):
         return Path(settings)
+    refuse_inbox_only(settings, "inline settings")
     return settings_from_mapping(dict(settings), Path.cwd(), "inline settings")
 
 
