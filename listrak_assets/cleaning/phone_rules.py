@@ -24,6 +24,8 @@ from phonenumbers import PhoneMetadata
 
 # ASCII digits with the separators people type; anything else is for the library.
 PLAIN = r"^[0-9 ().\-/]{1,250}$"
+# `+`, then a plain number: the international form, read after its calling code.
+INTERNATIONAL = r"^\+[0-9 ().\-/]{1,250}$"
 _MIN_NSN, _MAX_NSN = 2, 17  # the library's bounds on a national significant number
 
 _TYPES = (
@@ -150,6 +152,12 @@ class RegionPlan:
             | (self.rules.length(digits) == "long")
         )
         national = pl.select(pl.when(with_code).then(rest).otherwise(digits)).to_series()
+        return self.after_calling_code(national)
+
+    def after_calling_code(self, national: pl.Series) -> pl.Series:
+        """The national significant number the library keeps of the digits after the calling
+        code: the national prefix stripped where what is left is still a viable number (null
+        when it would refuse to parse them)."""
         stripped = self._strip_national_prefix(national)
         refused = self.rules.length(stripped).is_in(["short", "local", "invalid"])
         national = pl.select(pl.when(refused).then(national).otherwise(stripped)).to_series()

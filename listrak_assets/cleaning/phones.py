@@ -3,9 +3,9 @@
 The `phonenumbers` library (Google's libphonenumber) is the judge: a number is parsed with
 the default country as region, accepted when the library calls it valid (or, with
 `phone_validation: possible`, when its length is possible for its country) and written as
-E.164 without `+`. Plain national numbers, most of any export, take a vectorised path that
-applies the library's own metadata (`phone_rules`); the rest go through the library, once
-per distinct text.
+E.164 without `+`. Plain national numbers, most of any export, and `+` numbers whose calling
+code's region has a plan take a vectorised path that applies the library's own metadata
+(`phone_rules`); the rest go through the library, once per distinct text.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import phonenumbers
 import polars as pl
 
 from listrak_assets.cleaning.judged import Judged, judge
-from listrak_assets.cleaning.phone_rules import PLAIN, region_plan
+from listrak_assets.cleaning.phone_rules import INTERNATIONAL, PLAIN, region_plan
 from listrak_assets.formats import E164_PATTERN, PhoneValidation
 
 REASON = "invalid_phone"
@@ -46,20 +46,57 @@ def _library(texts: pl.Series, region: str, validation: PhoneValidation) -> pl.S
 def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "valid") -> pl.Series:
     """The vectorised path over distinct texts: E.164 digits, "" where it rejects, null where
     it leaves the text to the library."""
-    plan = region_plan(region)
     out = pl.Series(texts.name, [None] * texts.len(), dtype=pl.String)
-    if plan is None:
-        return out
     digits = texts.str.replace_all(r"[^0-9]", "")
-    covered = (texts.str.contains(PLAIN).fill_null(False) & plan.covers(digits)).arg_true()
-    if covered.len() == 0:
+    plan = region_plan(region)
+    if plan is not None:
+        covered = (texts.str.contains(PLAIN).fill_null(False) & plan.covers(digits)).arg_true()
+        if covered.len():
+            nsn = plan.national_number(digits.gather(covered))
+            ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
+            e164 = pl.select(
+                pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
+            ).to_series()
+            out = out.scatter(covered, e164)
+    return _international(texts, digits, out, validation)
+
+
+def _international(
+    texts: pl.Series, digits: pl.Series, out: pl.Series, validation: PhoneValidation
+) -> pl.Series:
+    """`+` and a calling code, then a plain number (`+44 (0)20 7946 0958`): whatever the
+    default region, the calling code's main region reads the rest, as in the library. Only
+    numbers it accepts are decided here; the rest (and regions without a plan) stay null
+    for the library."""
+    plus = texts.str.contains(INTERNATIONAL).fill_null(False).arg_true()
+    if plus.len() == 0:
         return out
-    nsn = plan.national_number(digits.gather(covered))
-    ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
-    e164 = pl.select(
-        pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
-    ).to_series()
-    return out.scatter(covered, e164)
+    numbers = digits.gather(plus)
+    codes = _calling_codes(numbers)
+    for code in codes.drop_nulls().unique().to_list():
+        plan = region_plan(phonenumbers.region_code_for_country_code(int(code)))
+        if plan is None or plan.calling_code != code:
+            continue
+        mine = (codes == code).fill_null(False)
+        nsn = plan.after_calling_code(numbers.filter(mine).str.slice(len(code)))
+        ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
+        e164 = pl.select(pl.when(ok & nsn.is_not_null()).then(code + nsn)).to_series()
+        accepted = e164.is_not_null()
+        out = out.scatter(plus.filter(mine).filter(accepted), e164.filter(accepted))
+    return out
+
+
+def _calling_codes(digits: pl.Series) -> pl.Series:
+    """The calling code the library reads at the start of `digits` after a `+`: the shortest
+    prefix of one to three digits that is a known code (none when it starts with 0)."""
+    known = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE]
+    found = pl.Series(digits.name, [None] * digits.len(), dtype=pl.String)
+    for length in (3, 2, 1):  # the shortest match wins: it is written last
+        prefix = digits.str.slice(0, length)
+        whole = prefix.str.len_bytes() == length
+        hit = whole & prefix.is_in(known) & ~prefix.str.starts_with("0")
+        found = pl.select(pl.when(hit).then(prefix).otherwise(found)).to_series()
+    return found
 
 
 def normalise_phone(
