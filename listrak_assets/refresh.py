@@ -48,13 +48,14 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]
 @contextmanager
 def _destinations(settings: Settings) -> Iterator[list[str]]:
     """Start the local stand-ins for what the environment doesn't point at; yield what was
-    started, in words."""
-    from listrak_assets.sandbox.emulator import run_emulator
-    from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
-
+    started, in words. Each stand-in is imported only when it is started: with a real
+    account, or stand-ins already running, their imports would be most of a quiet run's
+    start-up."""
     started: list[str] = []
     with ExitStack() as stack:
         if not os.environ.get("LISTRAK_API_URL"):
+            from listrak_assets.sandbox.emulator import run_emulator
+
             emulator = stack.enter_context(
                 run_emulator(
                     lists=[settings.list_name],
@@ -65,6 +66,8 @@ def _destinations(settings: Settings) -> Iterator[list[str]]:
             os.environ.update(emulator.env())
             started.append(f"Listrak emulator at {emulator.api_url} (list {settings.list_name!r})")
         if not os.environ.get("LISTRAK_SFTP_HOST"):
+            from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
+
             root = settings.warehouse.parent / "outbox" / "sftp"
             sftp = stack.enter_context(run_sandbox_sftp(root))
             os.environ.update(sftp.env())

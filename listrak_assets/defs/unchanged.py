@@ -60,9 +60,30 @@ class Last:
         return entry.value if entry is not None else None
 
 
+# One lookup per step: the step's own assets and those it reads, fetched together the first
+# time the step asks (each lookup is a query of the instance's event log, about as costly as
+# the rest of an unchanged step). Nothing a step looks up is materialized while it runs
+# before it asks, so the answers hold for the step; the next step fetches again.
+_step_view: dict[tuple[str, str, int], Mapping[dg.AssetKey, dg.EventLogEntry | None]] = {}
+
+
+def _looked_up(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dg.EventLogEntry | None:
+    step = (context.run_id, context.op_def.name, context.retry_number)
+    view = _step_view.get(step)
+    if view is None:
+        keys = {*context.assets_def.keys, *context.assets_def.dependency_keys}
+        view = context.instance.get_latest_materialization_events(keys)
+        _step_view.clear()  # steps of a process run one after another: keep the current one
+        _step_view[step] = view
+    if key in view:
+        return view[key]
+    found: dg.EventLogEntry | None = context.instance.get_latest_materialization_event(key)
+    return found
+
+
 def latest(context: dg.AssetExecutionContext, key: dg.AssetKey) -> Last | None:
     """The asset's latest materialization (in this run, when it was built before this step)."""
-    event = context.instance.get_latest_materialization_event(key)
+    event = _looked_up(context, key)
     if event is None or event.asset_materialization is None:
         return None
     return Last(event.asset_materialization, event.run_id)
@@ -130,6 +151,7 @@ def carried(
         for k, v in last.materialization.metadata.items()
         if k not in (*_IO_MANAGER_KEYS, UNCHANGED)
     }
+    # The note is in the materialization, which the run's log shows: no log line of its own
+    # (each is an event written to the instance, a real share of an unchanged run's time).
     metadata[UNCHANGED] = dg.MetadataValue.text(note)
-    context.log.info(f"{context.op_def.name}: {note}")
     return metadata
