@@ -22,6 +22,8 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
+from listrak_assets.formats import PhoneValidation
+
 # ASCII digits with the separators people type; anything else is for the library.
 PLAIN = r"^[0-9 ().\-/]{1,250}$"
 # `+`, then a plain number: the international form, read after its calling code.
@@ -190,6 +192,10 @@ class RegionPlan:
         """`is_possible_number_with_reason(...) == IS_POSSIBLE` (local-only lengths are not
         enough: Listrak needs a number it can reach from anywhere)."""
         return (self.rules.length(nsn) == "possible").fill_null(False)
+
+    def accepts(self, nsn: pl.Series, validation: PhoneValidation) -> pl.Series:
+        """What the project's `phone_validation` setting accepts: valid, or merely possible."""
+        return self.is_valid(nsn) if validation == "valid" else self.is_possible(nsn)
 
 
 @cache

@@ -53,7 +53,7 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
         covered = (texts.str.contains(PLAIN).fill_null(False) & plan.covers(digits)).arg_true()
         if covered.len():
             nsn = plan.national_number(digits.gather(covered))
-            ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
+            ok = plan.accepts(nsn, validation)
             e164 = pl.select(
                 pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
             ).to_series()
@@ -79,7 +79,7 @@ def _international(
             continue
         mine = (codes == code).fill_null(False)
         nsn = plan.after_calling_code(numbers.filter(mine).str.slice(len(code)))
-        ok = plan.is_valid(nsn) if validation == "valid" else plan.is_possible(nsn)
+        ok = plan.accepts(nsn, validation)
         e164 = pl.select(pl.when(ok & nsn.is_not_null()).then(code + nsn)).to_series()
         accepted = e164.is_not_null()
         out = out.scatter(plus.filter(mine).filter(accepted), e164.filter(accepted))
