@@ -427,6 +427,13 @@ def refuse_inbox_only(data: Mapping[str, object], origin: str) -> None:
         )
 
 
+def inline_settings(data: Mapping[str, object], base: Path, origin: str) -> Settings:
+    """Settings written inline (a component's `settings:`, a mapping given to the factory):
+    checked as a file's are, and refused where they name what only the inbox mode reads."""
+    refuse_inbox_only(data, origin)
+    return settings_from_mapping(dict(data), base, origin)
+
+
 def settings_from_mapping(data: object, base: Path, origin: str) -> Settings:
     """Check settings given as a mapping (a parsed listrak.yaml, or the `settings:` written
     inline in a component's YAML) exactly as a file's are; relative folders resolve against

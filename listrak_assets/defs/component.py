@@ -21,7 +21,7 @@ import dagster as dg
 from listrak_assets.defs.automation import on_upstream_change
 from listrak_assets.defs.destination import listrak_definitions
 from listrak_assets.defs.keys import ResourceKeys
-from listrak_assets.settings import Settings, refuse_inbox_only, settings_from_mapping
+from listrak_assets.settings import Settings, inline_settings
 
 
 class ListrakComponent(dg.Component, dg.Resolvable, dg.Model):
@@ -47,8 +47,7 @@ class ListrakComponent(dg.Component, dg.Resolvable, dg.Model):
         settings: Path | Settings | None = None
         if isinstance(self.settings, dict):
             origin = f"{context.path / 'defs.yaml'}: settings"
-            refuse_inbox_only(self.settings, origin)
-            settings = settings_from_mapping(self.settings, context.path, origin)
+            settings = inline_settings(self.settings, context.path, origin)
         elif self.settings is not None:
             settings = Path(self.settings)
             if not settings.is_absolute():

@@ -24,9 +24,8 @@ from listrak_assets.settings import (
     Settings,
     SettingsError,
     config_path,
+    inline_settings,
     load_settings,
-    refuse_inbox_only,
-    settings_from_mapping,
 )
 
 
@@ -110,8 +109,7 @@ def settings_source(
         return settings
     if isinstance(settings, str):
         return Path(settings)
-    refuse_inbox_only(settings, "inline settings")
-    return settings_from_mapping(dict(settings), Path.cwd(), "inline settings")
+    return inline_settings(settings, Path.cwd(), "inline settings")
 
 
 def settings_resource(source: Path | Settings | None) -> ListrakSettings:
