@@ -95,10 +95,11 @@ def run_with(command: list[str], env: dict[str, str]) -> int:
     their defaults even when this process inherited them ignored (`nohup`, some supervisors):
     a handled signal is reset on exec, an ignored one would be passed on ignored."""
     started: list[subprocess.Popen[bytes]] = []
-    asked: list[int] = []
+    asked: int | None = None  # the last stop asked for
 
     def forward(signum: int) -> None:
-        asked.append(signum)
+        nonlocal asked
+        asked = signum
         if started:
             with suppress(ProcessLookupError):
                 os.killpg(started[0].pid, signum)
@@ -107,8 +108,8 @@ def run_with(command: list[str], env: dict[str, str]) -> int:
         child = subprocess.Popen(command, env={**os.environ, **env}, process_group=0)
         started.append(child)
         try:
-            if asked:  # a stop that came while the command was starting
-                forward(asked[-1])
+            if asked is not None:  # a stop that came while the command was starting
+                forward(asked)
             code = child.wait()
         finally:
             # Grandchildren that outlived the command (or a command never waited for).
