@@ -227,7 +227,7 @@ def build_clean_asset(
         check_specs=_check_specs(spec, prefix),
         required_resource_keys={keys.settings, keys.erasure} if suppress else {keys.settings},
     )
-    def _clean(context: dg.AssetExecutionContext, raw: pl.DataFrame):
+    def _clean(context: dg.AssetExecutionContext, raw: pl.LazyFrame):
         settings: ListrakSettings = getattr(context.resources, keys.settings)
         conf = settings.load()
         options = _clean_options(conf)
@@ -247,10 +247,11 @@ def build_clean_asset(
         if key and same:
             yield from _unchanged(context, spec, key, parts, same, prefix)
             return
-        result = clean_table(raw, spec, replace(options, suppression=suppression))
-        checks = _check_results(spec, raw, result, prefix)
+        table = raw.collect()  # read only now: an unchanged step never reads it
+        result = clean_table(table, spec, replace(options, suppression=suppression))
+        checks = _check_results(spec, table, result, prefix)
         stamp = fingerprint_metadata(key, parts) if key else {}
-        clean = _clean_output(spec, raw, result, conf.restrict_pii, prefix)
+        clean = _clean_output(spec, table, result, conf.restrict_pii, prefix)
         yield dg.Output(
             clean.value,
             output_name="clean",
@@ -262,7 +263,7 @@ def build_clean_asset(
             metadata={**_rejects_output(result).metadata, **stamp},
         )
         yield from checks
-        context.log.info(_summary(spec, raw, result))
+        context.log.info(_summary(spec, table, result))
 
     return _clean
 

@@ -179,7 +179,7 @@ def build_file_sink(
         f"written from clean/{table} and uploaded over SFTP under a temporary name, then "
         "renamed into place.",
     )
-    def _file(context: dg.AssetExecutionContext, clean: pl.DataFrame) -> dg.MaterializeResult:
+    def _file(context: dg.AssetExecutionContext, clean: pl.LazyFrame) -> dg.MaterializeResult:
         settings: ListrakSettings = getattr(context.resources, keys.settings)
         sftp: ListrakSftp = getattr(context.resources, keys.sftp)
         started = time.perf_counter()
@@ -203,9 +203,10 @@ def build_file_sink(
             same = unchanged_since(context, [file_key(table, prefix)], key) if key else None
             if same:
                 return _unchanged(context, same[0], key, parts)
+            rows = clean.collect()  # read only now: an unchanged file never reads it
             with tempfile.TemporaryDirectory(prefix="listrak-files-") as local:
                 files = write_files(
-                    clean,
+                    rows,
                     spec,
                     name,
                     Path(local),
@@ -240,7 +241,7 @@ def build_file_sink(
         return dg.MaterializeResult(
             metadata={
                 **_metadata(
-                    clean.height,
+                    rows.height,
                     uploads,
                     [f.rows for f in files],
                     removed,
