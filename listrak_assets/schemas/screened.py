@@ -77,7 +77,7 @@ class ScreenedSchema(pa.DataFrameSchema):
             and get_config_context().validation_enabled
             and get_validation_depth(check_obj) == ValidationDepth.SCHEMA_AND_DATA
         ):
-            schema = self._narrowed(check_obj)
+            schema = self.screen(check_obj)
         return pa.DataFrameSchema.validate(
             schema,
             check_obj,
@@ -89,7 +89,7 @@ class ScreenedSchema(pa.DataFrameSchema):
             inplace=inplace,
         )
 
-    def _narrowed(self, frame: pl.DataFrame) -> pa.DataFrameSchema:
+    def screen(self, frame: pl.DataFrame) -> pa.DataFrameSchema:
         """This schema without the data rules that the screen found to hold on `frame` (the
         schema itself when it can't be screened)."""
         if any(getattr(self, f, None) for f in _SCHEMA_FEATURES):
