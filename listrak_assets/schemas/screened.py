@@ -17,7 +17,7 @@ from typing import Any
 
 import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
+from pandera.api.polars.types import PolarsData, PolarsFrame
 from pandera.api.polars.utils import get_validation_depth
 from pandera.config import ValidationDepth, get_config_context
 
@@ -58,16 +58,16 @@ class ScreenedSchema(pa.DataFrameSchema):
     def get_backend(cls, check_obj: Any = None, check_type: type | None = None) -> Any:
         return pa.DataFrameSchema.get_backend(check_obj, check_type)
 
-    def validate(  # type: ignore[override]
+    def validate(
         self,
-        check_obj: pl.DataFrame | pl.LazyFrame,
+        check_obj: PolarsFrame,
         head: int | None = None,
         tail: int | None = None,
         sample: int | None = None,
         random_state: int | None = None,
         lazy: bool = False,
         inplace: bool = False,
-    ) -> pl.DataFrame | pl.LazyFrame:
+    ) -> PolarsFrame:
         schema: pa.DataFrameSchema = self
         if (
             isinstance(check_obj, pl.DataFrame)
