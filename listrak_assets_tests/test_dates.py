@@ -225,3 +225,42 @@ def test_the_common_shapes_read_as_the_general_layouts_do(
     short = f"{wall}:{second:02}{written[zone]}"
     general = f"{wall}:{second:02}.000{written[zone]}"
     assert _time([short], source) == _time([general], source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(0, 13), st.integers(0, 32), st.integers(0, 99), st.integers(0, 25)
+    ),
+    minute=st.integers(0, 60),
+    long_year=st.integers(1985, 2030),
+    clock=st.sampled_from(["", "AM", "PM", "am", "Pm"]),
+    rules=st.sampled_from(
+        [
+            RULES,
+            DateRules("DMY", "pivot", 2026),
+            DateRules("MDY", "reject", 2026),
+            DateRules("MDY", "pivot", 2050),
+        ]
+    ),
+    source=st.sampled_from(_ZONES),
+)
+def test_slashed_shapes_read_as_the_general_layouts_do(
+    fields: tuple[int, int, int, int],
+    minute: int,
+    long_year: int,
+    clock: str,
+    rules: DateRules,
+    source: str,
+) -> None:
+    """`03/07/2024 1:45 PM` and `03/07/24 13:45` take a shortcut; the same text with seconds
+    takes the general layouts. Both give the same instant and reason under every order and
+    two-digit-year setting (impossible days, hours and minutes included)."""
+    first, second, short_year, hour = fields
+    if clock:
+        text = f"{first:02}/{second:02}/{long_year} {hour}:{minute:02}"
+        short, general = f"{text} {clock}", f"{text}:00 {clock}"
+    else:
+        text = f"{first:02}/{second:02}/{short_year:02} {hour:02}:{minute:02}"
+        short, general = text, f"{text}:00"
+    assert _time([short], source, rules) == _time([general], source, rules)

@@ -234,18 +234,43 @@ def _localised(naive: pl.Expr, time_zone: str) -> pl.Expr:
     return pl.coalesce(out, shifted)
 
 
-# The shapes most exports write, exact to the digit: parsed with one `strptime` each, with no
-# regex captures and no text put together. Where one of them gives a time it is the time the
-# general path gives (same fields, same offset rule); where none does (an impossible date such
-# as 2024-02-30, another layout), the general path reads the text as before.
+# The shapes most exports write, exact to the digit: read at fixed places with one `strptime`
+# each, with no regex captures. Where one of them gives a time it is the time the general
+# path gives (same fields, same year and offset rules); where none does (an impossible date
+# such as 2024-02-30, another layout), the general path reads the text as before.
 _HMS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 _YMD = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _UTC_SHAPE = f"^{_YMD}T{_HMS}Z$"
 _OFFSET_SHAPE = rf"^{_YMD}T{_HMS}[+-]\d{{2}}:[0-5]\d$"
 _LOCAL_SHAPE = f"^{_YMD}[T ]{_HMS}$"
+# Slashed dates with a minute time and no zone: `03/07/2024 1:45 PM`, `03/07/24 13:45`.
+_CLOCK_SHAPE = r"^\d{2}/\d{2}/\d{4} \d{1,2}:[0-5]\d [AaPp][Mm]$"
+_SHORT_SHAPE = r"^\d{2}/\d{2}/\d{2} (?:[01]\d|2[0-3]):[0-5]\d$"
 
 
-def _fast_instant(text: pl.Expr, source_timezone: str) -> pl.Expr:
+def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
+    """The naive time of a slashed date in one of the two common shapes (day and month in the
+    `date_order` setting's order, a two-digit year by the pivot rule), else null."""
+    month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
+    clock = text.str.to_datetime(f"{month}/{day}/%Y %I:%M %p", strict=False, time_unit="us")
+    out = pl.when(text.str.contains(_CLOCK_SHAPE)).then(clock)
+    if rules.two_digit_years != "pivot":
+        return out  # a two-digit year is refused: the general path says so
+    first, second = text.str.slice(0, 2), text.str.slice(3, 2)
+    iso = pl.concat_str(
+        _year(text.str.slice(6, 2), rules).cast(pl.String).str.zfill(4),
+        pl.lit("-"),
+        first if rules.order == "MDY" else second,
+        pl.lit("-"),
+        second if rules.order == "MDY" else first,
+        pl.lit("T"),
+        text.str.slice(9, 5),
+    )
+    short = iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us")
+    return pl.coalesce(out, pl.when(text.str.contains(_SHORT_SHAPE)).then(short))
+
+
+def _fast_instant(text: pl.Expr, rules: DateRules, source_timezone: str) -> pl.Expr:
     """The UTC instant of a text in one of the common exact shapes, else null. The wall
     time is the first 19 characters; the offset is read at fixed places."""
     iso = text.str.slice(0, 19).str.replace(" ", "T", literal=True)
@@ -260,7 +285,8 @@ def _fast_instant(text: pl.Expr, source_timezone: str) -> pl.Expr:
         .then(sign * east)
     )
     written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(wall - pl.duration(minutes=offset))
-    local = _localised(pl.when(text.str.contains(_LOCAL_SHAPE)).then(wall), source_timezone)
+    local_wall = pl.when(text.str.contains(_LOCAL_SHAPE)).then(wall)
+    local = _localised(pl.coalesce(local_wall, _slashed_wall(text, rules)), source_timezone)
     return pl.coalesce(written.dt.replace_time_zone("UTC"), local)
 
 
@@ -276,7 +302,7 @@ def datetime_expr(
     """A UTC timestamp within [earliest, latest]. Offsets in the text win; text without one
     is in `source_timezone`. Intermediate columns are named with the `scratch` prefix."""
     fast = pl.col(scratch + "fast")
-    stages: list[Stage] = [{scratch + "fast": _fast_instant(text, source_timezone)}]
+    stages: list[Stage] = [{scratch + "fast": _fast_instant(text, rules, source_timezone)}]
     parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
     stages.extend(general)
     stages.append(
