@@ -264,3 +264,20 @@ def test_slashed_shapes_read_as_the_general_layouts_do(
         text = f"{first:02}/{second:02}/{short_year:02} {hour:02}:{minute:02}"
         short, general = text, f"{text}:00"
     assert _time([short], source, rules) == _time([general], source, rules)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(1890, 2030) | st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32)
+    ),
+    rules=st.sampled_from([RULES, DateRules("DMY", "reject", 2026)]),
+)
+def test_iso_dates_read_as_the_general_layouts_do(
+    fields: tuple[int, int, int], rules: DateRules
+) -> None:
+    """`2024-05-01` alone takes a shortcut; with a time after it, the general layouts read
+    it (a timestamp keeps its written date). Both give the same date and reason."""
+    year, month, day = fields
+    text = f"{year:04}-{month:02}-{day:02}"
+    assert _date([text], rules) == _date([f"{text} 00:00"], rules)

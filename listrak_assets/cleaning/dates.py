@@ -163,8 +163,13 @@ def date_expr(
 ) -> JudgedExpr:
     """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
     columns are named with the `scratch` prefix."""
-    parts, stages = _parts(text, rules, scratch)
-    day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
+    # An ISO date alone (most of them) is read at once; the general layouts read the rest.
+    fast = pl.col(scratch + "fast")
+    iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+    stages: list[Stage] = [{scratch + "fast": iso}]
+    parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
+    stages.extend(general)
+    day = pl.coalesce(fast, _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False))
     stages.append({scratch + "value": _in_range(day, earliest, latest or dt.date.today())})
     value = pl.col(scratch + "value")
     return JudgedExpr(value, _reason(text, parts, value, rules, DATE_REASON), tuple(stages))
