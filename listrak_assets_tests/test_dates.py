@@ -194,3 +194,90 @@ def test_never_raises_and_every_missing_value_has_a_reason(texts: list[str | Non
     for values, reasons in (_date(texts), _time(texts, "Europe/Berlin")):
         for text, value, reason in zip(texts, values, reasons, strict=True):
             assert (reason is not None) == (text is not None and value is None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(1985, 2030),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.integers(0, 60),
+        st.integers(0, 60),
+    ),
+    zone=st.sampled_from(["Z", "", " ", "+", "-"]),
+    offset=st.tuples(st.integers(0, 16), st.integers(0, 60)),
+    source=st.sampled_from(_ZONES),
+)
+def test_the_common_shapes_read_as_the_general_layouts_do(
+    fields: tuple[int, ...], zone: str, offset: tuple[int, int], source: str
+) -> None:
+    """The exact shapes most exports write (`2024-05-01T13:45:00Z`, `...-04:00`, `2024-05-01
+    13:45:00`) take a shortcut; the same text with a zero fraction of a second takes the
+    general layouts. Both give the same instant and reason, whatever the digits (impossible
+    dates, hour 24, offsets past 14 hours included)."""
+    year, month, day, hour, minute, second = fields
+    wall = f"{year:04}-{month:02}-{day:02}{'T' if zone != ' ' else ' '}{hour:02}:{minute:02}"
+    hours, minutes = offset
+    signed = f"{hours:02}:{minutes:02}"
+    written = {"Z": "Z", "": "", " ": "", "+": f"+{signed}", "-": f"-{signed}"}
+    short = f"{wall}:{second:02}{written[zone]}"
+    general = f"{wall}:{second:02}.000{written[zone]}"
+    assert _time([short], source) == _time([general], source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(0, 13), st.integers(0, 32), st.integers(0, 99), st.integers(0, 25)
+    ),
+    minute=st.integers(0, 60),
+    long_year=st.integers(1985, 2030),
+    clock=st.sampled_from(["", "AM", "PM", "am", "Pm"]),
+    rules=st.sampled_from(
+        [
+            RULES,
+            DateRules("DMY", "pivot", 2026),
+            DateRules("MDY", "reject", 2026),
+            DateRules("MDY", "pivot", 2050),
+        ]
+    ),
+    source=st.sampled_from(_ZONES),
+)
+def test_slashed_shapes_read_as_the_general_layouts_do(
+    fields: tuple[int, int, int, int],
+    minute: int,
+    long_year: int,
+    clock: str,
+    rules: DateRules,
+    source: str,
+) -> None:
+    """`03/07/2024 1:45 PM` and `03/07/24 13:45` take a shortcut; the same text with seconds
+    takes the general layouts. Both give the same instant and reason under every order and
+    two-digit-year setting (impossible days, hours and minutes included)."""
+    first, second, short_year, hour = fields
+    if clock:
+        text = f"{first:02}/{second:02}/{long_year} {hour}:{minute:02}"
+        short, general = f"{text} {clock}", f"{text}:00 {clock}"
+    else:
+        text = f"{first:02}/{second:02}/{short_year:02} {hour:02}:{minute:02}"
+        short, general = text, f"{text}:00"
+    assert _time([short], source, rules) == _time([general], source, rules)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(1890, 2030) | st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32)
+    ),
+    rules=st.sampled_from([RULES, DateRules("DMY", "reject", 2026)]),
+)
+def test_iso_dates_read_as_the_general_layouts_do(
+    fields: tuple[int, int, int], rules: DateRules
+) -> None:
+    """`2024-05-01` alone takes a shortcut; with a time after it, the general layouts read
+    it (a timestamp keeps its written date). Both give the same date and reason."""
+    year, month, day = fields
+    text = f"{year:04}-{month:02}-{day:02}"
+    assert _date([text], rules) == _date([f"{text} 00:00"], rules)

@@ -126,3 +126,28 @@ def test_never_raises_and_every_missing_value_has_a_reason(
         judged = normalise(pl.Series("n", texts, dtype=pl.String), separator)  # type: ignore[arg-type]
         for text, value, reason in zip(texts, judged.value, judged.reason, strict=True):
             assert (reason is not None) == (text is not None and value is None)
+
+
+def _judged(texts: list[str], separator: str, integer: bool) -> list[tuple]:
+    series = pl.Series("p", texts, dtype=pl.String)
+    read = normalise_integer if integer else normalise_decimal
+    judged = read(series, separator)  # type: ignore[arg-type]
+    return list(zip(judged.value.to_list(), judged.reason.to_list(), strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    whole=st.text("0123456789", min_size=1, max_size=20),
+    cents=st.text("0123456789", min_size=2, max_size=2),
+    prefix=st.sampled_from(["", "$", "$ "]),
+    separator=st.sampled_from([".", ","]),
+)
+def test_plain_amounts_and_counts_read_as_the_separator_rule_does(
+    whole: str, cents: str, prefix: str, separator: str
+) -> None:
+    """Amounts written as plain cents (`12.34`, `$12.34`) and counts written as plain digits
+    are read by a cast; the same text with a currency code after it goes through the
+    separator rule. Both give the same value and reason (too many digits included)."""
+    amount = f"{prefix}{whole}{separator}{cents}"
+    assert _judged([amount], separator, False) == _judged([f"{amount} USD"], separator, False)
+    assert _judged([whole], separator, True) == _judged([f"{whole} USD"], separator, True)

@@ -163,8 +163,13 @@ def date_expr(
 ) -> JudgedExpr:
     """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
     columns are named with the `scratch` prefix."""
-    parts, stages = _parts(text, rules, scratch)
-    day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
+    # An ISO date alone (most of them) is read at once; the general layouts read the rest.
+    fast = pl.col(scratch + "fast")
+    iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+    stages: list[Stage] = [{scratch + "fast": iso}]
+    parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
+    stages.extend(general)
+    day = pl.coalesce(fast, _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False))
     stages.append({scratch + "value": _in_range(day, earliest, latest or dt.date.today())})
     value = pl.col(scratch + "value")
     return JudgedExpr(value, _reason(text, parts, value, rules, DATE_REASON), tuple(stages))
@@ -234,6 +239,62 @@ def _localised(naive: pl.Expr, time_zone: str) -> pl.Expr:
     return pl.coalesce(out, shifted)
 
 
+# The shapes most exports write, exact to the digit: read at fixed places with one `strptime`
+# each, with no regex captures. Where one of them gives a time it is the time the general
+# path gives (same fields, same year and offset rules); where none does (an impossible date
+# such as 2024-02-30, another layout), the general path reads the text as before.
+_HMS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_YMD = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_UTC_SHAPE = f"^{_YMD}T{_HMS}Z$"
+_OFFSET_SHAPE = rf"^{_YMD}T{_HMS}[+-]\d{{2}}:[0-5]\d$"
+_LOCAL_SHAPE = f"^{_YMD}[T ]{_HMS}$"
+# Slashed dates with a minute time and no zone: `03/07/2024 1:45 PM`, `03/07/24 13:45`.
+_CLOCK_SHAPE = r"^\d{2}/\d{2}/\d{4} \d{1,2}:[0-5]\d [AaPp][Mm]$"
+_SHORT_SHAPE = r"^\d{2}/\d{2}/\d{2} (?:[01]\d|2[0-3]):[0-5]\d$"
+
+
+def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
+    """The naive time of a slashed date in one of the two common shapes (day and month in the
+    `date_order` setting's order, a two-digit year by the pivot rule), else null."""
+    month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
+    clock = text.str.to_datetime(f"{month}/{day}/%Y %I:%M %p", strict=False, time_unit="us")
+    out = pl.when(text.str.contains(_CLOCK_SHAPE)).then(clock)
+    if rules.two_digit_years != "pivot":
+        return out  # a two-digit year is refused: the general path says so
+    first, second = text.str.slice(0, 2), text.str.slice(3, 2)
+    iso = pl.concat_str(
+        _year(text.str.slice(6, 2), rules).cast(pl.String).str.zfill(4),
+        pl.lit("-"),
+        first if rules.order == "MDY" else second,
+        pl.lit("-"),
+        second if rules.order == "MDY" else first,
+        pl.lit("T"),
+        text.str.slice(9, 5),
+    )
+    short = iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us")
+    return pl.coalesce(out, pl.when(text.str.contains(_SHORT_SHAPE)).then(short))
+
+
+def _fast_instant(text: pl.Expr, rules: DateRules, source_timezone: str) -> pl.Expr:
+    """The UTC instant of a text in one of the common exact shapes, else null. The wall
+    time is the first 19 characters; the offset is read at fixed places."""
+    iso = text.str.slice(0, 19).str.replace(" ", "T", literal=True)
+    wall = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
+    hours, minutes = (text.str.slice(at, 2).cast(pl.Int32, strict=False) for at in (20, 23))
+    east = hours * 60 + minutes
+    sign = pl.when(text.str.slice(19, 1) == "-").then(-1).otherwise(1)
+    offset = (
+        pl.when(text.str.contains(_UTC_SHAPE))
+        .then(0)
+        .when(text.str.contains(_OFFSET_SHAPE))
+        .then(sign * east)
+    )
+    written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(wall - pl.duration(minutes=offset))
+    local_wall = pl.when(text.str.contains(_LOCAL_SHAPE)).then(wall)
+    local = _localised(pl.coalesce(local_wall, _slashed_wall(text, rules)), source_timezone)
+    return pl.coalesce(written.dt.replace_time_zone("UTC"), local)
+
+
 def datetime_expr(
     text: pl.Expr,
     rules: DateRules,
@@ -245,7 +306,10 @@ def datetime_expr(
 ) -> JudgedExpr:
     """A UTC timestamp within [earliest, latest]. Offsets in the text win; text without one
     is in `source_timezone`. Intermediate columns are named with the `scratch` prefix."""
-    parts, stages = _parts(text, rules, scratch)
+    fast = pl.col(scratch + "fast")
+    stages: list[Stage] = [{scratch + "fast": _fast_instant(text, rules, source_timezone)}]
+    parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
+    stages.extend(general)
     stages.append(
         {scratch + "naive": _naive(parts, rules), scratch + "offset": _offset_minutes(parts["Z"])}
     )
@@ -253,7 +317,10 @@ def datetime_expr(
     zone = parts["Z"]
     written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(naive - pl.duration(minutes=offset))
     local = _localised(pl.when(zone.is_null()).then(naive), source_timezone)
-    value = pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
+    value = pl.coalesce(
+        fast,
+        pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC")),
+    )
     if earliest is not None or latest is not None:
         lo = earliest or dt.datetime(1, 1, 1, tzinfo=dt.UTC)
         hi = latest or dt.datetime(9999, 12, 31, tzinfo=dt.UTC)

@@ -53,7 +53,20 @@ def decimal_expr(
 ) -> JudgedExpr:
     """An amount in cents as `Decimal(18, 2)`, rounded half away from zero. Intermediate
     columns are named with the `scratch` prefix."""
-    negative, whole, fraction, stages = _parts(text, separator, scratch)
+    # Most amounts are written `12.34` or `$12.34`: exactly cents, nothing to round, so a
+    # cast reads them; the separator rule reads what that left.
+    plain = rf"^(?:\$ ?)?\d{{1,{_MAX_WHOLE_DIGITS}}}\{separator}\d{{2}}$"
+    digits = text.str.strip_chars_start("$ ")
+    if separator != ".":
+        digits = digits.str.replace(separator, ".", literal=True)
+    fast = pl.col(scratch + "fast")
+    first: Stage = {
+        scratch + "fast": pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
+    }
+    negative, whole, fraction, stages = _parts(
+        pl.when(fast.is_null()).then(text), separator, scratch
+    )
+    stages.insert(0, first)
     f3 = pl.concat_str(fraction, pl.lit("000")).str.slice(0, 3)
     stages.append(
         {
@@ -71,7 +84,7 @@ def decimal_expr(
         pl.lit("."),
         (cents % 100).cast(pl.String).str.zfill(2),
     ).cast(MONEY)
-    stages.append({scratch + "value": value})
+    stages.append({scratch + "value": pl.coalesce(fast, value)})
     return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
 
 
@@ -80,14 +93,23 @@ def integer_expr(
 ) -> JudgedExpr:
     """A whole number (`45`, `1,200`, `45.0`); a fraction other than zeros is rejected.
     Intermediate columns are named with the `scratch` prefix."""
-    negative, whole, fraction, stages = _parts(text, separator, scratch)
+    # Most counts are plain digits: a cast reads them; the separator rule reads the rest.
+    plain = rf"^\d{{1,{_MAX_INTEGER_DIGITS}}}$"
+    fast = pl.col(scratch + "fast")
+    first: Stage = {
+        scratch + "fast": pl.when(text.str.contains(plain)).then(text.cast(pl.Int64, strict=False))
+    }
+    negative, whole, fraction, stages = _parts(
+        pl.when(fast.is_null()).then(text), separator, scratch
+    )
+    stages.insert(0, first)
     value = pl.when(
         fraction.str.contains("^0*$") & (whole.str.len_bytes() <= _MAX_INTEGER_DIGITS)
     ).then(
         pl.when(negative).then(-1).otherwise(1)
         * whole.replace("", "0").cast(pl.Int64, strict=False)
     )
-    stages.append({scratch + "value": value})
+    stages.append({scratch + "value": pl.coalesce(fast, value)})
     return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
 
 
