@@ -107,7 +107,8 @@ def _library_paths(raw: Path) -> dict[str, Any]:
     emails = clean_text(frame["Email"]).drop_nulls()
     distinct_phones, distinct_emails = phones.unique(), emails.unique()
     slow_phones = distinct_phones.filter(fast_e164(distinct_phones, "US").is_null())
-    slow_emails = distinct_emails.filter(fast_email(distinct_emails).is_null())
+    fast = fast_email(distinct_emails)
+    slow_emails = distinct_emails.filter(fast.value.is_null() & fast.reason.is_null())
     started = time.perf_counter()
     for value in slow_phones:
         library_e164(value, "US")

@@ -1,11 +1,11 @@
 """Email addresses in one form for Listrak: lower-case, the domain in ASCII (punycode).
 
 The `email-validator` library is the judge (syntax only: no DNS lookups; local parts over
-64 characters and quoted local parts are refused). Common addresses take a vectorised path
-that accepts only what the library accepts, in the form it gives; anything else goes to the
-library, once per distinct text. A local part with non-ASCII characters is valid in modern
-mail (SMTPUTF8) but not in Listrak's lower-case ASCII form, so it is rejected with its own
-reason.
+64 characters and quoted local parts are refused). A vectorised path decides ASCII text: it
+accepts only what the library accepts, in the form it gives, and refuses text that cannot
+be in Listrak's form; anything else goes to the library, once per distinct text. A local
+part with non-ASCII characters is valid in modern mail (SMTPUTF8) but not in Listrak's
+lower-case ASCII form, so it is rejected with its own reason.
 """
 
 from __future__ import annotations
@@ -30,21 +30,38 @@ def _prepared(text: pl.Series) -> pl.Series:
     return text.str.replace(r"^(?i)mailto:", "").str.strip_chars("<> ")
 
 
-def fast_email(text: pl.Series) -> pl.Series:
-    """The vectorised path: the lower-case address where it certainly is what the library
-    would give, null elsewhere (left to the library)."""
-    low = text.str.to_lowercase()
-    local = low.str.extract(r"^(.*)@", 1)
-    domain = low.str.extract(r"@([^@]*)$", 1)
+# Where an address that matches Listrak's pattern still needs the library: `--` in the domain
+# (IDNA rules apply to punycode and reserved `ab--` labels) or a special-use name as the
+# domain or its suffix. The pattern allows exactly one `@` and none in the domain.
+_UNSURE = rf"--[^@]*$|[@.](?:{_SPECIAL})$"
+
+
+def fast_email(text: pl.Series) -> Judged:
+    """The vectorised path, on text as written: Listrak's form where it certainly is what the
+    library gives, `invalid_email` where the library certainly refuses it, null in both where
+    only the library can say.
+
+    Only ASCII text is decided here. For it the library's address is the prepared text
+    lower-cased or nothing (it changes no ASCII character but the case of the domain, and
+    Listrak's form lower-cases the rest), so text whose lower case misses Listrak's pattern
+    is invalid whatever the library would say about it as mail."""
+    ascii_text = text.str.len_bytes() == text.str.len_chars()
+    # `(?i)mailto:` matches ASCII case variants only, so on ASCII text this is `_prepared`.
+    low = text.str.to_lowercase().str.strip_prefix("mailto:").str.strip_chars("<> ")
+    listrak_form = low.str.contains(EMAIL_PATTERN)
     sure = (
-        low.str.contains(EMAIL_PATTERN)
-        & (local.str.len_bytes() <= _LOCAL_MAX)
+        ascii_text
+        & listrak_form
+        # One `@` (the pattern's), so its position is the local part's length.
+        & (low.str.find("@", literal=True) <= _LOCAL_MAX)
         & (low.str.len_bytes() <= _EMAIL_MAX)
-        # IDNA rules apply to labels with `--` (punycode and reserved forms): the library's.
-        & ~domain.str.contains("--", literal=True)
-        & ~domain.str.contains(rf"(?:^|\.)(?:{_SPECIAL})$")
+        & ~low.str.contains(_UNSURE)
     ).fill_null(False)
-    return pl.select(pl.when(sure).then(low)).to_series().alias(text.name)
+    refused = (ascii_text & ~listrak_form).fill_null(False)
+    return Judged(
+        pl.select(pl.when(sure).then(low)).to_series().alias(text.name),
+        pl.select(pl.when(refused).then(pl.lit(INVALID))).to_series().alias(text.name),
+    )
 
 
 def library_email(text: str) -> tuple[str | None, str | None]:
@@ -73,21 +90,15 @@ def _library(texts: pl.Series) -> pl.Series:
 def normalise_email(text: pl.Series) -> Judged:
     """Listrak's form of each address; `invalid_email` or `non_ascii_email` where there is
     none."""
-    prepared = _prepared(text)
-    fast = fast_email(prepared)
-    todo = prepared.filter(fast.is_null() & prepared.is_not_null()).unique()
-    slow = pl.DataFrame({"text": todo}).select(
-        "text", pl.col("text").map_batches(_library).struct.unnest()
+    fast = fast_email(text)
+    left = (fast.value.is_null() & fast.reason.is_null() & text.is_not_null()).arg_true()
+    if left.is_empty():
+        return fast
+    # The rest, judged by the library once per distinct text and put back in place.
+    rest = pl.DataFrame({"text": _prepared(text.gather(left))})
+    slow = rest.unique().select("text", pl.col("text").map_batches(_library).struct.unnest())
+    found = rest.join(slow, on="text", how="left", maintain_order="left")
+    return Judged(
+        fast.value.scatter(left, found["value"]),
+        fast.reason.scatter(left, found["reason"]),
     )
-    joined = pl.DataFrame({"text": prepared, "fast": fast}).join(
-        slow, on="text", how="left", maintain_order="left"
-    )
-    value = joined.select(pl.coalesce("fast", "value")).to_series().alias(text.name)
-    reason = joined.select(
-        pl.when(pl.col("fast").is_null() & pl.col("text").is_not_null()).then(pl.col("reason"))
-    ).to_series()
-    # Text that is blank once prepared (`<>`) is not an address at all.
-    reason = pl.select(
-        pl.when(text.is_not_null() & value.is_null()).then(reason.fill_null(INVALID))
-    ).to_series()
-    return Judged(value, reason.alias(text.name))
