@@ -151,3 +151,24 @@ def test_plain_amounts_and_counts_read_as_the_separator_rule_does(
     amount = f"{prefix}{whole}{separator}{cents}"
     assert _judged([amount], separator, False) == _judged([f"{amount} USD"], separator, False)
     assert _judged([whole], separator, True) == _judged([f"{whole} USD"], separator, True)
+
+
+_MIXED = st.sampled_from(
+    [text for text, _, _ in CASES] + ["12.34", "$12.34", "45", "007", "7.0", "", "1,200", "free"]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(st.none() | _MIXED | st.text("0123456789.,$- ", max_size=8), max_size=12),
+    separator=st.sampled_from([".", ","]),
+)
+def test_a_column_reads_each_value_as_it_reads_it_alone(
+    texts: list[str | None], separator: str
+) -> None:
+    """The separator rule reads the distinct texts the cast left and scatters them back:
+    repeats, nulls and cast-read rows around them change nothing."""
+    for integer in (False, True):
+        column = _judged(texts, separator, integer)  # type: ignore[arg-type]
+        alone = [_judged([t], separator, integer)[0] for t in texts]  # type: ignore[list-item]
+        assert column == alone, texts

@@ -10,6 +10,8 @@ third decimal digit decides), never through binary floating point, and kept as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judge_expr, judged_on
@@ -48,25 +50,28 @@ def _parts(
     return negative, whole, fraction, [first, second]
 
 
-def decimal_expr(
-    text: pl.Expr, separator: DecimalSeparator = ".", *, scratch: str = "__decimal__"
+def _on_leftovers(
+    text: pl.Expr, slow: Callable[[pl.Expr], JudgedExpr], dtype: pl.DataType
+) -> pl.Expr:
+    """`slow`'s value of each non-null `text`, computed once per distinct text on those
+    texts alone and scattered back (null elsewhere): the rows a fast path already read
+    cost nothing but the scatter."""
+
+    def read(column: pl.Series) -> pl.Series:
+        distinct = column.drop_nulls().unique()
+        if distinct.is_empty():
+            return pl.Series(column.name, [None] * column.len(), dtype=dtype)
+        values = judged_on(distinct, slow).value
+        return column.replace_strict(distinct, values, default=None, return_dtype=dtype)
+
+    return text.map_batches(read, return_dtype=dtype)
+
+
+def _decimal_by_rule(
+    text: pl.Expr, separator: DecimalSeparator, scratch: str = "__rule__"
 ) -> JudgedExpr:
-    """An amount in cents as `Decimal(18, 2)`, rounded half away from zero. Intermediate
-    columns are named with the `scratch` prefix."""
-    # Most amounts are written `12.34` or `$12.34`: exactly cents, nothing to round, so a
-    # cast reads them; the separator rule reads what that left.
-    plain = rf"^(?:\$ ?)?\d{{1,{_MAX_WHOLE_DIGITS}}}\{separator}\d{{2}}$"
-    digits = text.str.strip_chars_start("$ ")
-    if separator != ".":
-        digits = digits.str.replace(separator, ".", literal=True)
-    fast = pl.col(scratch + "fast")
-    first: Stage = {
-        scratch + "fast": pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
-    }
-    negative, whole, fraction, stages = _parts(
-        pl.when(fast.is_null()).then(text), separator, scratch
-    )
-    stages.insert(0, first)
+    """An amount by the separator rule alone (the general path)."""
+    negative, whole, fraction, stages = _parts(text, separator, scratch)
     f3 = pl.concat_str(fraction, pl.lit("000")).str.slice(0, 3)
     stages.append(
         {
@@ -84,8 +89,42 @@ def decimal_expr(
         pl.lit("."),
         (cents % 100).cast(pl.String).str.zfill(2),
     ).cast(MONEY)
-    stages.append({scratch + "value": pl.coalesce(fast, value)})
-    return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
+    return judge_expr(text, value, REASON, tuple(stages))
+
+
+def decimal_expr(
+    text: pl.Expr, separator: DecimalSeparator = ".", *, scratch: str = "__decimal__"
+) -> JudgedExpr:
+    """An amount in cents as `Decimal(18, 2)`, rounded half away from zero. Intermediate
+    columns are named with the `scratch` prefix."""
+    # Most amounts are written `12.34` or `$12.34`: exactly cents, nothing to round, so a
+    # cast reads them; the separator rule reads only the distinct texts that left.
+    plain = rf"^(?:\$ ?)?\d{{1,{_MAX_WHOLE_DIGITS}}}\{separator}\d{{2}}$"
+    digits = text.str.strip_chars_start("$ ")
+    if separator != ".":
+        digits = digits.str.replace(separator, ".", literal=True)
+    fast = pl.col(scratch + "fast")
+    first: Stage = {
+        scratch + "fast": pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
+    }
+    left = pl.when(fast.is_null()).then(text)
+    by_rule = _on_leftovers(left, lambda t: _decimal_by_rule(t, separator), MONEY)
+    second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
+    return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
+
+
+def _integer_by_rule(
+    text: pl.Expr, separator: DecimalSeparator, scratch: str = "__rule__"
+) -> JudgedExpr:
+    """A whole number by the separator rule alone (the general path)."""
+    negative, whole, fraction, stages = _parts(text, separator, scratch)
+    value = pl.when(
+        fraction.str.contains("^0*$") & (whole.str.len_bytes() <= _MAX_INTEGER_DIGITS)
+    ).then(
+        pl.when(negative).then(-1).otherwise(1)
+        * whole.replace("", "0").cast(pl.Int64, strict=False)
+    )
+    return judge_expr(text, value, REASON, tuple(stages))
 
 
 def integer_expr(
@@ -93,24 +132,17 @@ def integer_expr(
 ) -> JudgedExpr:
     """A whole number (`45`, `1,200`, `45.0`); a fraction other than zeros is rejected.
     Intermediate columns are named with the `scratch` prefix."""
-    # Most counts are plain digits: a cast reads them; the separator rule reads the rest.
+    # Most counts are plain digits: a cast reads them; the separator rule reads only the
+    # distinct texts that left.
     plain = rf"^\d{{1,{_MAX_INTEGER_DIGITS}}}$"
     fast = pl.col(scratch + "fast")
     first: Stage = {
         scratch + "fast": pl.when(text.str.contains(plain)).then(text.cast(pl.Int64, strict=False))
     }
-    negative, whole, fraction, stages = _parts(
-        pl.when(fast.is_null()).then(text), separator, scratch
-    )
-    stages.insert(0, first)
-    value = pl.when(
-        fraction.str.contains("^0*$") & (whole.str.len_bytes() <= _MAX_INTEGER_DIGITS)
-    ).then(
-        pl.when(negative).then(-1).otherwise(1)
-        * whole.replace("", "0").cast(pl.Int64, strict=False)
-    )
-    stages.append({scratch + "value": pl.coalesce(fast, value)})
-    return judge_expr(text, pl.col(scratch + "value"), REASON, tuple(stages))
+    left = pl.when(fast.is_null()).then(text)
+    by_rule = _on_leftovers(left, lambda t: _integer_by_rule(t, separator), pl.Int64())
+    second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
+    return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
 
 
 def normalise_decimal(text: pl.Series, separator: DecimalSeparator = ".") -> Judged:
