@@ -281,3 +281,24 @@ def test_iso_dates_read_as_the_general_layouts_do(
     year, month, day = fields
     text = f"{year:04}-{month:02}-{day:02}"
     assert _date([text], rules) == _date([f"{text} 00:00"], rules)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.none()
+        | st.sampled_from([text for text, _ in DATES] + ["2024-05-01", "1984-03-07 10:00", "x"])
+        | st.text("0123456789-/. ", max_size=10),
+        max_size=12,
+    ),
+    rules=st.sampled_from([RULES, DateRules("DMY", "reject", 2026)]),
+)
+def test_a_column_reads_each_date_as_it_reads_it_alone(
+    texts: list[str | None], rules: DateRules
+) -> None:
+    """The general layouts read the distinct texts the ISO shortcut left and scatter them
+    back: repeats, nulls and shortcut rows around them change nothing (reasons included)."""
+    value, reason = _date(texts, rules)
+    alone = [_date([text], rules) for text in texts]
+    assert value == [v[0] for v, _ in alone], texts
+    assert reason == [r[0] for _, r in alone], texts

@@ -21,11 +21,12 @@ text and parsed with one format, so impossible dates (`2024-02-30`) come out nul
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judged_on
+from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judged_on, per_distinct
 from listrak_assets.formats import DateOrder, TwoDigitYears
 
 DATE_REASON = "invalid_date"
@@ -142,7 +143,16 @@ def _reason(
 ) -> pl.Expr:
     """`reason` for every written value without a date, or `two_digit_year` where the year
     was refused for being two digits."""
-    refused = (parts["year"].str.len_bytes() == 2) & (rules.two_digit_years == "reject")
+    return _why(text, _refused(parts, rules), value, reason)
+
+
+def _refused(parts: dict[str, pl.Expr], rules: DateRules) -> pl.Expr:
+    """Whether the year was refused for being two digits."""
+    return (parts["year"].str.len_bytes() == 2) & (rules.two_digit_years == "reject")
+
+
+def _why(text: pl.Expr, refused: pl.Expr, value: pl.Expr, reason: str) -> pl.Expr:
+    """`reason`, or `two_digit_year` where `refused`, for every written value without one."""
     why = pl.when(refused.fill_null(False)).then(pl.lit(TWO_DIGIT_REASON)).otherwise(pl.lit(reason))
     return pl.when(text.is_not_null() & value.is_null()).then(why)
 
@@ -163,16 +173,39 @@ def date_expr(
 ) -> JudgedExpr:
     """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
     columns are named with the `scratch` prefix."""
-    # An ISO date alone (most of them) is read at once; the general layouts read the rest.
+    # An ISO date alone (most of them) is read at once; the general layouts read only the
+    # distinct texts that left.
     fast = pl.col(scratch + "fast")
     iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
-    stages: list[Stage] = [{scratch + "fast": iso}]
-    parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
-    stages.extend(general)
-    day = pl.coalesce(fast, _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False))
-    stages.append({scratch + "value": _in_range(day, earliest, latest or dt.date.today())})
+    left = pl.when(fast.is_null()).then(text)
+    general = pl.col(scratch + "general").struct
+    day = pl.coalesce(fast, general.field("day"))
+    stages: tuple[Stage, ...] = (
+        {scratch + "fast": iso},
+        {scratch + "general": per_distinct(left, _general_date(rules), _GENERAL_DATE)},
+        {scratch + "value": _in_range(day, earliest, latest or dt.date.today())},
+    )
     value = pl.col(scratch + "value")
-    return JudgedExpr(value, _reason(text, parts, value, rules, DATE_REASON), tuple(stages))
+    return JudgedExpr(value, _why(text, general.field("refused"), value, DATE_REASON), stages)
+
+
+_GENERAL_DATE = pl.Struct({"day": pl.Date, "refused": pl.Boolean})
+
+
+def _general_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
+    """The general layouts' date (out of range or not) and whether a two-digit year was
+    refused, of each text."""
+
+    def read(texts: pl.Series) -> pl.Series:
+        parts, stages = _parts(pl.col("_"), rules, "__general__")
+        frame = texts.rename("_").to_frame().lazy()
+        for stage in stages:
+            frame = frame.with_columns(**stage)
+        day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
+        found = pl.struct(day.alias("day"), _refused(parts, rules).alias("refused"))
+        return frame.select(found.alias("_")).collect().to_series()
+
+    return read
 
 
 def normalise_date(

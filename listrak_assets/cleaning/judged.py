@@ -54,3 +54,21 @@ def judge_expr(
     """One reason for every non-empty text that gave no value."""
     why = pl.when(text.is_not_null() & value.is_null()).then(pl.lit(reason))
     return JudgedExpr(value, why, stages)
+
+
+def per_distinct(
+    text: pl.Expr, read: Callable[[pl.Series], pl.Series], dtype: pl.DataType
+) -> pl.Expr:
+    """`read` over the distinct non-null texts only, its results scattered back to every row
+    with that text (null where the text is null). A general path behind a fast one reads
+    what the fast one left (the other rows masked to null) at the cost of a scatter."""
+
+    def scattered(column: pl.Series) -> pl.Series:
+        distinct = column.drop_nulls().unique()
+        if distinct.is_empty():
+            return pl.Series(column.name, [None] * column.len(), dtype=dtype)
+        at = pl.Series(range(distinct.len()), dtype=pl.UInt32)
+        where = column.replace_strict(distinct, at, default=None, return_dtype=pl.UInt32)
+        return read(distinct).gather(where).alias(column.name)
+
+    return text.map_batches(scattered, return_dtype=dtype)

@@ -10,11 +10,16 @@ third decimal digit decides), never through binary floating point, and kept as
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judge_expr, judged_on
+from listrak_assets.cleaning.judged import (
+    Judged,
+    JudgedExpr,
+    Stage,
+    judge_expr,
+    judged_on,
+    per_distinct,
+)
 from listrak_assets.formats import DecimalSeparator
 
 MONEY = pl.Decimal(18, 2)
@@ -48,23 +53,6 @@ def _parts(
     }
     negative, whole, fraction = (pl.col(scratch + n) for n in ("negative", "whole", "fraction"))
     return negative, whole, fraction, [first, second]
-
-
-def _on_leftovers(
-    text: pl.Expr, slow: Callable[[pl.Expr], JudgedExpr], dtype: pl.DataType
-) -> pl.Expr:
-    """`slow`'s value of each non-null `text`, computed once per distinct text on those
-    texts alone and scattered back (null elsewhere): the rows a fast path already read
-    cost nothing but the scatter."""
-
-    def read(column: pl.Series) -> pl.Series:
-        distinct = column.drop_nulls().unique()
-        if distinct.is_empty():
-            return pl.Series(column.name, [None] * column.len(), dtype=dtype)
-        values = judged_on(distinct, slow).value
-        return column.replace_strict(distinct, values, default=None, return_dtype=dtype)
-
-    return text.map_batches(read, return_dtype=dtype)
 
 
 def _decimal_by_rule(
@@ -108,7 +96,9 @@ def decimal_expr(
         scratch + "fast": pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
     }
     left = pl.when(fast.is_null()).then(text)
-    by_rule = _on_leftovers(left, lambda t: _decimal_by_rule(t, separator), MONEY)
+    by_rule = per_distinct(
+        left, lambda t: judged_on(t, lambda e: _decimal_by_rule(e, separator)).value, MONEY
+    )
     second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
     return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
 
@@ -140,7 +130,9 @@ def integer_expr(
         scratch + "fast": pl.when(text.str.contains(plain)).then(text.cast(pl.Int64, strict=False))
     }
     left = pl.when(fast.is_null()).then(text)
-    by_rule = _on_leftovers(left, lambda t: _integer_by_rule(t, separator), pl.Int64())
+    by_rule = per_distinct(
+        left, lambda t: judged_on(t, lambda e: _integer_by_rule(e, separator)).value, pl.Int64()
+    )
     second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
     return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
 
