@@ -10,6 +10,8 @@ third decimal digit decides), never through binary floating point, and kept as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from listrak_assets.cleaning.judged import (
@@ -55,6 +57,25 @@ def _parts(
     return negative, whole, fraction, [first, second]
 
 
+def _cast_or_rule(
+    text: pl.Expr,
+    cast: pl.Expr,
+    rule: Callable[[pl.Expr], JudgedExpr],
+    dtype: pl.DataType,
+    scratch: str,
+) -> JudgedExpr:
+    """The value `cast` reads (null where the text is not in its plain shape), else the
+    separator `rule`'s, which reads only the distinct texts the cast left."""
+    fast = pl.col(scratch + "fast")
+    left = pl.when(fast.is_null()).then(text)
+    by_rule = per_distinct(left, lambda t: judged_on(t, rule).value, dtype)
+    stages: tuple[Stage, ...] = (
+        {scratch + "fast": cast},
+        {scratch + "value": pl.coalesce(fast, by_rule)},
+    )
+    return judge_expr(text, pl.col(scratch + "value"), REASON, stages)
+
+
 def _decimal_by_rule(
     text: pl.Expr, separator: DecimalSeparator, scratch: str = "__rule__"
 ) -> JudgedExpr:
@@ -91,16 +112,8 @@ def decimal_expr(
     digits = text.str.strip_chars_start("$ ")
     if separator != ".":
         digits = digits.str.replace(separator, ".", literal=True)
-    fast = pl.col(scratch + "fast")
-    first: Stage = {
-        scratch + "fast": pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
-    }
-    left = pl.when(fast.is_null()).then(text)
-    by_rule = per_distinct(
-        left, lambda t: judged_on(t, lambda e: _decimal_by_rule(e, separator)).value, MONEY
-    )
-    second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
-    return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
+    fast = pl.when(text.str.contains(plain)).then(digits.cast(MONEY, strict=False))
+    return _cast_or_rule(text, fast, lambda e: _decimal_by_rule(e, separator), MONEY, scratch)
 
 
 def _integer_by_rule(
@@ -125,16 +138,8 @@ def integer_expr(
     # Most counts are plain digits: a cast reads them; the separator rule reads only the
     # distinct texts that left.
     plain = rf"^\d{{1,{_MAX_INTEGER_DIGITS}}}$"
-    fast = pl.col(scratch + "fast")
-    first: Stage = {
-        scratch + "fast": pl.when(text.str.contains(plain)).then(text.cast(pl.Int64, strict=False))
-    }
-    left = pl.when(fast.is_null()).then(text)
-    by_rule = per_distinct(
-        left, lambda t: judged_on(t, lambda e: _integer_by_rule(e, separator)).value, pl.Int64()
-    )
-    second: Stage = {scratch + "value": pl.coalesce(fast, by_rule)}
-    return judge_expr(text, pl.col(scratch + "value"), REASON, (first, second))
+    fast = pl.when(text.str.contains(plain)).then(text.cast(pl.Int64, strict=False))
+    return _cast_or_rule(text, fast, lambda e: _integer_by_rule(e, separator), pl.Int64(), scratch)
 
 
 def normalise_decimal(text: pl.Series, separator: DecimalSeparator = ".") -> Judged:
