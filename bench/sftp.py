@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from listrak_assets.sftp import SftpConfig, SftpUploader
+from listrak_assets.sftp import SftpConfig
+from listrak_assets.sftp.uploader import SftpUploader
 from listrak_assets_tests.sshd import Sshd, make_user_keys, run_sshd
 
 CHUNK = 8 << 20

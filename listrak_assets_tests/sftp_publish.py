@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from listrak_assets.files import DONE_SUFFIX, variants
-from listrak_assets.sftp import SftpConfig, SftpUploader, publish
+from listrak_assets.sftp import SftpConfig
+from listrak_assets.sftp.publish import publish
+from listrak_assets.sftp.uploader import SftpUploader
 
 
 def main(argv: list[str]) -> int:

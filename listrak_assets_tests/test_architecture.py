@@ -76,11 +76,23 @@ def test_imports_point_down_the_layers(graph: list[Import]) -> None:
     assert not found, "a layer imports one above it:" + _why(found)
 
 
-def test_the_definitions_load_no_demo_or_test_tooling() -> None:
+@pytest.fixture(name="loaded", scope="module")
+def _loaded() -> set[str]:
+    """What loading the definitions imports, in a fresh interpreter."""
     loaded = modules_loaded_by(f"{PACKAGE}.definitions")
     assert f"{PACKAGE}.defs.clean" in loaded  # the import really ran
+    return loaded
+
+
+def test_the_definitions_load_no_demo_or_test_tooling(loaded: set[str]) -> None:
     tooling = sorted(m for m in loaded if unit(m, PACKAGE) in TOOLING)
     assert not tooling, "a production import loads demo or test tooling:" + _why(tooling)
+
+
+def test_the_definitions_load_no_ssh_stack(loaded: set[str]) -> None:
+    # Every process of a run loads the definitions; paramiko is wanted only when a file is sent.
+    ssh = sorted(m for m in loaded if m.split(".")[0] == "paramiko" or m.endswith("sftp.uploader"))
+    assert not ssh, "loading the definitions imports the SSH stack:" + _why(ssh)
 
 
 # --- each rule fails on a package that breaks it --------------------------------------------

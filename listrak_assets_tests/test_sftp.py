@@ -20,10 +20,9 @@ from listrak_assets.sftp import (
     HostKeyError,
     SftpAuthError,
     SftpConfigError,
-    SftpUploader,
     SftpUploadError,
-    fingerprint,
 )
+from listrak_assets.sftp.hostkeys import fingerprint
 from listrak_assets.sftp.protocol import (
     MAX_WRITE_SIZE,
     SAFE_WRITE_SIZE,
@@ -34,6 +33,7 @@ from listrak_assets.sftp.protocol import (
 from listrak_assets.sftp.uploader import (
     HOST_ID,
     ORPHAN_AFTER_SECONDS,
+    SftpUploader,
     new_writer,
     temp_path,
     temp_target,

@@ -22,8 +22,9 @@ import pytest
 from listrak_assets.file_names import DONE_SUFFIX, part_name, variants
 from listrak_assets.sandbox import sftp_server as sandbox
 from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
-from listrak_assets.sftp import SftpUploader, SftpUploadError, UploadResult, publish
-from listrak_assets.sftp.uploader import Staged, temp_target
+from listrak_assets.sftp import SftpUploadError, UploadResult
+from listrak_assets.sftp.publish import publish
+from listrak_assets.sftp.uploader import SftpUploader, Staged, temp_target
 from listrak_assets_tests.sftp_servers import CuttingProxy, SftpServer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import dagster as dg
 import polars as pl
@@ -30,9 +30,12 @@ from listrak_assets.listrak.email import EmailApi
 from listrak_assets.listrak.forget import ForgetApi, RateLimiter
 from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
-from listrak_assets.sftp import SftpConfig, SftpConfigError, SftpUploader
+from listrak_assets.sftp import SftpConfig, SftpConfigError
 from listrak_assets.stand_ins import TRUST_HOST_KEY, TRY_WITHOUT_ACCOUNT
 from listrak_assets.suppression import SALT_ENV, Suppression, check_salt
+
+if TYPE_CHECKING:
+    from listrak_assets.sftp.uploader import SftpUploader
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -306,8 +309,11 @@ class ListrakSftp(dg.ConfigurableResource):
 
     def uploader(
         self, host_key_fingerprint: str | None, log: Callable[[str], None] | None = None
-    ) -> SftpUploader:
+    ) -> "SftpUploader":
         """An uploader that connects on first use; use it as a context manager."""
+        # Imported here: paramiko loads only in a run that uploads.
+        from listrak_assets.sftp.uploader import SftpUploader  # noqa: PLC0415
+
         return SftpUploader(self.config(host_key_fingerprint), log=log)
 
 

@@ -49,7 +49,7 @@ from listrak_assets.fingerprints import content_hash
 from listrak_assets.required_input import InputMissing, require_input
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError, SftpSink
-from listrak_assets.sftp import SftpError, UploadResult, publish
+from listrak_assets.sftp import SftpError, UploadResult
 
 GROUP = "listrak"
 # What the last upload delivered (destination, name, day, options, each file's SHA-256) and
@@ -220,6 +220,8 @@ def build_file_sink(
                 if last is not None and not forced(context) and last.value(DELIVERED) == delivery:
                     # Listrak already has these bytes under these names today: don't resend.
                     return _unchanged(context, last, key, parts, ALREADY_DELIVERED)
+                from listrak_assets.sftp.publish import publish  # noqa: PLC0415  # paramiko, when sending
+
                 with sftp.uploader(
                     options.host_key_fingerprint, log=context.log.warning
                 ) as uploader:

@@ -1,6 +1,13 @@
 """Uploads to Listrak's SFTP server with paramiko: host-key check, atomic rename, retries, and
-file sets published without a mix of old and new. No Dagster inside."""
+file sets published without a mix of old and new. No Dagster inside.
 
+The package itself exports only what needs no paramiko (settings, results, errors): loading
+the project's definitions, and a run that uploads nothing, never import the SSH stack. The
+uploader (`sftp.uploader`), publishing (`sftp.publish`) and host keys (`sftp.hostkeys`) are
+imported from their modules where a file is sent.
+"""
+
+from listrak_assets.sftp.config import SftpConfig, UploadResult
 from listrak_assets.sftp.errors import (
     HostKeyError,
     SftpAuthError,
@@ -8,20 +15,13 @@ from listrak_assets.sftp.errors import (
     SftpError,
     SftpUploadError,
 )
-from listrak_assets.sftp.hostkeys import fingerprint
-from listrak_assets.sftp.publish import Published, publish
-from listrak_assets.sftp.uploader import SftpConfig, SftpUploader, UploadResult
 
 __all__ = [
     "HostKeyError",
-    "Published",
     "SftpAuthError",
     "SftpConfig",
     "SftpConfigError",
     "SftpError",
     "SftpUploadError",
-    "SftpUploader",
     "UploadResult",
-    "fingerprint",
-    "publish",
 ]

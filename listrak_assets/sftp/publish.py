@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from listrak_assets.sftp.uploader import SftpUploader, UploadResult
+from listrak_assets.sftp.config import UploadResult
+from listrak_assets.sftp.uploader import SftpUploader
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from listrak_assets.processes import alive
+from listrak_assets.sftp.config import SftpConfig, UploadResult
 from listrak_assets.sftp.errors import SftpAuthError, SftpConfigError, SftpError, SftpUploadError
 from listrak_assets.sftp.hostkeys import preferred_key_types, verify_host_key
 from listrak_assets.sftp.protocol import Progress, RawSftp, StatusError
@@ -69,41 +70,6 @@ ORPHAN_AFTER_SECONDS = 6 * 3600.0
 
 # Errors of the connection rather than of the request: worth reconnecting for.
 _TRANSIENT = (OSError, EOFError, paramiko.SSHException)
-
-
-@dataclass(frozen=True)
-class SftpConfig:
-    """Where and how to connect. Secrets are kept out of `repr`, so out of logs and errors."""
-
-    host: str
-    username: str
-    port: int = 22
-    password: str | None = field(default=None, repr=False)
-    # The key itself (PEM or OpenSSH text) or the path of a key file.
-    private_key: str | None = field(default=None, repr=False)
-    private_key_passphrase: str | None = field(default=None, repr=False)
-    known_hosts: Path | None = None
-    host_key_fingerprint: str | None = None
-    connect_timeout: float = 20.0
-    io_timeout: float = 60.0  # a connection silent this long counts as dropped
-    max_attempts: int = 5
-    backoff: float = 1.0  # first wait between attempts, doubled each time
-    max_backoff: float = 30.0
-    max_requests: int = 64  # write requests in flight (OpenSSH's sftp uses 64 too)
-
-    @property
-    def server(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    remote_path: str
-    size: int
-    seconds: float
-    attempts: int
-    sent: int  # bytes sent, counting those sent again after a reconnection
-    write_size: int  # bytes per write request, as agreed with the server
 
 
 def new_writer() -> str:
