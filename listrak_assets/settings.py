@@ -419,12 +419,22 @@ INBOX_ONLY = {
 
 
 def refuse_inbox_only(data: Mapping[str, object], origin: str) -> None:
-    """Inline settings that only the inbox mode reads are refused, saying why."""
-    for key in sorted(INBOX_ONLY.keys() & data.keys()):
+    """Inline settings that only the inbox mode reads are refused, saying why: all of them in
+    one message, so that fixing them takes one round."""
+    keys = sorted(INBOX_ONLY.keys() & data.keys())
+    if not keys:
+        return
+    if len(keys) == 1:
         raise SettingsError(
-            f"{origin}: '{key}' does nothing for a destination fed by upstream assets: it "
-            f"sets {INBOX_ONLY[key]}. Remove it"
+            f"{origin}: '{keys[0]}' does nothing for a destination fed by upstream assets: it "
+            f"sets {INBOX_ONLY[keys[0]]}. Remove it"
         )
+    names = ", ".join(f"'{key}'" for key in keys)
+    why = "; ".join(f"'{key}' sets {INBOX_ONLY[key]}" for key in keys)
+    raise SettingsError(
+        f"{origin}: {names} do nothing for a destination fed by upstream assets ({why}). "
+        "Remove them"
+    )
 
 
 def inline_settings(data: Mapping[str, object], base: Path, origin: str) -> Settings:

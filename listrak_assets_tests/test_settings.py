@@ -14,7 +14,13 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from listrak_assets.settings import Settings, SettingsError, load_settings
+from listrak_assets.settings import (
+    INBOX_ONLY,
+    Settings,
+    SettingsError,
+    inline_settings,
+    load_settings,
+)
 from listrak_assets_tests.conftest import REPO
 
 PACKAGE_DIR = REPO / "listrak_assets"
@@ -126,3 +132,14 @@ def test_full_send_days_is_a_whole_number_of_days_from_zero(tmp_path: Path) -> N
     for wrong in ("-1", "1.5", "weekly"):
         with pytest.raises(SettingsError, match="full_send_days"):
             load_settings(_write(tmp_path, f"email:\n  full_send_days: {wrong}\n"))
+
+
+def test_inline_settings_name_every_inbox_only_key_at_once(tmp_path: Path) -> None:
+    keys = sorted(INBOX_ONLY)[:3]
+    with pytest.raises(SettingsError) as err:
+        inline_settings({key: "x" for key in keys} | {"list_name": "L"}, tmp_path, "defs.yaml")
+    message = str(err.value)
+    assert message.startswith("defs.yaml: ")
+    for key in keys:
+        assert f"'{key}' sets {INBOX_ONLY[key]}" in message
+    assert "do nothing for a destination fed by upstream assets" in message
