@@ -4,9 +4,9 @@ paramiko's `SFTPFile` writes 32 KiB requests, copies each buffer several times (
 `_write_all` re-slices the remaining bytes after every 32 KiB packet), and stops to drain
 every reply once 100 are pending. Here a request is up to the server's own write limit
 (OpenSSH: 255 KiB, via `limits@openssh.com`), read from disk straight into the buffer that
-is sent, with up to `max_requests` in flight and replies read as they arrive. Replies are
-counted in file order, so after a dropped connection the upload resumes from the last byte the
-server confirmed.
+is sent (as SSH packets by `channel_writer`), with up to `max_requests` in flight and replies
+read as they arrive. Replies are counted in file order, so after a dropped connection the
+upload resumes from the last byte the server confirmed.
 
 Used only while paramiko has no request of its own in flight on the channel.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import paramiko
 
+from listrak_assets.sftp.channel_writer import ChannelWriter, PlainWriter
 from listrak_assets.sftp.errors import SftpUploadError
 
 CMD_WRITE = 6
@@ -59,6 +60,7 @@ class RawSftp:
     def __init__(self, channel: paramiko.Channel) -> None:
         self._chan = channel
         self._next_id = _FIRST_ID
+        self.writer: ChannelWriter | PlainWriter = ChannelWriter.for_channel(channel)
 
     def _request_id(self) -> int:
         self._next_id = (self._next_id + 1) & 0x7FFFFFFF
@@ -156,7 +158,7 @@ class RawSftp:
             request = self._request_id()
             struct.pack_into(">IBI", buffer, 0, header - 4 + size, CMD_WRITE, request)
             struct.pack_into(">QI", buffer, header - 12, offset, size)
-            self._chan.sendall(view[: header + size])  # type: ignore[arg-type]  # any buffer
+            self.writer.sendall(view[: header + size])
             offset += size
             progress.sent += size
             pending.append((request, offset))

@@ -19,7 +19,8 @@ the last byte the server confirmed, with a bounded, doubling wait between attemp
 the server (permissions, disk full) and a bad host key or login are not retried.
 
 Fast: AES-GCM first (no separate MAC pass), write requests as large as the server accepts, many
-in flight, each read from disk straight into the buffer that is sent (see `protocol`).
+in flight, each read from disk straight into the buffer that is sent (see `protocol`), and
+sent as SSH packets encrypted straight into one buffer per batch (see `channel_writer`).
 """
 
 from __future__ import annotations
