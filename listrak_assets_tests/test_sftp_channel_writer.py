@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
@@ -52,17 +53,25 @@ def _session(
         transport.close()
 
 
-def _upload(sftp: paramiko.SFTPClient, raw: RawSftp, source: Path, remote: str) -> Progress:
+def _upload(
+    sftp: paramiko.SFTPClient,
+    raw: RawSftp,
+    source: Path,
+    remote: str,
+    before_writing: Callable[[], object] = lambda: None,
+) -> Progress:
     progress = Progress()
+    write_size = raw.write_size_limit()
     handle = sftp.open(remote, "w")
     with source.open("rb", buffering=0) as data:
+        before_writing()
         raw.write(
             handle.handle,  # type: ignore[arg-type]  # the stubs say SFTPHandle; it is bytes
             data,
             0,
             SIZE,
             progress,
-            write_size=raw.write_size_limit(),
+            write_size=write_size,
             max_requests=64,
         )
     handle.close()
@@ -98,6 +107,29 @@ def test_key_re_exchanges_during_an_upload_lose_nothing(
         last_keys = transport.packetizer._Packetizer__block_engine_out  # type: ignore[attr-defined]
         assert last_keys is not first_keys  # keys were re-exchanged
         assert raw.writer.fast and transport.is_active()
+    assert _digest(local / "data.bin") == _digest(data_file)
+
+
+def test_data_sent_while_keys_are_being_exchanged_waits_for_the_new_keys(
+    sftp_server: SftpServer, data_file: Path
+) -> None:
+    remote, local = sftp_server.folder("kex")
+    with _session(sftp_server) as (transport, sftp):
+        raw = RawSftp(sftp.get_channel())  # type: ignore[arg-type]
+        assert isinstance(raw.writer, ChannelWriter)
+        ready = threading.Timer(0.5, transport.clear_to_send.set)
+
+        def exchanging_keys() -> None:
+            # The state paramiko's transport is in while it exchanges keys: user data waits.
+            transport.clear_to_send.clear()
+            ready.start()
+
+        try:
+            _upload(sftp, raw, data_file, f"{remote}/data.bin", exchanging_keys)
+        finally:
+            ready.join()
+        # The first packets went through paramiko's path, which waited; the rest did not.
+        assert 0 < raw.writer.handed_over < SIZE // (32 * 1024)
     assert _digest(local / "data.bin") == _digest(data_file)
 
 

@@ -62,7 +62,13 @@ _PACKETIZER_FIELDS = (
     "REKEY_PACKETS",
     "REKEY_BYTES",
 )
-_TRANSPORT_FIELDS = ("packetizer", "clear_to_send", "clear_to_send_lock", "active")
+_TRANSPORT_FIELDS = (
+    "packetizer",
+    "clear_to_send",
+    "clear_to_send_lock",
+    "active",
+    "_send_user_message",
+)
 _CHANNEL_FIELDS = (
     "lock",
     "closed",
@@ -107,6 +113,7 @@ class ChannelWriter:
         self._packet_data = max(1, channel.out_max_packet_size - PACKET_MARGIN)
         self._text = bytearray(_HEADER.size + self._packet_data + 2 * _AEAD_BLOCK)
         self._out = bytearray(0)
+        self.handed_over = 0  # packets sent through paramiko's path (during key exchanges)
 
     @classmethod
     def for_channel(cls, channel: paramiko.Channel) -> ChannelWriter | PlainWriter:
@@ -177,6 +184,7 @@ class ChannelWriter:
             m.add_string(bytes(batch[at : at + size]))
             self._transport._send_user_message(m)
             at += size
+            self.handed_over += 1
 
     def _send_fast(self, batch: memoryview, sizes: list[int]) -> bool:
         """Encrypt and send the batch as `len(sizes)` packets; False, having sent nothing,
