@@ -197,3 +197,48 @@ def test_the_fast_path_reads_international_numbers_under_any_default_region() ->
         fast = fast_e164(pl.Series(texts), region).to_list()
         assert None not in fast, (region, fast)
         assert fast == [library_e164(t, region) for t in texts], region
+
+
+@st.composite
+def dialled_like(draw: st.DrawFn) -> str:
+    """`phone_like` as people dial it: the `+` written as some region's exit code (`011`,
+    `00`, `0011`, or one that isn't), or an extension after the number (`x12`, or one the
+    library does not set apart)."""
+    text = draw(phone_like())
+    if text.startswith("+") and draw(st.booleans()):
+        text = draw(st.sampled_from(["011 ", "011", "00", "0011 ", "010 ", "0"])) + text[1:]
+    if draw(st.booleans()):
+        text += draw(
+            st.sampled_from([" x12", "x5", " X 123", "  x123456789", " x1234567890", " ext. 7"])
+        )
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(dialled_like(), min_size=1, max_size=20), region=st.sampled_from(REGIONS))
+def test_fast_path_reads_exit_codes_and_extensions_as_the_library_does(
+    texts: list[str], region: str
+) -> None:
+    assert _disagreements(texts, region) == []
+
+
+def test_the_fast_path_reads_exit_codes_and_drops_extensions() -> None:
+    """Exit codes and extensions (two thirds of what a generated export left to the
+    library) are read without it, as the library reads them."""
+    cases = {
+        "US": [
+            "011 44 20 7946 0958",
+            "717-555-9636 x12",
+            "+44 20 7946 0958 x9",
+            "011 1 717 555 9636",
+        ],
+        "GB": ["00 49 151 62478782", "020 7946 0958 x123456789"],
+        "AU": ["0011 44 20 7946 0958", "0412 345 678 X 5"],
+    }
+    for region, texts in cases.items():
+        fast = fast_e164(pl.Series(texts), region).to_list()
+        assert None not in fast, (region, fast)
+        assert fast == [library_e164(t, region) for t in texts], region
+    # Left to the library: an exit code followed by 0, and more digits than `x` takes.
+    left = fast_e164(pl.Series(["011 0 20 7946 0958", "717-555-9636 x1234567890"]), "US")
+    assert left.to_list() == [None, None]

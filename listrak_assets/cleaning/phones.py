@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import phonenumbers
 import polars as pl
+from phonenumbers import PhoneMetadata
 
 from listrak_assets.cleaning.judged import Judged, judge
 from listrak_assets.cleaning.phone_rules import INTERNATIONAL, PLAIN, region_plan
 from listrak_assets.formats import E164_PATTERN, PhoneValidation
 
 REASON = "invalid_phone"
+
+# A plain or `+` number, then an extension the library sets apart (`717-555-9636 x12`): `x`
+# takes at most nine digits. The number must end with a digit, so the library's "second
+# number" cut (`/ x`) can't apply.
+_EXTENSION = r"^(\+?[0-9 ().\-/]*[0-9]) *[xX] ?[0-9]{1,9}$"
+_MAX_INPUT = 250  # the library refuses longer text before it looks for an extension
 
 
 def library_e164(text: str, region: str, validation: PhoneValidation = "valid") -> str | None:
@@ -47,6 +54,7 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
     """The vectorised path over distinct texts: E.164 digits, "" where it rejects, null where
     it leaves the text to the library."""
     out = pl.Series(texts.name, [None] * texts.len(), dtype=pl.String)
+    texts = _without_extension(texts)
     digits = texts.str.replace_all(r"[^0-9]", "")
     plan = region_plan(region)
     if plan is not None:
@@ -58,20 +66,56 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
                 pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
             ).to_series()
             out = out.scatter(covered, e164)
-    return _international(texts, digits, out, validation)
+    return _international(texts, digits, out, region, validation)
+
+
+def _without_extension(texts: pl.Series) -> pl.Series:
+    """Each text without the extension the library would set apart and drop from E.164:
+    the number before it has at least three digits (the library's "viable number")."""
+    number = texts.str.extract(_EXTENSION, 1)
+    viable = (number.str.count_matches(r"[0-9]").fill_null(0) >= 3) & (
+        texts.str.len_bytes() <= _MAX_INPUT
+    )
+    return pl.select(pl.when(viable).then(number).otherwise(texts)).to_series().alias(texts.name)
+
+
+def _after_exit_code(texts: pl.Series, digits: pl.Series, region: str) -> pl.Series:
+    """The digits after the default region's international prefix (`011 44 20 7946 0958`
+    from the US), where the library reads a calling code next as after `+`: a plain number
+    whose digits start with that prefix. Null elsewhere. (The library does not strip the
+    prefix when a 0 follows; no calling code starts with 0, so those stay with it.)"""
+    none = pl.Series(digits.name, [None] * digits.len(), dtype=pl.String)
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or not meta.international_prefix:
+        return none
+    try:
+        exit_code = digits.str.extract(f"^({meta.international_prefix})", 1)
+    except pl.exceptions.ComputeError:
+        return none  # a pattern polars can't compile: the library decides
+    rest = digits.str.slice(exit_code.str.len_bytes().fill_null(0))
+    read = texts.str.contains(PLAIN).fill_null(False) & (exit_code.str.len_bytes() > 0)
+    return pl.select(pl.when(read.fill_null(False)).then(rest)).to_series()
 
 
 def _international(
-    texts: pl.Series, digits: pl.Series, out: pl.Series, validation: PhoneValidation
+    texts: pl.Series,
+    digits: pl.Series,
+    out: pl.Series,
+    region: str,
+    validation: PhoneValidation,
 ) -> pl.Series:
-    """`+` and a calling code, then a plain number (`+44 (0)20 7946 0958`): whatever the
-    default region, the calling code's main region reads the rest, as in the library. Only
-    numbers it accepts are decided here; the rest (and regions without a plan) stay null
-    for the library."""
-    plus = texts.str.contains(INTERNATIONAL).fill_null(False).arg_true()
-    if plus.len() == 0:
+    """`+` or the default region's international prefix, a calling code, then a plain number
+    (`+44 (0)20 7946 0958`): whatever the default region, the calling code's main region
+    reads the rest, as in the library. Only numbers it accepts are decided here; the rest
+    (and regions without a plan) stay null for the library."""
+    plus = texts.str.contains(INTERNATIONAL).fill_null(False)
+    after = pl.select(
+        pl.when(plus).then(digits).otherwise(_after_exit_code(texts, digits, region))
+    ).to_series()
+    abroad = after.is_not_null().arg_true()
+    if abroad.len() == 0:
         return out
-    numbers = digits.gather(plus)
+    numbers = after.gather(abroad)
     codes = _calling_codes(numbers)
     for code in codes.drop_nulls().unique().to_list():
         plan = region_plan(phonenumbers.region_code_for_country_code(int(code)))
@@ -82,7 +126,7 @@ def _international(
         ok = plan.accepts(nsn, validation)
         e164 = pl.select(pl.when(ok & nsn.is_not_null()).then(code + nsn)).to_series()
         accepted = e164.is_not_null()
-        out = out.scatter(plus.filter(mine).filter(accepted), e164.filter(accepted))
+        out = out.scatter(abroad.filter(mine).filter(accepted), e164.filter(accepted))
     return out
 
 
