@@ -36,6 +36,11 @@ _TYPES = (
 )  # fmt: skip
 
 
+def _false(like: pl.Series) -> pl.Series:
+    """False for each value of `like` (built at once, not from a Python list)."""
+    return pl.repeat(False, like.len(), dtype=pl.Boolean, eager=True)
+
+
 def _full(pattern: str) -> str:
     return f"^(?:{pattern})$"
 
@@ -73,7 +78,7 @@ class _Rules:
     def matches_general(self, x: pl.Series) -> pl.Series:
         """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
         if self.general is None:
-            return pl.Series([False] * x.len(), dtype=pl.Boolean)
+            return _false(x)
         return x.str.contains(_full(self.general)).fill_null(False)
 
     def is_valid_type(self, x: pl.Series) -> pl.Series:
@@ -82,7 +87,7 @@ class _Rules:
         out = self.matches_general(x)
         if self.general_lengths:
             out = out & x.str.len_bytes().is_in(self.general_lengths)
-        any_type = pl.Series([False] * x.len(), dtype=pl.Boolean)
+        any_type = _false(x)
         for lengths, pattern in self.types:
             hit = x.str.contains(_full(pattern)).fill_null(False)
             if lengths:
@@ -170,7 +175,7 @@ class RegionPlan:
         """`is_valid_number`: the first region of the calling code that claims the number
         (by leading digits, or by a valid type) must find it valid. Each region only looks
         at the numbers no earlier region claimed."""
-        valid = pl.Series([False] * nsn.len(), dtype=pl.Boolean)
+        valid = _false(nsn)
         open_ = nsn.is_not_null().arg_true()
         for region in self.regions:
             if open_.len() == 0:

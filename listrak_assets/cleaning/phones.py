@@ -50,10 +50,15 @@ def _library(texts: pl.Series, region: str, validation: PhoneValidation) -> pl.S
     )
 
 
+def _nulls(like: pl.Series) -> pl.Series:
+    """A null text for each value of `like`."""
+    return pl.repeat(None, like.len(), dtype=pl.String, eager=True).alias(like.name)
+
+
 def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "valid") -> pl.Series:
     """The vectorised path over distinct texts: E.164 digits, "" where it rejects, null where
     it leaves the text to the library."""
-    out = pl.Series(texts.name, [None] * texts.len(), dtype=pl.String)
+    out = _nulls(texts)
     texts = _without_extension(texts)
     digits = texts.str.replace_all(r"[^0-9]", "")
     plan = region_plan(region)
@@ -84,7 +89,7 @@ def _after_exit_code(texts: pl.Series, digits: pl.Series, region: str) -> pl.Ser
     from the US), where the library reads a calling code next as after `+`: a plain number
     whose digits start with that prefix. Null elsewhere. (The library does not strip the
     prefix when a 0 follows; no calling code starts with 0, so those stay with it.)"""
-    none = pl.Series(digits.name, [None] * digits.len(), dtype=pl.String)
+    none = _nulls(digits)
     meta = PhoneMetadata.metadata_for_region(region)
     if meta is None or not meta.international_prefix:
         return none
@@ -134,7 +139,7 @@ def _calling_codes(digits: pl.Series) -> pl.Series:
     """The calling code the library reads at the start of `digits` after a `+`: the shortest
     prefix of one to three digits that is a known code (none when it starts with 0)."""
     known = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE]
-    found = pl.Series(digits.name, [None] * digits.len(), dtype=pl.String)
+    found = _nulls(digits)
     for length in (3, 2, 1):  # the shortest match wins: it is written last
         prefix = digits.str.slice(0, length)
         whole = prefix.str.len_bytes() == length
