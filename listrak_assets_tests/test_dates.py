@@ -302,3 +302,28 @@ def test_a_column_reads_each_date_as_it_reads_it_alone(
     alone = [_date([text], rules) for text in texts]
     assert value == [v[0] for v, _ in alone], texts
     assert reason == [r[0] for _, r in alone], texts
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.none()
+        | st.sampled_from(
+            [text for text, _, _ in TIMES]
+            + ["2024-05-01T13:45:00Z", "2024-03-10 02:30:00", "03/07/24 13:45:00.5", "x"]
+        )
+        | st.text("0123456789-/:.TZ+ ", max_size=22),
+        max_size=12,
+    ),
+    rules=st.sampled_from([RULES, DateRules("DMY", "reject", 2026)]),
+    source=st.sampled_from(_ZONES),
+)
+def test_a_column_reads_each_timestamp_as_it_reads_it_alone(
+    texts: list[str | None], rules: DateRules, source: str
+) -> None:
+    """The general layouts read the distinct texts the exact shapes left and scatter them
+    back: repeats, nulls and shortcut rows around them change nothing (reasons included)."""
+    value, reason = _time(texts, source, rules)
+    alone = [_time([text], source, rules) for text in texts]
+    assert value == [v[0] for v, _ in alone], texts
+    assert reason == [r[0] for _, r in alone], texts

@@ -138,14 +138,6 @@ def _iso_date(parts: dict[str, pl.Expr], rules: DateRules) -> pl.Expr:
     )
 
 
-def _reason(
-    text: pl.Expr, parts: dict[str, pl.Expr], value: pl.Expr, rules: DateRules, reason: str
-) -> pl.Expr:
-    """`reason` for every written value without a date, or `two_digit_year` where the year
-    was refused for being two digits."""
-    return _why(text, _refused(parts, rules), value, reason)
-
-
 def _refused(parts: dict[str, pl.Expr], rules: DateRules) -> pl.Expr:
     """Whether the year was refused for being two digits."""
     return (parts["year"].str.len_bytes() == 2) & (rules.two_digit_years == "reject")
@@ -339,28 +331,56 @@ def datetime_expr(
 ) -> JudgedExpr:
     """A UTC timestamp within [earliest, latest]. Offsets in the text win; text without one
     is in `source_timezone`. Intermediate columns are named with the `scratch` prefix."""
+    # The common exact shapes (most of them) are read at once; the general layouts read only
+    # the distinct texts that left.
     fast = pl.col(scratch + "fast")
-    stages: list[Stage] = [{scratch + "fast": _fast_instant(text, rules, source_timezone)}]
-    parts, general = _parts(pl.when(fast.is_null()).then(text), rules, scratch)
-    stages.extend(general)
-    stages.append(
-        {scratch + "naive": _naive(parts, rules), scratch + "offset": _offset_minutes(parts["Z"])}
-    )
-    naive, offset = pl.col(scratch + "naive"), pl.col(scratch + "offset")
-    zone = parts["Z"]
-    written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(naive - pl.duration(minutes=offset))
-    local = _localised(pl.when(zone.is_null()).then(naive), source_timezone)
-    value = pl.coalesce(
-        fast,
-        pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC")),
-    )
+    left = pl.when(fast.is_null()).then(text)
+    general = pl.col(scratch + "general").struct
+    value = pl.coalesce(fast, general.field("instant"))
     if earliest is not None or latest is not None:
         lo = earliest or dt.datetime(1, 1, 1, tzinfo=dt.UTC)
         hi = latest or dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
         value = _in_range(value, lo, hi)
-    stages.append({scratch + "value": value})
+    stages: tuple[Stage, ...] = (
+        {scratch + "fast": _fast_instant(text, rules, source_timezone)},
+        {
+            scratch + "general": per_distinct(
+                left, _general_instant(rules, source_timezone), _GENERAL_INSTANT
+            )
+        },
+        {scratch + "value": value},
+    )
     value = pl.col(scratch + "value")
-    return JudgedExpr(value, _reason(text, parts, value, rules, DATETIME_REASON), tuple(stages))
+    return JudgedExpr(value, _why(text, general.field("refused"), value, DATETIME_REASON), stages)
+
+
+_GENERAL_INSTANT = pl.Struct({"instant": pl.Datetime("us", "UTC"), "refused": pl.Boolean})
+
+
+def _general_instant(rules: DateRules, source_timezone: str) -> Callable[[pl.Series], pl.Series]:
+    """The general layouts' UTC instant (out of range or not) and whether a two-digit year
+    was refused, of each text."""
+
+    def read(texts: pl.Series) -> pl.Series:
+        parts, stages = _parts(pl.col("_"), rules, "__general__")
+        frame = texts.rename("_").to_frame().lazy()
+        for stage in stages:
+            frame = frame.with_columns(**stage)
+        naive, offset = pl.col("__general__naive"), pl.col("__general__offset")
+        frame = frame.with_columns(
+            _naive(parts, rules).alias("__general__naive"),
+            _offset_minutes(parts["Z"]).alias("__general__offset"),
+        )
+        zone = parts["Z"]
+        written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(
+            naive - pl.duration(minutes=offset)
+        )
+        local = _localised(pl.when(zone.is_null()).then(naive), source_timezone)
+        instant = pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
+        found = pl.struct(instant.alias("instant"), _refused(parts, rules).alias("refused"))
+        return frame.select(found.alias("_")).collect().to_series()
+
+    return read
 
 
 def normalise_datetime(
