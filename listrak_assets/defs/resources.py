@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.atomic import atomic_path
+from listrak_assets.defs.days import run_day
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each table as `<warehouse>/<asset key path>.parquet`, the warehouse folder taken
-    from the settings the run parsed.
+    from the settings the run parsed; a table kept by day as one file per day,
+    `<warehouse>/<asset key path>/<YYYY-MM-DD>.parquet` (`defs/days.py`).
 
     Our own because dagster-polars can't load Parquet under polars 2.x, and because it must
     add no data samples (PII) to metadata.
@@ -49,12 +51,29 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     settings: dg.ResourceDependency[ListrakSettings]
     base_dir: str | None = None  # overrides the settings' warehouse folder (tests)
 
-    def _path(self, key: dg.AssetKey) -> Path:
+    def _path(self, key: dg.AssetKey, day: str | None = None) -> Path:
         base = Path(self.base_dir) if self.base_dir else self.settings.load().warehouse
+        if day is not None:
+            return base.joinpath(*key.path, f"{day}.parquet")
         return base.joinpath(*key.path).with_suffix(".parquet")
 
+    def _output_path(self, context: dg.OutputContext) -> Path:
+        if context.has_asset_partitions:
+            days = context.asset_partition_keys
+            if len(days) != 1:
+                raise dg.Failure(
+                    f"{context.asset_key.to_user_string()}: one day per run; launch a backfill "
+                    "of the range (one run per day) instead of a single run"
+                )
+            return self._path(context.asset_key, days[0])
+        if _days(context) is not None:
+            # Kept by day, in a run given no day: the run's own day (defs/days.py).
+            day = run_day(context.step_context.instance, context.run_id)
+            return self._path(context.asset_key, day.isoformat())
+        return self._path(context.asset_key)
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        path = self._path(context.asset_key)
+        path = self._output_path(context)
         if obj is KEEP_STORED:
             # An unchanged step: the table stored by its last run stays as it is.
             if not path.is_file():
@@ -72,13 +91,43 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             }
         )
 
+    def _input_paths(self, context: dg.InputContext) -> list[Path]:
+        """The files behind an input: one table, one day, or every stored day of a table kept
+        by day (what a step that is not kept by day, or a check, reads)."""
+        if context.has_asset_partitions:
+            days = context.asset_partition_keys
+            if len(days) == 1:
+                return [self._path(context.asset_key, days[0])]
+            stored = [p for d in days if (p := self._path(context.asset_key, d)).is_file()]
+            if not stored:
+                raise dg.Failure(f"{context.asset_key.to_user_string()} has no day stored yet")
+            return stored
+        if _days(context) is not None:
+            day = run_day(context.step_context.instance, context.run_id)
+            return [self._path(context.asset_key, day.isoformat())]
+        return [self._path(context.asset_key)]
+
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
         """A `pl.LazyFrame` input is scanned, not read: a step that finds its inputs
-        unchanged returns without reading a byte of them."""
-        path = self._path(context.asset_key)
+        unchanged returns without reading a byte of them. Several days are stacked; their
+        attribute columns may differ, so a column one day lacks is empty there."""
+        paths = self._input_paths(context)
+        frame = (
+            pl.scan_parquet(paths[0])
+            if len(paths) == 1
+            else pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
+        )
         if context.dagster_type.typing_type is pl.LazyFrame:
-            return pl.scan_parquet(path)
-        return pl.read_parquet(path)
+            return frame
+        return frame.collect()
+
+
+def _days(context: dg.InputContext | dg.OutputContext) -> dg.PartitionsDefinition | None:
+    """The partitions of the asset stored or read, None for a table kept whole."""
+    try:
+        return context.asset_partitions_def
+    except dg.DagsterInvariantViolationError:
+        return None
 
 
 def _api_env(integration: Integration) -> dict[str, str]:

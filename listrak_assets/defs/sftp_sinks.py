@@ -3,9 +3,11 @@ and uploaded to Listrak's SFTP server, where its importer picks them up by name.
 
 One asset per file, downstream of its clean table, so a failing blocking check on a table
 stops its file in the same run. Each run writes the files dated with the day the run started
-(UTC); a re-run of that day replaces them, and removes what an earlier run of the day left
-under another shape (other parts, another compression, a marker no longer wanted). A table
-whose input files are absent from the inbox fails its file sink (missing is not empty): nothing
+(UTC); with `orders_by_day` on, the order and order item files are dated with their
+partition's day (`defs/days.py`), so a 30-day backfill writes 30 files of each. A re-run of
+that day replaces them, and removes what an earlier run of the day left under another shape
+(other parts, another compression, a marker no longer wanted). A table whose input files are
+absent from the inbox fails its file sink (missing is not empty): nothing
 is uploaded, and the file of the last run stays.
 
 Nothing is sent twice: when the clean table and the destination are those of the last
@@ -22,6 +24,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from listrak_assets.defs.days import step_day
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
@@ -68,16 +71,6 @@ FILE_ASSETS: dict[str, str] = {
 
 def file_key(table: str, prefix: Prefix = ()) -> dg.AssetKey:
     return dg.AssetKey([*prefix, GROUP, FILE_ASSETS[table]])
-
-
-def run_date(context: dg.AssetExecutionContext) -> dt.date:
-    """The day (UTC) the run started: every file of a run carries the same date, even when the
-    run goes past midnight."""
-    record = context.instance.get_run_record_by_id(context.run.run_id)
-    started = record.create_timestamp if record else dt.datetime.now(dt.UTC)
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
-    return started.astimezone(dt.UTC).date()
 
 
 def _metadata(
@@ -162,9 +155,10 @@ def build_file_sink(
     keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
     inbox: bool = True,
     prefix: Prefix = (),
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     """The table's file sink; with `inbox` off the table comes from an upstream asset, so
-    no input file is due."""
+    no input file is due. With `partitions` (days), each partition writes its day's file."""
     spec = TABLES[table]
     default_name = DEFAULT_TEMPLATES[table].format(date="YYYYMMDD")
 
@@ -172,6 +166,7 @@ def build_file_sink(
         key=file_key(table, prefix),
         group_name=GROUP,
         pool=SFTP_POOL,  # one publisher at a time (defs/pools.py)
+        partitions_def=partitions,
         ins={"clean": dg.AssetIn(key=clean_key(table, prefix))},
         required_resource_keys={keys.settings, keys.sftp},
         kinds={"sftp", "csv"},
@@ -195,7 +190,7 @@ def build_file_sink(
                     archive=conf.archive if conf.inbox_archive else None,
                 )
             options = conf.sftp
-            day = run_date(context)
+            day = step_day(context)
             name = render(getattr(options.file_names, table), day)
             folder = options.remote_folder
             target = _target(sftp, options, name, day)
