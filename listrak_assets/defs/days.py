@@ -2,10 +2,10 @@
 
 With `orders_by_day: true` in listrak.yaml (read when the code location loads), orders and
 order items are partitioned by the export date in their inbox files' names
-(`inbox/export_date.py`); each partition makes that day's Listrak file. A run given no
-partition key (`refresh` as `make demo` runs it, `dagster asset materialize` without
-`--partition`) counts as the partition of the day it started (UTC): its undated files are
-that day's exports, and its tables are stored under that day.
+(`inbox/export_date.py`); each partition makes that day's Listrak file. Undated files belong to
+the day the run started (UTC). A run must name its day: Dagster can't run a partitioned step
+from a partitioned input without one (`refresh` names today; `dagster asset materialize` asks
+for `--partition`); the other tables, kept whole, run as before in a run that names a day.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.atomic import atomic_path
-from listrak_assets.defs.days import run_day
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED
@@ -66,10 +65,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                     "of the range (one run per day) instead of a single run"
                 )
             return self._path(context.asset_key, days[0])
-        if _days(context) is not None:
-            # Kept by day, in a run given no day: the run's own day (defs/days.py).
-            day = run_day(context.step_context.instance, context.run_id)
-            return self._path(context.asset_key, day.isoformat())
+        _check_day(context)
         return self._path(context.asset_key)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -102,9 +98,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             if not stored:
                 raise dg.Failure(f"{context.asset_key.to_user_string()} has no day stored yet")
             return stored
-        if _days(context) is not None:
-            day = run_day(context.step_context.instance, context.run_id)
-            return [self._path(context.asset_key, day.isoformat())]
+        _check_day(context)
         return [self._path(context.asset_key)]
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
@@ -122,12 +116,19 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return frame.collect()
 
 
-def _days(context: dg.InputContext | dg.OutputContext) -> dg.PartitionsDefinition | None:
-    """The partitions of the asset stored or read, None for a table kept whole."""
+def _check_day(context: dg.InputContext | dg.OutputContext) -> None:
+    """Fails a run that names no day for a table kept by day: Dagster can't run a table kept
+    by day from another without one, so no step stores a day the run did not name."""
     try:
-        return context.asset_partitions_def
+        days = context.asset_partitions_def
     except dg.DagsterInvariantViolationError:
-        return None
+        return
+    if days is not None:
+        raise dg.Failure(
+            f"{context.asset_key.to_user_string()} is kept by day (orders_by_day): run it for "
+            "a day, e.g. `dagster asset materialize --partition YYYY-MM-DD`",
+            allow_retries=False,
+        )
 
 
 def _api_env(integration: Integration) -> dict[str, str]:

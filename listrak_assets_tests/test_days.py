@@ -1,0 +1,173 @@
+"""Orders and order items kept by export day (`orders_by_day: true`): the day in an inbox
+file's name picks its partition, each partition makes that day's Listrak file, de-duplication
+stays within a day, and the referential checks read every stored day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from listrak_assets.defs.channels import Channels, build_definitions
+from listrak_assets.defs.days import EXPORT_DAYS
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.sftp_sinks import file_key
+from listrak_assets.inbox.errors import InputFileError
+from listrak_assets.inbox.export_date import export_date, files_of_day
+from listrak_assets_tests.conftest import REPO, Workspace, failure_messages, materialization
+from listrak_assets_tests.sftp_servers import SftpServer
+
+DAILY = ("orders", "order_items")
+COMMERCE = ("customers", "products", *DAILY)
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "expected"),
+    [
+        ("orders_2026-12-01.csv", "orders", dt.date(2026, 12, 1)),
+        ("order_items_2026-11-30.parquet", "order_items", dt.date(2026, 11, 30)),
+        ("orders-2026-12-01_part2.csv", "orders", dt.date(2026, 12, 1)),  # any separator
+        ("orders.csv", "orders", None),  # undated: the run's day
+        ("orders_late.csv", "orders", None),
+        ("orders_2026-12-011.csv", "orders", None),  # not a date: a longer number
+    ],
+)
+def test_the_export_date_is_read_from_the_file_name(
+    name: str, table: str, expected: dt.date | None
+) -> None:
+    assert export_date(name, table) == expected
+
+
+def test_a_name_dated_with_no_calendar_day_fails_naming_the_file() -> None:
+    with pytest.raises(InputFileError, match=r"orders_2026-02-30\.csv.*not a calendar date"):
+        export_date("orders_2026-02-30.csv", "orders")
+
+
+def test_undated_files_belong_to_the_run_day() -> None:
+    paths = [Path(n) for n in ("orders.csv", "orders_2026-11-30.csv", "orders_2026-12-01.csv")]
+    today, yesterday = dt.date(2026, 12, 1), dt.date(2026, 11, 30)
+    assert files_of_day(paths, "orders", today, today) == [paths[0], paths[2]]
+    assert files_of_day(paths, "orders", yesterday, today) == [paths[1]]
+
+
+@pytest.fixture
+def by_day(workspace: Workspace) -> Workspace:
+    """The sample data, orders and order items exported on 2026-11-30, and on 2026-11-29 the
+    first five orders (again: Listrak upserts them) with their items."""
+    for path in (REPO / "data" / "inbox").iterdir():
+        if path.stem in COMMERCE:
+            dated = f"{path.stem}_2026-11-30{path.suffix}" if path.stem in DAILY else path.name
+            shutil.copy(path, workspace.inbox / dated)
+    orders = pl.read_csv(REPO / "data" / "inbox" / "orders.csv", infer_schema=False)
+    first = orders.head(5)
+    first.write_csv(workspace.inbox / "orders_2026-11-29.csv")
+    items = pl.read_csv(REPO / "data" / "inbox" / "order_items.csv", infer_schema=False)
+    items.filter(pl.col("OrderNumber").is_in(first["OrderNumber"].implode())).write_csv(
+        workspace.inbox / "order_items_2026-11-29.csv"
+    )
+    return workspace
+
+
+def _publish(
+    workspace: Workspace, server: SftpServer, remote: str, day: str | None
+) -> dg.ExecuteInProcessResult:
+    """The four commerce tables and the order and order item files, for `day`."""
+    workspace.settings(orders_by_day=True, sftp={"remote_folder": remote})
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    keys = [k for t in COMMERCE for k in (raw_key(t), clean_key(t), rejects_key(t))]
+    return dg.materialize(
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        selection=dg.AssetSelection.assets(*keys, *(file_key(t) for t in DAILY)),
+        resources={**workspace.resources(), "sftp": server.resource()},
+        instance=workspace.instance,
+        partition_key=day,
+        raise_on_error=False,
+    )
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    return {
+        e.check_name: {k: v.value for k, v in e.metadata.items()}
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def test_the_orders_chain_is_kept_by_day_and_the_rest_whole() -> None:
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    graph = defs.resolve_asset_graph()
+    for table in DAILY:
+        for key in (raw_key(table), clean_key(table), rejects_key(table), file_key(table)):
+            assert graph.get(key).partitions_def == EXPORT_DAYS, key
+    for key in (raw_key("customers"), clean_key("products"), file_key("customers")):
+        assert graph.get(key).partitions_def is None, key
+    whole = build_definitions(Channels(email=False, sms=False))
+    assert whole.resolve_asset_graph().get(clean_key("orders")).partitions_def is None
+
+
+def test_each_day_reads_its_files_and_writes_its_own_file(
+    sandbox_server: SftpServer, by_day: Workspace
+) -> None:
+    remote, local = sandbox_server.folder("days")
+    first = _publish(by_day, sandbox_server, remote, "2026-11-30")
+    assert first.success, failure_messages(first)
+    second = _publish(by_day, sandbox_server, remote, "2026-11-29")
+    assert second.success, failure_messages(second)
+
+    # A 2-day backfill wrote 2 files of each, named with their day, not the run's.
+    assert sorted(p.name for p in local.iterdir()) == [
+        "Listrak_OrderItem_Feed_20261129.csv",
+        "Listrak_OrderItem_Feed_20261130.csv",
+        "Listrak_Order_Feed_20261129.csv",
+        "Listrak_Order_Feed_20261130.csv",
+    ]
+    raw = materialization(second, raw_key("orders"))
+    assert [f["name"] for f in raw["files"]] == ["orders_2026-11-29.csv"]
+    events = second.get_asset_materialization_events()
+    days = {e.asset_key: e.partition for e in events}
+    assert days[clean_key("orders")] == days[file_key("orders")] == "2026-11-29"
+    assert days[clean_key("customers")] is None
+
+    stored = by_day.warehouse / "clean" / "orders"
+    assert sorted(p.name for p in stored.iterdir()) == ["2026-11-29.parquet", "2026-11-30.parquet"]
+    day29 = pl.read_parquet(stored / "2026-11-29.parquet")
+    day30 = pl.read_parquet(stored / "2026-11-30.parquet")
+    # De-duplication is within a day: the five orders of the 29th are in both days.
+    assert day29.height == 5
+    assert set(day29["ordernumber"]) <= set(day30["ordernumber"])
+    sent = pl.read_csv(local / "Listrak_Order_Feed_20261129.csv", infer_schema=False)
+    assert sent.height == 5
+
+    # The referential checks read every stored day, not only the run's.
+    items = by_day.warehouse / "clean" / "order_items"
+    all_items = sum(pl.read_parquet(p).height for p in items.iterdir())
+    checks = _checks(second)
+    assert checks["items_have_orders"]["rows"] == all_items
+    assert all_items > pl.read_parquet(items / "2026-11-29.parquet").height
+    assert checks["orders_have_customers"]["rows"] == day29.height + day30.height
+
+
+def test_todays_run_reads_the_undated_files_and_a_run_without_a_day_fails(
+    sandbox_server: SftpServer, by_day: Workspace
+) -> None:
+    (by_day.inbox / "orders_2026-11-30.csv").rename(by_day.inbox / "orders.csv")
+    (by_day.inbox / "order_items_2026-11-30.csv").rename(by_day.inbox / "order_items.csv")
+    remote, local = sandbox_server.folder("undated")
+    today = dt.datetime.now(dt.UTC).date()
+    result = _publish(by_day, sandbox_server, remote, today.isoformat())
+    assert result.success, failure_messages(result)
+
+    raw = materialization(result, raw_key("orders"))
+    assert [f["name"] for f in raw["files"]] == ["orders.csv"]  # not the 29th's
+    assert (by_day.warehouse / "clean" / "orders" / f"{today.isoformat()}.parquet").is_file()
+    assert f"Listrak_Order_Feed_{today:%Y%m%d}.csv" in {p.name for p in local.iterdir()}
+
+    undated = _publish(by_day, sandbox_server, remote, None)
+    assert not undated.success
+    assert any(
+        "raw/orders is kept by day (orders_by_day): run it for a day" in m
+        for m in failure_messages(undated)
+    )
