@@ -5,8 +5,11 @@ stays within a day, and the referential checks read every stored day."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -15,9 +18,13 @@ import pytest
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.days import EXPORT_DAYS
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.resources import ListrakSettings
+from listrak_assets.defs.schedules import NAME
+from listrak_assets.defs.sensors import TABLES_TAG, inbox_sensor
 from listrak_assets.defs.sftp_sinks import file_key
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.inbox.export_date import export_date, files_of_day
+from listrak_assets.settings import NightlySchedule
 from listrak_assets_tests.conftest import REPO, Workspace, failure_messages, materialization
 from listrak_assets_tests.sftp_servers import SftpServer
 
@@ -171,3 +178,55 @@ def test_todays_run_reads_the_undated_files_and_a_run_without_a_day_fails(
         "raw/orders is kept by day (orders_by_day): run it for a day" in m
         for m in failure_messages(undated)
     )
+
+
+def test_the_sensor_requests_a_run_per_export_day(workspace: Workspace) -> None:
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    workspace.settings(orders_by_day=True)
+    settled = time.time() - 60
+    for name, text in {
+        "customers.csv": "email\na@example.com\n",
+        "products.csv": "sku,title\ns1,Shirt\n",
+        "orders_2026-11-29.csv": "ordernumber,email\n1,a@example.com\n",
+        "orders_2026-11-30.csv": "ordernumber,email\n2,a@example.com\n",
+        "order_items.csv": "ordernumber,sku\n2,s1\n",  # undated: today's
+    }.items():
+        os.utime(workspace.write(name, text), (settled, settled))
+    context = dg.build_sensor_context(
+        instance=workspace.instance,
+        resources={"settings": ListrakSettings(path=str(workspace.config))},
+        definitions=defs,
+    )
+    tick = inbox_sensor(context)
+    assert isinstance(tick, dg.SensorResult)
+    requests = {r.partition_key: r for r in tick.run_requests or []}
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert sorted(requests) == sorted(["2026-11-29", "2026-11-30", today])
+    assert requests["2026-11-29"].tags[TABLES_TAG] == "orders"
+    assert requests["2026-11-30"].tags[TABLES_TAG] == "orders"
+    # The tables kept whole go with the newest day's run.
+    assert requests[today].tags[TABLES_TAG] == "order_items,customers,products"
+    assert len({r.run_key for r in requests.values()}) == 3
+    for request in requests.values():
+        selected = set(request.asset_selection or [])
+        # Dagster accepts each as a subset of the job the sensor targets.
+        job = defs.resolve_job_def("refresh").get_subset(asset_selection=selected)
+        assert job.asset_layer.selected_asset_keys == selected
+    assert file_key("orders") in set(requests["2026-11-29"].asset_selection or [])
+    assert file_key("customers") not in set(requests["2026-11-29"].asset_selection or [])
+
+
+def test_the_nightly_run_is_the_partition_of_its_day(workspace: Workspace) -> None:
+    nightly = NightlySchedule(enabled=True, time="23:30", timezone="America/New_York")
+    defs = build_definitions(Channels(email=False, sms=False), nightly, by_day=True)
+    schedule = defs.resolve_schedule_def(NAME)
+    # 23:30 in New York on the 1st is 04:30 UTC on the 2nd: the run's day is the 2nd.
+    at = dt.datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    with dg.build_schedule_context(
+        instance=workspace.instance,
+        scheduled_execution_time=at,
+        repository_def=defs.get_repository_def(),
+    ) as ctx:
+        [request] = schedule.evaluate_tick(ctx).run_requests or []
+    assert request.partition_key == "2026-12-02"
+    assert schedule.job_name == "publish_all"

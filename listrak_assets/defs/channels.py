@@ -99,7 +99,7 @@ def build_definitions(
         sinks.extend(file_sinks)
     jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
     publish_all = next((j for j in jobs if j.name == "publish_all"), None)
-    schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
+    schedules = [nightly_schedule(nightly, publish_all, by_day)] if nightly and publish_all else []
     return dg.Definitions(
         assets=catalogued(
             [
