@@ -21,7 +21,8 @@ from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.defs.schedules import NAME
 from listrak_assets.defs.sensors import TABLES_TAG, inbox_sensor
-from listrak_assets.defs.sftp_sinks import file_key
+from listrak_assets.defs.sftp_sinks import SENT_FILES, file_key
+from listrak_assets.defs.unchanged import UNCHANGED
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.inbox.export_date import export_date, files_of_day
 from listrak_assets.settings import NightlySchedule
@@ -230,3 +231,18 @@ def test_the_nightly_run_is_the_partition_of_its_day(workspace: Workspace) -> No
         [request] = schedule.evaluate_tick(ctx).run_requests or []
     assert request.partition_key == "2026-12-02"
     assert schedule.job_name == "publish_all"
+
+
+def test_a_day_run_again_with_its_files_unchanged_redoes_and_resends_nothing(
+    sandbox_server: SftpServer, by_day: Workspace
+) -> None:
+    remote, _ = sandbox_server.folder("again")
+    for day in ("2026-11-30", "2026-11-29"):
+        assert _publish(by_day, sandbox_server, remote, day).success
+    # The last materialization of each table is the 29th's: the 30th compares with its own.
+    again = _publish(by_day, sandbox_server, remote, "2026-11-30")
+    assert again.success, failure_messages(again)
+    for table in DAILY:
+        for key in (raw_key(table), clean_key(table), file_key(table)):
+            assert "unchanged, 0 sent" in str(materialization(again, key)[UNCHANGED]), key
+        assert materialization(again, file_key(table))[SENT_FILES] == 0
