@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from listrak_assets.cleaning.table import REJECT_COLUMNS
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.days import EXPORT_DAYS
 from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
@@ -23,8 +26,11 @@ from listrak_assets.defs.schedules import NAME
 from listrak_assets.defs.sensors import TABLES_TAG, inbox_sensor
 from listrak_assets.defs.sftp_sinks import SENT_FILES, file_key
 from listrak_assets.defs.unchanged import UNCHANGED
+from listrak_assets.erasure.retention import mask_old_rejects
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.inbox.export_date import export_date, files_of_day
+from listrak_assets.sandbox.emulator import run_emulator
+from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets.settings import NightlySchedule
 from listrak_assets_tests.conftest import REPO, Workspace, failure_messages, materialization
 from listrak_assets_tests.sftp_servers import SftpServer
@@ -191,6 +197,7 @@ def test_the_sensor_requests_a_run_per_export_day(workspace: Workspace) -> None:
         "orders_2026-11-29.csv": "ordernumber,email\n1,a@example.com\n",
         "orders_2026-11-30.csv": "ordernumber,email\n2,a@example.com\n",
         "order_items.csv": "ordernumber,sku\n2,s1\n",  # undated: today's
+        "orders_2023-12-31.csv": "ordernumber,email\n3,a@example.com\n",  # before the first day
     }.items():
         os.utime(workspace.write(name, text), (settled, settled))
     context = dg.build_sensor_context(
@@ -246,3 +253,59 @@ def test_a_day_run_again_with_its_files_unchanged_redoes_and_resends_nothing(
         for key in (raw_key(table), clean_key(table), file_key(table)):
             assert "unchanged, 0 sent" in str(materialization(again, key)[UNCHANGED]), key
         assert materialization(again, file_key(table))[SENT_FILES] == 0
+
+
+def test_retention_masks_the_rejects_of_every_day(tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    (clean / "orders_rejects").mkdir(parents=True)
+    frame = pl.DataFrame(
+        {
+            "source_file": ["orders_2026-10-01.csv"],
+            "source_row": [1],
+            "column": ["email"],
+            "value": ["ann@example.org"],
+            "reason": ["invalid_email"],
+            "message": ["m"],
+            "stage": ["normalise"],
+            "action": ["row_rejected"],
+        },
+        schema=REJECT_COLUMNS,
+    )
+    day = clean / "orders_rejects" / "2026-10-01.parquet"
+    frame.write_parquet(day)
+    frame.write_parquet(clean / "customers_rejects.parquet")
+    # The input files are gone: their rejects are old, so masked.
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    masked = mask_old_rejects(clean, [tmp_path / "inbox"], 30, now)
+    assert masked == {"customers_rejects": 1, "orders_rejects/2026-10-01": 1}
+    assert pl.read_parquet(day)["value"].to_list() == ["a***"]
+
+
+def test_refresh_builds_todays_day_from_the_undated_sample(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """`make demo`'s command with orders kept by day: the run names today, so the undated
+    sample files are today's exports and the files are dated today."""
+    for path in (REPO / "data" / "inbox").iterdir():
+        shutil.copy(path, workspace.inbox)
+    workspace.settings(orders_by_day=True)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "LISTRAK_CONFIG": str(workspace.config), "DAGSTER_HOME": str(home)}
+    with run_sandbox_sftp(workspace.root / "sftp") as sftp, run_emulator() as listrak:
+        done = subprocess.run(
+            [sys.executable, "-m", "listrak_assets.refresh"],
+            cwd=REPO, env={**env, **sftp.env(), **listrak.env()}, capture_output=True,
+            text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    today = dt.datetime.now(dt.UTC).date()
+    stored = workspace.warehouse / "clean" / "orders" / f"{today.isoformat()}.parquet"
+    assert stored.is_file()
+    row = next(line for line in done.stdout.splitlines() if line.startswith("orders "))
+    assert row.endswith(str(stored))
+    sent = {p.name for p in (workspace.root / "sftp").glob("Listrak_*.csv")}
+    assert f"Listrak_Order_Feed_{today:%Y%m%d}.csv" in sent and len(sent) == 4
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert run.tags["dagster/partition"] == today.isoformat()

@@ -25,7 +25,7 @@ import time
 
 import dagster as dg
 
-from listrak_assets.defs.days import DAILY_TABLES
+from listrak_assets.defs.days import DAILY_TABLES, FIRST_DAY
 from listrak_assets.defs.jobs import chains, checks_of, refresh_job
 from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
@@ -211,6 +211,12 @@ def _by_day(
                     day = export_date(name, table) or today
                 except InputFileError:
                     day = today
+                if not FIRST_DAY <= day.isoformat() <= today.isoformat():
+                    context.log.warning(
+                        f"{name} is dated {day}, outside the days kept ({FIRST_DAY} to "
+                        "today): not read"
+                    )
+                    continue
                 tables, day_files = days.setdefault(day, (set(), {}))
                 tables.add(table)
                 day_files[name] = stat
