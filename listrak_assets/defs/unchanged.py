@@ -75,7 +75,7 @@ def _day_of(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str | None:
     layer = context.job_def.asset_layer
     if not layer.has(key) or layer.get(key).partitions_def is None:
         return None
-    return context.partition_key
+    return str(context.partition_key)
 
 
 def _looked_up(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dg.EventLogEntry | None:

@@ -48,8 +48,8 @@ def mask_old_rejects(
     if not clean_folder.is_dir():
         return masked
     # A rejects table kept by day is a folder of days: `orders_rejects/2026-12-01.parquet`.
-    days = clean_folder.glob(f"*{REJECTS_SUFFIX.removesuffix('.parquet')}/*.parquet")
-    for path in sorted([*clean_folder.glob(f"*{REJECTS_SUFFIX}"), *days]):
+    by_day = clean_folder.glob(f"*{REJECTS_SUFFIX.removesuffix('.parquet')}/*.parquet")
+    for path in sorted([*clean_folder.glob(f"*{REJECTS_SUFFIX}"), *by_day]):
         frame = pl.read_parquet(path)
         old = ~pl.col("source_file").is_in(pl.Series(fresh, dtype=pl.String).implode())
         target = pl.when(old).then(mask(pl.col("value"))).otherwise(pl.col("value"))
