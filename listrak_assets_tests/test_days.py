@@ -309,3 +309,15 @@ def test_refresh_builds_todays_day_from_the_undated_sample(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()
         assert run.tags["dagster/partition"] == today.isoformat()
+
+
+def test_a_day_without_its_export_uploads_nothing(
+    sandbox_server: SftpServer, by_day: Workspace
+) -> None:
+    remote, local = sandbox_server.folder("missing")
+    result = _publish(by_day, sandbox_server, remote, "2026-11-28")
+    assert not result.success
+    messages = failure_messages(result)
+    assert any("no orders files of 2026-11-28" in m for m in messages), messages
+    assert any("no order_items files of 2026-11-28" in m for m in messages), messages
+    assert list(local.iterdir()) == []

@@ -24,7 +24,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from listrak_assets.defs.days import step_day
+from listrak_assets.defs.days import run_date, step_day
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
@@ -49,7 +49,8 @@ from listrak_assets.files import (
     write_files,
 )
 from listrak_assets.fingerprints import content_hash
-from listrak_assets.required_input import InputMissing, require_input
+from listrak_assets.inbox.export_date import files_of_day
+from listrak_assets.required_input import InputMissing, missing_message, require_input
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError, SftpSink
 from listrak_assets.sftp import SftpError, UploadResult
@@ -129,6 +130,19 @@ def _file_inputs(
     return fingerprint_of({"table": table, "clean": clean, **target})
 
 
+def _require_day(inbox: Path, table: str, paths: list[Path], day: dt.date, run: dt.date) -> None:
+    """InputMissing when none of the table's files is `day`'s export."""
+    if not files_of_day(paths, table, day, run):
+        raise InputMissing(
+            missing_message(
+                f"{table} files of {day} ({table}_{day}.csv, or an undated one on that day)",
+                inbox,
+                f"the {table} file of {day} is not uploaded",
+                missing_remedy(table),
+            )
+        )
+
+
 def _unchanged(
     context: dg.AssetExecutionContext,
     last: Last,
@@ -180,17 +194,20 @@ def build_file_sink(
         started = time.perf_counter()
         try:
             conf = settings.load()
+            day = step_day(context)
             if inbox:
                 # Before connecting: an absent export never replaces yesterday's file.
-                require_input(
+                paths = require_input(
                     conf.inbox,
                     table,
                     f"the {table} file is not uploaded",
                     missing_remedy(table),
                     archive=conf.archive if conf.inbox_archive else None,
                 )
+                if partitions is not None and not conf.inbox_archive:
+                    # Kept by day: another day's export says nothing about this day's.
+                    _require_day(conf.inbox, table, paths, day, run_date(context))
             options = conf.sftp
-            day = step_day(context)
             name = render(getattr(options.file_names, table), day)
             folder = options.remote_folder
             target = _target(sftp, options, name, day)
