@@ -292,7 +292,11 @@ def _clean_inputs(
         {
             "table": spec.name,
             # A table kept by day: one day's clean table is never another day's.
-            **({"day": step_day(context).isoformat()} if context.assets_def.partitions_def else {}),
+            **(
+                {"partition": step_day(context).isoformat()}
+                if context.assets_def.partitions_def
+                else {}
+            ),
             "raw": raw,
             "options": repr(options),
             "day": today() if dated or options.pivot_year is None else None,

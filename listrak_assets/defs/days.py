@@ -17,8 +17,9 @@ import dagster as dg
 
 from listrak_assets.settings import SettingsError, load_settings
 
-# The first day a dated export can name; an export dated earlier fails with this day in the
-# message. `end_offset=1` makes today a partition: undated files are today's exports.
+# The first day a dated export can name: the inbox sensor reads no file dated earlier (it
+# says so in its log), and Dagster refuses such a partition. `end_offset=1` makes today a
+# partition: undated files are today's exports.
 FIRST_DAY = "2024-01-01"
 EXPORT_DAYS = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1)
 # The tables kept by day: Listrak upserts orders by number, so each day's file can stand alone.

@@ -11,6 +11,10 @@ not news to publish). And a file starts nothing until it has stopped changing: i
 older than `inbox_settle_seconds`, so an export copied file by file, or one still being
 written, is not read half way. A file already that old is ready at first sight.
 
+With orders kept by day (`orders_by_day`), a tick requests a run per export day of the new
+orders and order item files (`orders_2026-12-01.csv` is the 1st's; an undated file is
+today's), each naming its day; the other changed tables go with the newest day's run.
+
 Without a cursor (a new instance, a reset sensor, the first start of the UI after `make
 demo`) the cursor is seeded from the instance: a table whose files have the fingerprint that
 the raw asset recorded in the last successful run that built it is unchanged, and starts no
