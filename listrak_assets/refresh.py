@@ -16,6 +16,7 @@ event log goes to `logs/refresh_<run id>.log` beside the warehouse folder (`data
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import uuid
@@ -165,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             raise_on_error=False,
             tags={**host_tags(), **({FORCE_TAG: "true"} if args.force else {})},
             run_id=run_id,
+            # With orders kept by day, today's (UTC) partition: undated exports are today's.
+            partition_key=dt.datetime.now(dt.UTC).date().isoformat()
+            if job.partitions_def
+            else None,
         )
         meta = _metadata(result)
         _print_tables(settings, meta)

@@ -326,6 +326,8 @@ class Settings(_Strict):
     inbox_settle_seconds: float = Field(10.0, ge=0)
     # true: consumed files move to `archive`/<date>/ after a successful run (see the README).
     inbox_archive: bool = False
+    # true: orders and order items are kept by export day, one Listrak file per day (defs/days.py).
+    orders_by_day: bool = False
     archive: Path = Path("data/archive")
     schedule: NightlySchedule = NightlySchedule()
     encoding: str = "utf-8"
@@ -409,6 +411,7 @@ INBOX_ONLY = {
     "inbox": "the folder the inbox mode reads",
     "inbox_settle_seconds": "how long the inbox sensor waits for a file to settle",
     "inbox_archive": "whether the inbox mode archives consumed files",
+    "orders_by_day": "whether the inbox mode keeps orders and order items by export day",
     "archive": "where the inbox mode archives consumed files",
     "schedule": "the inbox mode's nightly schedule",
     "retention": "retention, which dates rejects by their input file's arrival",

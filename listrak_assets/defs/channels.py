@@ -18,19 +18,20 @@ from listrak_assets.defs.alerts import run_failure_alerts
 from listrak_assets.defs.archive import inbox_archive_sensor
 from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
-from listrak_assets.defs.clean import CLEAN_ASSETS
+from listrak_assets.defs.clean import CLEAN_ASSETS, build_clean_asset
+from listrak_assets.defs.days import days_of
 from listrak_assets.defs.erasure_input import FORGET_CLEAN, FORGET_RAW, erasure_suppression
 from listrak_assets.defs.forget_sink import build_forget_sink
 from listrak_assets.defs.jobs import publish_jobs, refresh_job
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, clean_key, raw_key
-from listrak_assets.defs.raw import RAW_ASSETS
+from listrak_assets.defs.raw import RAW_ASSETS, build_raw_asset
 from listrak_assets.defs.reappearances import build_reappearance_asset
 from listrak_assets.defs.resources import resources
 from listrak_assets.defs.retention import build_retention_asset
 from listrak_assets.defs.schedules import nightly_schedule
 from listrak_assets.defs.sensors import inbox_sensor
 from listrak_assets.defs.settings import ListrakSettings
-from listrak_assets.defs.sftp_sinks import FILE_SINKS
+from listrak_assets.defs.sftp_sinks import FILE_ASSETS, FILE_SINKS, build_file_sink
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import NightlySchedule, Settings, SettingsError, load_settings
 
@@ -73,10 +74,12 @@ def build_definitions(
     *,
     catalog: Catalog | None = None,
     executor: dg.ExecutorDefinition = dg.in_process_executor,
+    by_day: bool = False,
 ) -> dg.Definitions:
     """The assets, checks, jobs, sensors and resources of the switched-on channels, the
     nightly schedule when one is given, described for the UI's catalog (owners, tags,
-    destination) and watched by freshness checks."""
+    destination) and watched by freshness checks. With `by_day`, orders and order items are
+    kept by export day (`defs/days.py`)."""
     catalog = catalog or Catalog()
     tables = channels.tables()
     sinks: list[dg.AssetsDefinition] = []
@@ -87,16 +90,21 @@ def build_definitions(
     if channels.sms:
         sinks.append(sms_sink.listrak_sms_audience)
         guards.append(sms_sink.removal_guard)
+    raw_assets, clean_assets, file_sinks = RAW_ASSETS, CLEAN_ASSETS, FILE_SINKS
+    if by_day:
+        raw_assets = [build_raw_asset(TABLES[t], days_of(t)) for t in TABLES]
+        clean_assets = [build_clean_asset(TABLES[t], partitions=days_of(t)) for t in TABLES]
+        file_sinks = [build_file_sink(t, partitions=days_of(t)) for t in FILE_ASSETS]
     if channels.sftp:
-        sinks.extend(FILE_SINKS)
+        sinks.extend(file_sinks)
     jobs = [refresh_job, *publish_jobs(channels.email, channels.sms, channels.sftp)]
     publish_all = next((j for j in jobs if j.name == "publish_all"), None)
-    schedules = [nightly_schedule(nightly, publish_all)] if nightly and publish_all else []
+    schedules = [nightly_schedule(nightly, publish_all, by_day)] if nightly and publish_all else []
     return dg.Definitions(
         assets=catalogued(
             [
-                *(a for a in RAW_ASSETS if any(raw_key(t) in a.keys for t in tables)),
-                *(a for a in CLEAN_ASSETS if any(clean_key(t) in a.keys for t in tables)),
+                *(a for a in raw_assets if any(raw_key(t) in a.keys for t in tables)),
+                *(a for a in clean_assets if any(clean_key(t) in a.keys for t in tables)),
                 *sinks,
                 # Erasure is on whatever the channels: a request must reach every copy.
                 FORGET_RAW,

@@ -21,6 +21,7 @@ from listrak_assets.cleaning.table import (
     clean_table,
     extra_columns,
 )
+from listrak_assets.defs.days import step_day
 from listrak_assets.defs.keys import (
     DEFAULT_RESOURCE_KEYS,
     SUPPRESSION_KEY,
@@ -214,10 +215,13 @@ def build_clean_asset(
     suppress: bool = True,
     keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
     prefix: Prefix = (),
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     """The clean table and its rejects, made in one step with the checks that need the
     cleaning result: read the settings, clean, then report. With `suppress`, rows of
-    forgotten people are rejected (after the suppression list is brought up to date)."""
+    forgotten people are rejected (after the suppression list is brought up to date). With
+    `partitions` (days), each day is cleaned and de-duplicated on its own: Listrak upserts
+    orders by number, so a later day's row for an order replaces the earlier one there."""
 
     @dg.multi_asset(
         name=op_name(f"clean_{spec.name}", prefix),
@@ -226,6 +230,7 @@ def build_clean_asset(
         outs=_outs(spec, prefix, keys.io_manager),
         check_specs=_check_specs(spec, prefix),
         required_resource_keys={keys.settings, keys.erasure} if suppress else {keys.settings},
+        partitions_def=partitions,
     )
     def _clean(context: dg.AssetExecutionContext, raw: pl.LazyFrame):
         settings: ListrakSettings = getattr(context.resources, keys.settings)
@@ -286,6 +291,12 @@ def _clean_inputs(
     return fingerprint_of(
         {
             "table": spec.name,
+            # A table kept by day: one day's clean table is never another day's.
+            **(
+                {"partition": step_day(context).isoformat()}
+                if context.assets_def.partitions_def
+                else {}
+            ),
             "raw": raw,
             "options": repr(options),
             "day": today() if dated or options.pivot_year is None else None,

@@ -26,6 +26,7 @@ from listrak_assets.defs.catalog import Catalog, catalogued
 from listrak_assets.defs.channels import Channels, build_definitions
 from listrak_assets.defs.checks import referential_checks
 from listrak_assets.defs.clean import build_clean_asset
+from listrak_assets.defs.days import by_day_from_settings
 from listrak_assets.defs.erasure_input import build_suppression_asset
 from listrak_assets.defs.executor import executor_from_settings
 from listrak_assets.defs.forget_sink import build_forget_sink
@@ -76,6 +77,7 @@ def listrak_definitions(
             nightly_from_settings(path),
             catalog=Catalog.from_settings(path),
             executor=executor_from_settings(path),
+            by_day=by_day_from_settings(path),
         )
     return _from_upstream(
         {table: _as_key(key) for table, key in inputs.items()},

@@ -8,6 +8,7 @@ reading them are those of the last materialization, the stored table is kept and
 materialization says "unchanged" (`defs/unchanged.py`).
 """
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.defs.days import run_date, step_day
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, raw_key
 from listrak_assets.defs.metadata import dtype_schema, frame_schema
 from listrak_assets.defs.settings import ListrakSettings
@@ -26,6 +28,7 @@ from listrak_assets.defs.unchanged import (
     unchanged_since,
 )
 from listrak_assets.inbox import InputFileError, find_files, read_table
+from listrak_assets.inbox.export_date import files_of_day
 from listrak_assets.inbox.headers import header_label
 from listrak_assets.inbox.snapshot import fingerprint, stat_files
 from listrak_assets.inbox.upstream import raw_from_frame
@@ -51,13 +54,19 @@ def _raw_columns(spec: TableSpec) -> dict[str, pl.DataType]:
     }
 
 
-def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
+def build_raw_asset(
+    spec: TableSpec, partitions: dg.PartitionsDefinition | None = None
+) -> dg.AssetsDefinition:
+    """The table's raw asset; with `partitions` (days), each partition reads the files
+    exported that day (undated files: the run's day)."""
+
     @dg.asset(
         key=raw_key(spec.name),
         group_name="raw",
         kinds={"polars", "parquet"},
         # Not emitted when the archive model finds no new file: downstream steps then skip.
         output_required=False,
+        partitions_def=partitions,
         # The columns a raw table can have; a run reports the ones the files really had.
         metadata={"dagster/column_schema": dtype_schema(_raw_columns(spec), RAW_DESCRIPTIONS)},
         description=f"The {spec.name} files from the inbox, all columns as text, with "
@@ -69,6 +78,9 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         try:
             conf = settings.load()
             paths = find_files(conf.inbox, spec.name)
+            day = step_day(context) if partitions else None
+            if day is not None:
+                paths = files_of_day(paths, spec.name, day, run_date(context))
             if not paths and conf.inbox_archive:
                 context.log.info(
                     f"no new {spec.name} file in {conf.inbox}: unchanged since the last run "
@@ -76,7 +88,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 )
                 return
             consumed = fingerprint(stat_files(paths))
-            key, parts = _raw_inputs(spec, conf, consumed)
+            key, parts = _raw_inputs(spec, conf, consumed, day)
             same = unchanged_since(context, [raw_key(spec.name)], key)
             if same:
                 yield dg.MaterializeResult(
@@ -133,11 +145,15 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
     return _raw
 
 
-def _raw_inputs(spec: TableSpec, conf: Settings, consumed: str) -> tuple[str, dict[str, object]]:
-    """What a raw table depends on: its files and the settings that steer reading them."""
+def _raw_inputs(
+    spec: TableSpec, conf: Settings, consumed: str, day: dt.date | None
+) -> tuple[str, dict[str, object]]:
+    """What a raw table depends on: its files, the settings that steer reading them, and the
+    day of a table kept by day (two days with no file are two tables)."""
     return fingerprint_of(
         {
             "table": spec.name,
+            **({"day": day.isoformat()} if day else {}),
             "inbox": str(conf.inbox),
             "files": consumed,
             "columns": conf.columns.get(spec.name, {}),

@@ -69,7 +69,12 @@ def build_reappearance_asset(tables: list[str]) -> dg.AssetsDefinition:
             )
             if matcher.suppression:
                 keys = [k(t) for t in found for k in (raw_key, clean_key, rejects_key)]
-                paths = [conf.warehouse.joinpath(*k.path).with_suffix(".parquet") for k in keys]
+                # A table kept by day is a folder of days (defs/days.py): every day's file.
+                folders = [conf.warehouse.joinpath(*k.path) for k in keys]
+                paths = [
+                    *(f.with_suffix(".parquet") for f in folders),
+                    *(p for f in folders for p in sorted(f.glob("*.parquet"))),
+                ]
                 scrub_tables(
                     [p for p in paths if p.is_file()],
                     conf.warehouse,

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each table as `<warehouse>/<asset key path>.parquet`, the warehouse folder taken
-    from the settings the run parsed.
+    from the settings the run parsed; a table kept by day as one file per day,
+    `<warehouse>/<asset key path>/<YYYY-MM-DD>.parquet` (`defs/days.py`).
 
     Our own because dagster-polars can't load Parquet under polars 2.x, and because it must
     add no data samples (PII) to metadata.
@@ -49,12 +50,26 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     settings: dg.ResourceDependency[ListrakSettings]
     base_dir: str | None = None  # overrides the settings' warehouse folder (tests)
 
-    def _path(self, key: dg.AssetKey) -> Path:
+    def _path(self, key: dg.AssetKey, day: str | None = None) -> Path:
         base = Path(self.base_dir) if self.base_dir else self.settings.load().warehouse
+        if day is not None:
+            return base.joinpath(*key.path, f"{day}.parquet")
         return base.joinpath(*key.path).with_suffix(".parquet")
 
+    def _output_path(self, context: dg.OutputContext) -> Path:
+        if context.has_asset_partitions:
+            days = context.asset_partition_keys
+            if len(days) != 1:
+                raise dg.Failure(
+                    f"{context.asset_key.to_user_string()}: one day per run; launch a backfill "
+                    "of the range (one run per day) instead of a single run"
+                )
+            return self._path(context.asset_key, days[0])
+        _check_day(context)
+        return self._path(context.asset_key)
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        path = self._path(context.asset_key)
+        path = self._output_path(context)
         if obj is KEEP_STORED:
             # An unchanged step: the table stored by its last run stays as it is.
             if not path.is_file():
@@ -72,13 +87,48 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             }
         )
 
+    def _input_paths(self, context: dg.InputContext) -> list[Path]:
+        """The files behind an input: one table, one day, or every stored day of a table kept
+        by day (what a step that is not kept by day, or a check, reads)."""
+        if context.has_asset_partitions:
+            days = context.asset_partition_keys
+            if len(days) == 1:
+                return [self._path(context.asset_key, days[0])]
+            stored = [p for d in days if (p := self._path(context.asset_key, d)).is_file()]
+            if not stored:
+                raise dg.Failure(f"{context.asset_key.to_user_string()} has no day stored yet")
+            return stored
+        _check_day(context)
+        return [self._path(context.asset_key)]
+
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
         """A `pl.LazyFrame` input is scanned, not read: a step that finds its inputs
-        unchanged returns without reading a byte of them."""
-        path = self._path(context.asset_key)
+        unchanged returns without reading a byte of them. Several days are stacked; their
+        attribute columns may differ, so a column one day lacks is empty there."""
+        paths = self._input_paths(context)
+        frame = (
+            pl.scan_parquet(paths[0])
+            if len(paths) == 1
+            else pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
+        )
         if context.dagster_type.typing_type is pl.LazyFrame:
-            return pl.scan_parquet(path)
-        return pl.read_parquet(path)
+            return frame
+        return frame.collect()
+
+
+def _check_day(context: dg.InputContext | dg.OutputContext) -> None:
+    """Fails a run that names no day for a table kept by day: Dagster can't run a table kept
+    by day from another without one, so no step stores a day the run did not name."""
+    try:
+        days = context.asset_partitions_def
+    except dg.DagsterInvariantViolationError:
+        return
+    if days is not None:
+        raise dg.Failure(
+            f"{context.asset_key.to_user_string()} is kept by day (orders_by_day): run it for "
+            "a day, e.g. `dagster asset materialize --partition YYYY-MM-DD`",
+            allow_retries=False,
+        )
 
 
 def _api_env(integration: Integration) -> dict[str, str]:

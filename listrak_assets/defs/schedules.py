@@ -4,6 +4,7 @@ reload of the code location); off by default, so a new instance sends nothing on
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -24,16 +25,34 @@ def nightly_from_settings(path: Path | None = None) -> NightlySchedule | None:
 
 
 def nightly_schedule(
-    nightly: NightlySchedule, job: dg.UnresolvedAssetJobDefinition
+    nightly: NightlySchedule, job: dg.UnresolvedAssetJobDefinition, by_day: bool = False
 ) -> dg.ScheduleDefinition:
     """Runs `job` every day at the set time; running as soon as it is loaded, since the
-    setting is the switch."""
-    return dg.ScheduleDefinition(
+    setting is the switch. With orders kept by day, each run is the partition of the day
+    (UTC) it is scheduled for: a run must name its day (`defs/days.py`)."""
+    description = (
+        f"Publish every channel switched on at {nightly.time} ({nightly.timezone}) each day."
+    )
+    if not by_day:
+        return dg.ScheduleDefinition(
+            name=NAME,
+            job=job,
+            cron_schedule=nightly.cron,
+            execution_timezone=nightly.timezone,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description=description,
+        )
+
+    @dg.schedule(
         name=NAME,
         job=job,
         cron_schedule=nightly.cron,
         execution_timezone=nightly.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Publish every channel switched on at {nightly.time} "
-        f"({nightly.timezone}) each day.",
+        description=description,
     )
+    def _nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = context.scheduled_execution_time.astimezone(dt.UTC).date()
+        return dg.RunRequest(partition_key=day.isoformat())
+
+    return _nightly

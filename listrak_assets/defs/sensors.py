@@ -11,6 +11,10 @@ not news to publish). And a file starts nothing until it has stopped changing: i
 older than `inbox_settle_seconds`, so an export copied file by file, or one still being
 written, is not read half way. A file already that old is ready at first sight.
 
+With orders kept by day (`orders_by_day`), a tick requests a run per export day of the new
+orders and order item files (`orders_2026-12-01.csv` is the 1st's; an undated file is
+today's), each naming its day; the other changed tables go with the newest day's run.
+
 Without a cursor (a new instance, a reset sensor, the first start of the UI after `make
 demo`) the cursor is seeded from the instance: a table whose files have the fingerprint that
 the raw asset recorded in the last successful run that built it is unchanged, and starts no
@@ -19,15 +23,19 @@ run. Nothing is published by starting Dagster alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
 import dagster as dg
 
+from listrak_assets.defs.days import DAILY_TABLES, FIRST_DAY
 from listrak_assets.defs.jobs import chains, checks_of, refresh_job
 from listrak_assets.defs.keys import raw_key
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
+from listrak_assets.inbox.errors import InputFileError
+from listrak_assets.inbox.export_date import export_date
 from listrak_assets.inbox.snapshot import Snapshot, fingerprint, inbox_files, table_files
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.forget import FORGET
@@ -90,14 +98,20 @@ def _tables(context: dg.SensorEvaluationContext) -> list[str]:
 
 
 def _request(
-    context: dg.SensorEvaluationContext, tables: list[str], files: Snapshot
+    context: dg.SensorEvaluationContext,
+    tables: list[str],
+    files: Snapshot,
+    partition_key: str | None = None,
 ) -> dg.RunRequest:
-    """One run for the chains of `tables`, keyed by the files that changed."""
+    """One run for the chains of `tables`, keyed by the files that changed (and the day, for
+    a run of tables kept by day)."""
     run_key = f"inbox-{fingerprint(files)}"
+    if partition_key is not None:
+        run_key = f"inbox-{partition_key}-{fingerprint(files)}"
     tags = {TABLES_TAG: ",".join(tables)}
     repo = context.repository_def
     if repo is None:  # evaluated without definitions: the job as a whole
-        return dg.RunRequest(run_key=run_key, tags=tags)
+        return dg.RunRequest(run_key=run_key, tags=tags, partition_key=partition_key)
     selection = chains(tables)
 
     def built(key: dg.AssetKey) -> bool:
@@ -108,6 +122,7 @@ def _request(
         asset_selection=sorted(selection.resolve(repo.asset_graph)),
         asset_check_keys=sorted(checks_of(selection, repo.asset_graph, built)),
         tags=tags,
+        partition_key=partition_key,
     )
 
 
@@ -151,7 +166,62 @@ def inbox_sensor(
         )
     tables = [t for t, table in by_table.items() if any(name in table for name in changed)]
     context.log.info(f"new or changed in the inbox: {', '.join(changed)} ({', '.join(tables)})")
-    return dg.SensorResult(
-        run_requests=[_request(context, tables, {name: files[name] for name in changed})],
-        cursor=_encode(files),
-    )
+    new = {name: files[name] for name in changed}
+    days = _by_day(context, by_table, new)
+    if not days:
+        return dg.SensorResult(run_requests=[_request(context, tables, new)], cursor=_encode(files))
+    # Tables kept by day: a run per export day. The tables kept whole go with the newest day.
+    whole = [t for t in tables if t not in DAILY_TABLES]
+    daily = {name for _, day_files in days.values() for name in day_files}
+    rest = {n: s for n, s in new.items() if n not in daily}
+    newest = max(days)
+    requests = [
+        _request(
+            context,
+            sorted(days[day][0]) + (whole if day == newest else []),
+            {**days[day][1], **(rest if day == newest else {})},
+            partition_key=day.isoformat(),
+        )
+        for day in sorted(days)
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=_encode(files))
+
+
+def _kept_by_day(context: dg.SensorEvaluationContext) -> list[str]:
+    """The tables the definitions keep by day (`orders_by_day`)."""
+    repo = context.repository_def
+    if repo is None:
+        return []
+    graph = repo.asset_graph
+    return [
+        t
+        for t in DAILY_TABLES
+        if graph.has(raw_key(t)) and graph.get(raw_key(t)).partitions_def is not None
+    ]
+
+
+def _by_day(
+    context: dg.SensorEvaluationContext, by_table: dict[str, Snapshot], new: Snapshot
+) -> dict[dt.date, tuple[set[str], Snapshot]]:
+    """The export days of the new files of the tables kept by day: each day's tables and
+    files. An undated file (or one whose date is no calendar day: its run fails naming it)
+    is today's."""
+    today = dt.datetime.now(dt.UTC).date()
+    days: dict[dt.date, tuple[set[str], Snapshot]] = {}
+    for table in _kept_by_day(context):
+        for name, stat in by_table.get(table, {}).items():
+            if name in new:
+                try:
+                    day = export_date(name, table) or today
+                except InputFileError:
+                    day = today
+                if not FIRST_DAY <= day.isoformat() <= today.isoformat():
+                    context.log.warning(
+                        f"{name} is dated {day}, outside the days kept ({FIRST_DAY} to "
+                        "today): not read"
+                    )
+                    continue
+                tables, day_files = days.setdefault(day, (set(), {}))
+                tables.add(table)
+                day_files[name] = stat
+    return days

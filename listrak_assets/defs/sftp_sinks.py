@@ -3,9 +3,11 @@ and uploaded to Listrak's SFTP server, where its importer picks them up by name.
 
 One asset per file, downstream of its clean table, so a failing blocking check on a table
 stops its file in the same run. Each run writes the files dated with the day the run started
-(UTC); a re-run of that day replaces them, and removes what an earlier run of the day left
-under another shape (other parts, another compression, a marker no longer wanted). A table
-whose input files are absent from the inbox fails its file sink (missing is not empty): nothing
+(UTC); with `orders_by_day` on, the order and order item files are dated with their
+partition's day (`defs/days.py`), so a 30-day backfill writes 30 files of each. A re-run of
+that day replaces them, and removes what an earlier run of the day left under another shape
+(other parts, another compression, a marker no longer wanted). A table whose input files are
+absent from the inbox fails its file sink (missing is not empty): nothing
 is uploaded, and the file of the last run stays.
 
 Nothing is sent twice: when the clean table and the destination are those of the last
@@ -22,6 +24,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from listrak_assets.defs.days import run_date, step_day
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
@@ -46,7 +49,8 @@ from listrak_assets.files import (
     write_files,
 )
 from listrak_assets.fingerprints import content_hash
-from listrak_assets.required_input import InputMissing, require_input
+from listrak_assets.inbox.export_date import files_of_day
+from listrak_assets.required_input import InputMissing, missing_message, require_input
 from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError, SftpSink
 from listrak_assets.sftp import SftpError, UploadResult
@@ -68,16 +72,6 @@ FILE_ASSETS: dict[str, str] = {
 
 def file_key(table: str, prefix: Prefix = ()) -> dg.AssetKey:
     return dg.AssetKey([*prefix, GROUP, FILE_ASSETS[table]])
-
-
-def run_date(context: dg.AssetExecutionContext) -> dt.date:
-    """The day (UTC) the run started: every file of a run carries the same date, even when the
-    run goes past midnight."""
-    record = context.instance.get_run_record_by_id(context.run.run_id)
-    started = record.create_timestamp if record else dt.datetime.now(dt.UTC)
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
-    return started.astimezone(dt.UTC).date()
 
 
 def _metadata(
@@ -136,6 +130,19 @@ def _file_inputs(
     return fingerprint_of({"table": table, "clean": clean, **target})
 
 
+def _require_day(inbox: Path, table: str, paths: list[Path], day: dt.date, run: dt.date) -> None:
+    """InputMissing when none of the table's files is `day`'s export."""
+    if not files_of_day(paths, table, day, run):
+        raise InputMissing(
+            missing_message(
+                f"{table} files of {day} ({table}_{day}.csv, or an undated one on that day)",
+                inbox,
+                f"the {table} file of {day} is not uploaded",
+                missing_remedy(table),
+            )
+        )
+
+
 def _unchanged(
     context: dg.AssetExecutionContext,
     last: Last,
@@ -162,9 +169,10 @@ def build_file_sink(
     keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
     inbox: bool = True,
     prefix: Prefix = (),
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     """The table's file sink; with `inbox` off the table comes from an upstream asset, so
-    no input file is due."""
+    no input file is due. With `partitions` (days), each partition writes its day's file."""
     spec = TABLES[table]
     default_name = DEFAULT_TEMPLATES[table].format(date="YYYYMMDD")
 
@@ -172,6 +180,7 @@ def build_file_sink(
         key=file_key(table, prefix),
         group_name=GROUP,
         pool=SFTP_POOL,  # one publisher at a time (defs/pools.py)
+        partitions_def=partitions,
         ins={"clean": dg.AssetIn(key=clean_key(table, prefix))},
         required_resource_keys={keys.settings, keys.sftp},
         kinds={"sftp", "csv"},
@@ -185,17 +194,20 @@ def build_file_sink(
         started = time.perf_counter()
         try:
             conf = settings.load()
+            day = step_day(context)
             if inbox:
                 # Before connecting: an absent export never replaces yesterday's file.
-                require_input(
+                paths = require_input(
                     conf.inbox,
                     table,
                     f"the {table} file is not uploaded",
                     missing_remedy(table),
                     archive=conf.archive if conf.inbox_archive else None,
                 )
+                if partitions is not None and not conf.inbox_archive:
+                    # Kept by day: another day's export says nothing about this day's.
+                    _require_day(conf.inbox, table, paths, day, run_date(context))
             options = conf.sftp
-            day = run_date(context)
             name = render(getattr(options.file_names, table), day)
             folder = options.remote_folder
             target = _target(sftp, options, name, day)

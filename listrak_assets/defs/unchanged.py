@@ -67,7 +67,25 @@ class Last:
 _step_view: dict[tuple[str, str, int], Mapping[dg.AssetKey, dg.EventLogEntry | None]] = {}
 
 
+def _day_of(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str | None:
+    """The partition (day) of `key` this step reads or writes: the step's own when the asset
+    is kept by day (`defs/days.py`, days map one to one), None for a table kept whole."""
+    if not context.has_partition_key:
+        return None
+    layer = context.job_def.asset_layer
+    if not layer.has(key) or layer.get(key).partitions_def is None:
+        return None
+    return str(context.partition_key)
+
+
 def _looked_up(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dg.EventLogEntry | None:
+    day = _day_of(context, key)
+    if day is not None:
+        # A day's last materialization, not another day's: each day has its own inputs.
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+        ).records
+        return records[0].event_log_entry if records else None
     step = (context.run_id, context.op_def.name, context.retry_number)
     view = _step_view.get(step)
     if view is None:
@@ -82,7 +100,8 @@ def _looked_up(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dg.EventL
 
 
 def latest(context: dg.AssetExecutionContext, key: dg.AssetKey) -> Last | None:
-    """The asset's latest materialization (in this run, when it was built before this step)."""
+    """The asset's latest materialization (in this run, when it was built before this step);
+    for a table kept by day, that of the step's day."""
     event = _looked_up(context, key)
     if event is None or event.asset_materialization is None:
         return None

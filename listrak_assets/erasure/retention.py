@@ -47,7 +47,9 @@ def mask_old_rejects(
     masked: dict[str, int] = {}
     if not clean_folder.is_dir():
         return masked
-    for path in sorted(clean_folder.glob(f"*{REJECTS_SUFFIX}")):
+    # A rejects table kept by day is a folder of days: `orders_rejects/2026-12-01.parquet`.
+    by_day = clean_folder.glob(f"*{REJECTS_SUFFIX.removesuffix('.parquet')}/*.parquet")
+    for path in sorted([*clean_folder.glob(f"*{REJECTS_SUFFIX}"), *by_day]):
         frame = pl.read_parquet(path)
         old = ~pl.col("source_file").is_in(pl.Series(fresh, dtype=pl.String).implode())
         target = pl.when(old).then(mask(pl.col("value"))).otherwise(pl.col("value"))
@@ -55,7 +57,7 @@ def mask_old_rejects(
         if changed:
             with atomic_path(path) as tmp:
                 frame.with_columns(target.alias("value")).write_parquet(tmp)
-            masked[path.name.removesuffix(".parquet")] = int(changed)
+            masked[path.relative_to(clean_folder).with_suffix("").as_posix()] = int(changed)
     return masked
 
 
