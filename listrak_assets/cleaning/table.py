@@ -461,7 +461,7 @@ def _no_problems() -> pl.DataFrame:
     )
 
 
-def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
+def _blank(frame: pl.LazyFrame, blanked: pl.DataFrame) -> pl.LazyFrame:
     """`frame` with the blanked values set to null."""
     if blanked.is_empty():
         return frame
@@ -474,7 +474,7 @@ def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _newest_per_key(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+def _newest_per_key(frame: pl.LazyFrame, spec: TableSpec) -> pl.LazyFrame:
     """One row per key: the one updated last (a row without a time counts as oldest), and
     of equals the one read last; kept in the order the rows were read. A true in a sticky
     column (an opt-out) anywhere among the key's rows wins over newer rows.
@@ -518,14 +518,20 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
     problems = _actions(problems, spec, options)
     rejected = problems.filter(pl.col("action") == ROW_REJECTED)
     blanked = problems.filter(pl.col("action") == BLANKED)
-    kept = _blank(frame, blanked)
-    valid = kept.filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
-    newest = _newest_per_key(valid, spec)
+    # Every rejected row is a row of `frame`, so the valid rows are counted, not copied.
+    valid_rows = frame.height - rejected[ROW].n_unique()
+    # Blank, drop the rejected rows and keep the newest per key in one plan: the table is
+    # copied once here, not once per step, and `frame` is let go before the rejects are made.
+    valid = _blank(frame.lazy(), blanked).filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
+    newest = _newest_per_key(valid, spec).collect()
+    del frame, valid
     clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
+    failures = _failure_counts(newest, rules, blanked.select(ROW, "column"), spec)
+    del newest
     return CleanResult(
         clean=clean,
         rejects=_rejects(raw, problems, spec, options),
         raw_rows=raw.height,
-        merged_rows=valid.height - newest.height,
-        schema_failures=_failure_counts(newest, rules, blanked.select(ROW, "column"), spec),
+        merged_rows=valid_rows - clean.height,
+        schema_failures=failures,
     )
