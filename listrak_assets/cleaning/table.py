@@ -479,10 +479,13 @@ def _newest_per_key(frame: pl.LazyFrame, spec: TableSpec) -> pl.LazyFrame:
     of equals the one read last; kept in the order the rows were read. A true in a sticky
     column (an opt-out) anywhere among the key's rows wins over newer rows.
 
-    One window per key instead of a sort of the whole table and a `unique`."""
+    The winners are found by one aggregation per key over the key and ordering columns
+    alone, then kept by row number: neither a sort of the whole table nor a window over it
+    (which held a copy of every row's group beside the table)."""
     sticky = [pl.col(c).fill_null(False) for c in spec.sticky_true]
-    winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last().over(list(spec.key))
-    return frame.filter(pl.col(ROW) == winner)
+    winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last()
+    winners = frame.group_by(list(spec.key)).agg(winner).collect()[ROW]
+    return frame.filter(pl.col(ROW).is_in(winners.implode()))
 
 
 def _failure_counts(
