@@ -246,11 +246,10 @@ def build_clean_asset(
         if key and same:
             yield from _unchanged(context, spec, key, parts, same, prefix)
             return
-        table = raw.collect()  # read only now: an unchanged step never reads it
-        result = clean_table(table, spec, replace(options, suppression=suppression))
-        # The raw table is let go before the outputs are written: not held beside them.
-        extras = extra_columns(table, spec)
-        del table
+        # Scanned, read only now (an unchanged step never reads it) and never held whole
+        # beside the cleaned copy.
+        result = clean_table(raw, spec, replace(options, suppression=suppression))
+        extras = extra_columns(raw, spec)
         checks = _check_results(spec, result, prefix)
         stamp = fingerprint_metadata(key, parts) if key else {}
         clean = _clean_output(spec, extras, result, conf.restrict_pii, prefix)
