@@ -57,3 +57,24 @@ def test_bench_writes_every_target_as_pass_miss_or_na(tmp_path: Path) -> None:
     assert report["machine"]["cores"] >= 1 and report["git_rev"]
     # The printed report is the Markdown one.
     assert md.read_text().strip() in done.stdout
+
+
+def test_bench_job_runs_the_six_tables_and_the_checks_across_them(tmp_path: Path) -> None:
+    """What the pipeline stage measures: raw, clean and rejects of the six tables and the
+    checks between them, without the sends or their removal guards."""
+    from bench.tables import FILES, bench_job, write_settings
+    from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+
+    job = bench_job(str(write_settings(tmp_path, tmp_path / "inbox")))
+    wanted = {k for t in FILES for k in (raw_key(t), clean_key(t), rejects_key(t))}
+    assert set(job.asset_layer.selected_asset_keys) == wanted
+    steps = set(job.graph.node_names())
+    checks = {"items_have_orders", "items_have_products", "orders_have_customers"}
+    assert all(s.startswith(("raw__", "clean_")) for s in steps)
+    assert {s for s in steps if any(s.endswith(c) for c in checks)} == {
+        "clean__order_items_items_have_orders",
+        "clean__order_items_items_have_products",
+        "clean__orders_orders_have_customers",
+    }
+    assert len(steps) == 2 * len(FILES) + len(checks)
+    assert not any("removal_guard" in s for s in steps)

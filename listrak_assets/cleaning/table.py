@@ -52,6 +52,8 @@ from listrak_assets.schemas.validation import build_schema
 from listrak_assets.suppression import Identifier, Suppression
 
 ROW = "_row"
+# A raw table, read (tests, other callers) or scanned from where the raw step stored it.
+Raw = pl.DataFrame | pl.LazyFrame
 _WHY = "__why__"  # prefix of the per-column reason columns
 _ORDER = "__order"  # the parsed `updated_at`
 # The name rejects give the bookkeeping `updated_at` column.
@@ -216,11 +218,11 @@ _SCRATCH = "__step__"  # prefix of the intermediate columns of each column's nor
 _JUDGED = "__judged__"  # prefix of the library's (value, reason) of email and phone columns
 
 
-def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
+def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
     """Typed columns, plus one reason column per column (why a written value has no value)
     and the parsed `updated_at`: one lazy plan, collected once. Each column's clean text is
     computed once and shared by its value and its reason."""
-    present = set(raw.columns)
+    present = set(raw.collect_schema().names())
     texts = {
         c: clean_text_expr(pl.col(c)) if c in present else pl.lit(None, pl.String)
         for c in spec.column_names
@@ -286,12 +288,12 @@ def _normalised(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> pl
     return plan.select(ROW, *values, *cut, *reasons).collect()
 
 
-def extra_columns(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
+def extra_columns(frame: Raw, spec: TableSpec) -> list[str]:
     """Columns outside the spec that ride along (audience attributes)."""
     if not spec.keep_extra_columns:
         return []
     names = set(spec.column_names)
-    return [c for c in frame.columns if c not in names and not c.startswith("_")]
+    return [c for c in frame.collect_schema().names() if c not in names and not c.startswith("_")]
 
 
 def _schema_failures(
@@ -333,12 +335,15 @@ def _schema_failures(
 
 
 def _rejects(
-    raw: pl.DataFrame, problems: pl.DataFrame, spec: TableSpec, options: CleanOptions
+    raw: Raw, problems: pl.DataFrame, spec: TableSpec, options: CleanOptions
 ) -> pl.DataFrame:
-    """One line per problem with the raw value as it was in the file (masked if PII)."""
+    """One line per problem with the raw value as it was in the file (masked if PII); a
+    scanned raw table is read again for the problem rows alone."""
     if problems.is_empty():
         return pl.DataFrame(schema=REJECT_COLUMNS)
-    rows = raw.with_row_index(ROW).filter(pl.col(ROW).is_in(problems[ROW].implode()))
+    rows = (
+        raw.lazy().with_row_index(ROW).filter(pl.col(ROW).is_in(problems[ROW].implode())).collect()
+    )
     if UPDATED_AT in rows.columns:
         rows = rows.rename({UPDATED_AT: UPDATED_AT_COLUMN})
     value_cols = [c for c in rows.columns if c not in (ROW, SOURCE_FILE, SOURCE_ROW)]
@@ -461,7 +466,7 @@ def _no_problems() -> pl.DataFrame:
     )
 
 
-def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
+def _blank(frame: pl.LazyFrame, blanked: pl.DataFrame) -> pl.LazyFrame:
     """`frame` with the blanked values set to null."""
     if blanked.is_empty():
         return frame
@@ -474,15 +479,18 @@ def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _newest_per_key(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+def _newest_per_key(frame: pl.LazyFrame, spec: TableSpec) -> pl.LazyFrame:
     """One row per key: the one updated last (a row without a time counts as oldest), and
     of equals the one read last; kept in the order the rows were read. A true in a sticky
     column (an opt-out) anywhere among the key's rows wins over newer rows.
 
-    One window per key instead of a sort of the whole table and a `unique`."""
+    The winners are found by one aggregation per key over the key and ordering columns
+    alone, then kept by row number: neither a sort of the whole table nor a window over it
+    (which held a copy of every row's group beside the table)."""
     sticky = [pl.col(c).fill_null(False) for c in spec.sticky_true]
-    winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last().over(list(spec.key))
-    return frame.filter(pl.col(ROW) == winner)
+    winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last()
+    winners = frame.group_by(list(spec.key)).agg(winner).collect()[ROW]
+    return frame.filter(pl.col(ROW).is_in(winners.implode()))
 
 
 def _failure_counts(
@@ -507,9 +515,12 @@ def _failure_counts(
     return counts
 
 
-def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> CleanResult:
-    """Normalise, reject or blank, de-duplicate and validate one raw table."""
+def clean_table(raw: Raw, spec: TableSpec, options: CleanOptions) -> CleanResult:
+    """Normalise, reject or blank, de-duplicate and validate one raw table. A scanned raw
+    table (`pl.LazyFrame`) is read whole only while it is normalised, and again for the
+    rejected rows: it is not held beside the cleaned copy."""
     frame, unparsed = _normalise_problems(_normalised(raw, spec, options))
+    raw_rows = frame.height  # one normalised row per raw row
     rules = _rule_problems(frame, spec, options)
     # A forgotten person's value is reported as such even where it breaks another rule.
     problems = pl.concat(
@@ -518,14 +529,20 @@ def clean_table(raw: pl.DataFrame, spec: TableSpec, options: CleanOptions) -> Cl
     problems = _actions(problems, spec, options)
     rejected = problems.filter(pl.col("action") == ROW_REJECTED)
     blanked = problems.filter(pl.col("action") == BLANKED)
-    kept = _blank(frame, blanked)
-    valid = kept.filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
-    newest = _newest_per_key(valid, spec)
+    # Every rejected row is a row of `frame`, so the valid rows are counted, not copied.
+    valid_rows = frame.height - rejected[ROW].n_unique()
+    # Blank, drop the rejected rows and keep the newest per key in one plan: the table is
+    # copied once here, not once per step, and `frame` is let go before the rejects are made.
+    valid = _blank(frame.lazy(), blanked).filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
+    newest = _newest_per_key(valid, spec).collect()
+    del frame, valid
     clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
+    failures = _failure_counts(newest, rules, blanked.select(ROW, "column"), spec)
+    del newest
     return CleanResult(
         clean=clean,
         rejects=_rejects(raw, problems, spec, options),
-        raw_rows=raw.height,
-        merged_rows=valid.height - newest.height,
-        schema_failures=_failure_counts(newest, rules, blanked.select(ROW, "column"), spec),
+        raw_rows=raw_rows,
+        merged_rows=valid_rows - clean.height,
+        schema_failures=failures,
     )

@@ -12,21 +12,41 @@ from listrak_assets.defs.keys import Prefix, clean_key
 SAMPLE = 5
 
 
-def _orphans(child: pl.DataFrame, parent: pl.DataFrame, on: str) -> pl.DataFrame:
+def _orphans(
+    child: pl.LazyFrame | pl.DataFrame,
+    parent: pl.LazyFrame | pl.DataFrame,
+    on: str,
+    what: str,
+    column: str,
+) -> dg.AssetCheckResult:
+    """Rows of `child` whose `on` is not in `parent`, reported by `column`. The tables are
+    scanned, and only these columns read: neither table is ever whole in memory."""
+    child, parent = child.lazy(), parent.lazy()
     parents = parent.select(on).unique()
-    return child.filter(pl.col(on).is_not_null()).join(parents, on=on, how="anti")
+    orphans = (
+        child.select(list(dict.fromkeys((on, column))))
+        .filter(pl.col(on).is_not_null())
+        .join(parents, on=on, how="anti", maintain_order="left")
+    )
+    total, count, examples = pl.collect_all(
+        [
+            child.select(pl.len()),
+            orphans.select(pl.len()),
+            orphans.select(column).unique(maintain_order=True).head(SAMPLE),
+        ]
+    )
+    return _result(count.item(), total.item(), what, examples[column].to_list())
 
 
-def _result(orphans: pl.DataFrame, total: int, what: str, column: str) -> dg.AssetCheckResult:
-    sample = orphans.select(column).unique(maintain_order=True).head(SAMPLE)[column].to_list()
+def _result(orphans: int, total: int, what: str, examples: list[str]) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=orphans.is_empty(),
+        passed=orphans == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{orphans.height} of {total} {what}",
+        description=f"{orphans} of {total} {what}",
         metadata={
-            "orphans": orphans.height,
+            "orphans": orphans,
             "rows": total,
-            "examples": dg.MetadataValue.json(sample),
+            "examples": dg.MetadataValue.json(examples),
         },
     )
 
@@ -40,10 +60,11 @@ def referential_checks(prefix: Prefix = ()) -> list[dg.AssetChecksDefinition]:
         additional_ins={"orders": dg.AssetIn(key=clean_key("orders", prefix))},
         description="Every order item's ordernumber is in the orders table.",
     )
-    def items_have_orders(order_items: pl.DataFrame, orders: pl.DataFrame) -> dg.AssetCheckResult:
-        return _result(
-            _orphans(order_items, orders, "ordernumber"),
-            order_items.height,
+    def items_have_orders(order_items: pl.LazyFrame, orders: pl.LazyFrame) -> dg.AssetCheckResult:
+        return _orphans(
+            order_items,
+            orders,
+            "ordernumber",
             "order items point at an unknown order",
             "ordernumber",
         )
@@ -56,14 +77,9 @@ def referential_checks(prefix: Prefix = ()) -> list[dg.AssetChecksDefinition]:
         "create a placeholder product).",
     )
     def items_have_products(
-        order_items: pl.DataFrame, products: pl.DataFrame
+        order_items: pl.LazyFrame, products: pl.LazyFrame
     ) -> dg.AssetCheckResult:
-        return _result(
-            _orphans(order_items, products, "sku"),
-            order_items.height,
-            "order items point at an unknown SKU",
-            "sku",
-        )
+        return _orphans(order_items, products, "sku", "order items point at an unknown SKU", "sku")
 
     @dg.asset_check(
         asset=clean_key("orders", prefix),
@@ -71,11 +87,10 @@ def referential_checks(prefix: Prefix = ()) -> list[dg.AssetChecksDefinition]:
         additional_ins={"customers": dg.AssetIn(key=clean_key("customers", prefix))},
         description="Every order's email is in the customers table.",
     )
-    def orders_have_customers(orders: pl.DataFrame, customers: pl.DataFrame) -> dg.AssetCheckResult:
-        orphans = _orphans(orders, customers, "email")
+    def orders_have_customers(orders: pl.LazyFrame, customers: pl.LazyFrame) -> dg.AssetCheckResult:
         # Order numbers, not emails, identify the orphans: they are not personal data.
-        return _result(
-            orphans, orders.height, "orders have no customer with their email", "ordernumber"
+        return _orphans(
+            orders, customers, "email", "orders have no customer with their email", "ordernumber"
         )
 
     return [items_have_orders, items_have_products, orders_have_customers]

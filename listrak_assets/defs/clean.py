@@ -130,9 +130,8 @@ def _by_reason(rejects: pl.DataFrame) -> dict[str, int]:
 
 
 def _clean_output(
-    spec: TableSpec, raw: pl.DataFrame, result: CleanResult, restrict_pii: bool, prefix: Prefix
+    spec: TableSpec, extras: list[str], result: CleanResult, restrict_pii: bool, prefix: Prefix
 ) -> dg.Output:
-    extras = extra_columns(raw, spec)
     pii = [c.name for c in spec.columns if c.pii] + extras
     return dg.Output(
         result.clean,
@@ -169,7 +168,7 @@ def _rejects_output(result: CleanResult) -> dg.Output:
 
 
 def _check_results(
-    spec: TableSpec, raw: pl.DataFrame, result: CleanResult, prefix: Prefix
+    spec: TableSpec, result: CleanResult, prefix: Prefix
 ) -> list[dg.AssetCheckResult]:
     clean = clean_key(spec.name, prefix)
     accounted = result.clean.height + result.rejected_rows + result.merged_rows
@@ -184,13 +183,13 @@ def _check_results(
         dg.AssetCheckResult(
             check_name=CONSERVATION,
             asset_key=clean,
-            passed=accounted == raw.height,
+            passed=accounted == result.raw_rows,
             metadata={
-                "raw_rows": raw.height,
+                "raw_rows": result.raw_rows,
                 "clean_rows": result.clean.height,
                 "rejected_rows": result.rejected_rows,
                 "merged_duplicates": result.merged_rows,
-                "unaccounted": raw.height - accounted,
+                "unaccounted": result.raw_rows - accounted,
             },
         ),
         dg.AssetCheckResult(
@@ -202,9 +201,9 @@ def _check_results(
     ]
 
 
-def _summary(spec: TableSpec, raw: pl.DataFrame, result: CleanResult) -> str:
+def _summary(spec: TableSpec, result: CleanResult) -> str:
     return (
-        f"{spec.name}: {raw.height} raw -> {result.clean.height} clean, "
+        f"{spec.name}: {result.raw_rows} raw -> {result.clean.height} clean, "
         f"{result.rejected_rows} rejected, {result.merged_rows} merged duplicates, "
         f"{result.blanked_values} invalid optional values blanked"
     )
@@ -252,11 +251,13 @@ def build_clean_asset(
         if key and same:
             yield from _unchanged(context, spec, key, parts, same, prefix)
             return
-        table = raw.collect()  # read only now: an unchanged step never reads it
-        result = clean_table(table, spec, replace(options, suppression=suppression))
-        checks = _check_results(spec, table, result, prefix)
+        # Scanned, read only now (an unchanged step never reads it) and never held whole
+        # beside the cleaned copy.
+        result = clean_table(raw, spec, replace(options, suppression=suppression))
+        extras = extra_columns(raw, spec)
+        checks = _check_results(spec, result, prefix)
         stamp = fingerprint_metadata(key, parts) if key else {}
-        clean = _clean_output(spec, table, result, conf.restrict_pii, prefix)
+        clean = _clean_output(spec, extras, result, conf.restrict_pii, prefix)
         yield dg.Output(
             clean.value,
             output_name="clean",
@@ -268,7 +269,7 @@ def build_clean_asset(
             metadata={**_rejects_output(result).metadata, **stamp},
         )
         yield from checks
-        context.log.info(_summary(spec, table, result))
+        context.log.info(_summary(spec, result))
 
     return _clean
 
