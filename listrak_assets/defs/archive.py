@@ -9,10 +9,9 @@ fingerprints; a table whose files changed since stays in the inbox.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
+from listrak_assets.defs.days import run_day
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.inbox.archive import archive_consumed
@@ -30,15 +29,6 @@ def consumed_inputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]
         if value is not None:
             consumed[materialization.asset_key.path[-1]] = str(value.value)
     return consumed
-
-
-def run_day(instance: dg.DagsterInstance, run_id: str) -> dt.date:
-    """The day (UTC) the run was created."""
-    record = instance.get_run_record_by_id(run_id)
-    created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
-    return created.astimezone(dt.UTC).date()
 
 
 @dg.run_status_sensor(

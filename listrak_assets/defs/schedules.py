@@ -33,15 +33,6 @@ def nightly_schedule(
     description = (
         f"Publish every channel switched on at {nightly.time} ({nightly.timezone}) each day."
     )
-    if not by_day:
-        return dg.ScheduleDefinition(
-            name=NAME,
-            job=job,
-            cron_schedule=nightly.cron,
-            execution_timezone=nightly.timezone,
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-            description=description,
-        )
 
     @dg.schedule(
         name=NAME,
@@ -52,6 +43,8 @@ def nightly_schedule(
         description=description,
     )
     def _nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        if not by_day:
+            return dg.RunRequest()
         day = context.scheduled_execution_time.astimezone(dt.UTC).date()
         return dg.RunRequest(partition_key=day.isoformat())
 
