@@ -18,8 +18,11 @@ import pytest
 from listrak_assets.defs import email_sink
 from listrak_assets.defs.archive import inbox_archive_sensor
 from listrak_assets.defs.audience_sink import require_audience
+from listrak_assets.defs.channels import Channels, build_definitions
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.inbox.archive import (
+    Consumed,
     ReplayError,
     archive_consumed,
     ever_archived,
@@ -86,7 +89,8 @@ def test_only_files_still_as_the_run_read_them_move(tmp_path: Path) -> None:
     for name in ("customers.csv", "customers_2026-11-30.csv", "orders.csv"):
         (inbox / name).write_text("a\n1\n")
     consumed = {
-        t: fingerprint(stat_files(sorted(inbox.glob(f"{t}*")))) for t in ("customers", "orders")
+        t: Consumed(fingerprint(stat_files(sorted(inbox.glob(f"{t}*")))))
+        for t in ("customers", "orders")
     }
     (inbox / "orders_late.csv").write_text("a\n2\n")  # landed after the run read orders
 
@@ -150,6 +154,58 @@ def test_a_successful_run_moves_what_it_consumed(workspace: Workspace) -> None:
     day = load_settings(workspace.config).archive / _today()
     assert sorted(p.name for p in day.iterdir()) == ["customers.csv", "orders.csv"]
     assert (day / "orders.csv").read_text() == _head("orders.csv")
+
+
+def test_a_days_run_moves_its_days_files_and_no_other_days(workspace: Workspace) -> None:
+    """Orders kept by day: the run of the 29th read the 29th's orders (and the tables kept
+    whole); the 30th's orders, which it never read, stay for the 30th's run."""
+    workspace.settings(inbox_archive=True, orders_by_day=True)
+    _land(workspace, "customers.csv")
+    for day in ("2026-11-29", "2026-11-30"):
+        path = workspace.write(f"orders_{day}.csv", _head("orders.csv"))
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    keys = [k for t in ("customers", "orders") for k in (raw_key(t), clean_key(t), rejects_key(t))]
+    result = dg.materialize(
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        selection=dg.AssetSelection.assets(*keys),
+        resources=workspace.resources(),
+        instance=workspace.instance,
+        partition_key="2026-11-29",
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+
+    _archive_after(workspace, result)
+    assert [p.name for p in workspace.inbox.iterdir()] == ["orders_2026-11-30.csv"]
+    day = load_settings(workspace.config).archive / _today()
+    assert sorted(p.name for p in day.iterdir()) == ["customers.csv", "orders_2026-11-29.csv"]
+
+
+def test_a_days_files_changed_since_its_run_stay(workspace: Workspace) -> None:
+    workspace.settings(inbox_archive=True, orders_by_day=True)
+    _land(workspace, "orders.csv")
+    (workspace.inbox / "orders.csv").rename(workspace.inbox / "orders_2026-11-29.csv")
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    result = dg.materialize(
+        list(defs.assets or []),
+        selection=dg.AssetSelection.assets(raw_key("orders")),
+        resources=workspace.resources(),
+        instance=workspace.instance,
+        partition_key="2026-11-29",
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+    # A second export of the same day landed after the run read the first.
+    _land(workspace, "orders.csv")
+    (workspace.inbox / "orders.csv").rename(workspace.inbox / "orders_2026-11-29_2.csv")
+
+    _archive_after(workspace, result)
+    assert sorted(p.name for p in workspace.inbox.iterdir()) == [
+        "orders_2026-11-29.csv",
+        "orders_2026-11-29_2.csv",
+    ]
+    assert not load_settings(workspace.config).archive.exists()
 
 
 def test_with_the_archive_off_the_inbox_keeps_its_files(workspace: Workspace) -> None:

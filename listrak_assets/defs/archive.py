@@ -4,30 +4,37 @@ consumed move to `<archive>/<YYYY-MM-DD>/` (the day the run started, UTC).
 A run-status sensor rather than a step of the run: a move belongs after the whole run has
 succeeded (a failed sink leaves its input in the inbox for the re-run), and it needs no asset
 of its own. Which files a run consumed is read from its raw materializations' recorded input
-fingerprints; a table whose files changed since stays in the inbox.
+fingerprints (and, for a table kept by day, its partition: the run read that day's files
+only); a table whose files changed since stays in the inbox.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import dagster as dg
 
 from listrak_assets.defs.days import run_day
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
-from listrak_assets.inbox.archive import archive_consumed
+from listrak_assets.inbox.archive import Consumed, archive_consumed
 
 
-def consumed_inputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
-    """Table -> fingerprint of the files each raw asset of the run read."""
+def consumed_inputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, Consumed]:
+    """Table -> what each raw asset of the run read: its files' fingerprint, and the day of a
+    partition (a table kept by day reads that day's files only)."""
     result = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    consumed: dict[str, str] = {}
+    consumed: dict[str, Consumed] = {}
     for record in result.records:
         materialization = record.event_log_entry.asset_materialization
         if materialization is None or materialization.asset_key.path[0] != "raw":
             continue
         value = materialization.metadata.get(INPUT_FINGERPRINT)
         if value is not None:
-            consumed[materialization.asset_key.path[-1]] = str(value.value)
+            partition = materialization.partition
+            consumed[materialization.asset_key.path[-1]] = Consumed(
+                str(value.value), dt.date.fromisoformat(partition) if partition else None
+            )
     return consumed
 
 

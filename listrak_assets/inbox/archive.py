@@ -3,9 +3,11 @@
 archived day can be copied back into the inbox to replay it.
 
 A table's files move only while they are exactly what the run read (same fingerprint): a file
-that landed or changed since stays, and the next run reads it. A move never overwrites: a
-name already taken that day gets `_2`, `_3`, ... before its suffix (which still names the
-same table and sorts after the first one, so the later export wins ties on replay).
+that landed or changed since stays, and the next run reads it. Of a table kept by day, a run
+read only its day's files (`export_date.py`): only those move, never another day's. A move
+never overwrites: a name already taken that day gets `_2`, `_3`, ... before its suffix (which
+still names the same table and sorts after the first one, so the later export wins ties on
+replay).
 """
 
 from __future__ import annotations
@@ -20,8 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from listrak_assets.atomic import atomic_path, temp_name
+from listrak_assets.inbox.errors import InputFileError
+from listrak_assets.inbox.export_date import files_of_day
 from listrak_assets.inbox.reader import SUFFIXES, find_files
 from listrak_assets.inbox.snapshot import fingerprint, stat_files
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """What a run read of one table: the fingerprint of the files, and for a table kept by
+    day the export day whose files they were (None: every file of the table)."""
+
+    fingerprint: str
+    export_day: dt.date | None = None
 
 
 @dataclass
@@ -92,17 +105,24 @@ def move_into(path: Path, folder: Path) -> Path:
 
 
 def archive_consumed(
-    inbox: Path, archive: Path, day: dt.date, consumed: Mapping[str, str]
+    inbox: Path, archive: Path, day: dt.date, consumed: Mapping[str, Consumed]
 ) -> Archived:
-    """Move each table's files to the day's folder if they still have the fingerprint the
-    run recorded when it read them (`consumed`: table -> fingerprint)."""
+    """Move each table's files that the run read to the day's folder (`day`: the day the run
+    started, which undated files of a table kept by day belong to) if they still have the
+    fingerprint the run recorded when it read them."""
     done = Archived()
     folder = day_folder(archive, day)
-    for table, recorded in sorted(consumed.items()):
+    for table, read in sorted(consumed.items()):
         paths = find_files(inbox, table)
+        if read.export_day is not None:
+            try:
+                paths = files_of_day(paths, table, read.export_day, day)
+            except InputFileError as err:
+                done.kept[table] = f"{err}; the next run reads them"
+                continue
         if not paths:
             continue
-        if fingerprint(stat_files(paths)) != recorded:
+        if fingerprint(stat_files(paths)) != read.fingerprint:
             done.kept[table] = (
                 "its files changed or a new one landed after the run read them; the next "
                 "run reads them"
