@@ -321,3 +321,77 @@ def test_a_day_without_its_export_uploads_nothing(
     assert any("no orders files of 2026-11-28" in m for m in messages), messages
     assert any("no order_items files of 2026-11-28" in m for m in messages), messages
     assert list(local.iterdir()) == []
+
+
+def _sensor_tick(workspace: Workspace, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    context = dg.build_sensor_context(
+        instance=workspace.instance,
+        cursor=cursor,
+        resources={"settings": ListrakSettings(path=str(workspace.config))},
+        definitions=build_definitions(Channels(email=False, sms=False), by_day=True),
+    )
+    return inbox_sensor(context)
+
+
+def _days_requested(tick: dg.SensorResult | dg.SkipReason) -> list[str | None]:
+    requests = tick.run_requests or [] if isinstance(tick, dg.SensorResult) else []
+    return sorted(str(r.partition_key) for r in requests)
+
+
+def _land_orders(workspace: Workspace, name: str, number: int) -> None:
+    """An orders export holding the sample's header and its `number`th order, settled."""
+    lines = (REPO / "data" / "inbox" / "orders.csv").read_text(encoding="utf-8").splitlines(True)
+    settled = time.time() - 60
+    os.utime(workspace.write(name, lines[0] + lines[number]), (settled,) * 2)
+
+
+def test_the_sensor_requests_an_unchanged_day_once(workspace: Workspace) -> None:
+    workspace.settings(orders_by_day=True)
+    _land_orders(workspace, "orders_2026-11-29.csv", 1)
+    _land_orders(workspace, "orders_2026-11-30.csv", 2)
+    first = _sensor_tick(workspace, None)
+    assert _days_requested(first) == ["2026-11-29", "2026-11-30"]
+    assert isinstance(first, dg.SensorResult)
+
+    # The next tick sees the same files: no day is requested again.
+    second = _sensor_tick(workspace, first.cursor)
+    assert _days_requested(second) == []
+    assert isinstance(second, dg.SensorResult)
+    # A new export of the 29th: that day alone.
+    _land_orders(workspace, "orders_2026-11-29.csv", 3)
+    assert _days_requested(_sensor_tick(workspace, second.cursor)) == ["2026-11-29"]
+
+
+def test_a_sensor_without_a_cursor_requests_no_day_already_built(workspace: Workspace) -> None:
+    """A new instance or a reset sensor compares each day's files with what that day's
+    partition last read: two days built are not news, the one that changed since is."""
+    workspace.settings(orders_by_day=True)
+    for day, number in (("2026-11-29", 1), ("2026-11-30", 2)):
+        _land_orders(workspace, f"orders_{day}.csv", number)
+    defs = build_definitions(Channels(email=False, sms=False), by_day=True)
+    for day in ("2026-11-29", "2026-11-30"):
+        built = dg.materialize(
+            list(defs.assets or []),
+            selection=dg.AssetSelection.assets(raw_key("orders")),
+            resources=workspace.resources(),
+            instance=workspace.instance,
+            partition_key=day,
+            raise_on_error=False,
+        )
+        assert built.success, failure_messages(built)
+
+    assert _days_requested(_sensor_tick(workspace, None)) == []
+    _land_orders(workspace, "orders_2026-11-30.csv", 4)
+    assert _days_requested(_sensor_tick(workspace, None)) == ["2026-11-30"]
+
+
+def test_a_file_dated_outside_the_days_kept_requests_no_run(workspace: Workspace) -> None:
+    workspace.settings(orders_by_day=True)
+    _land_orders(workspace, "orders_2023-12-31.csv", 1)
+    tick = _sensor_tick(workspace, None)
+    assert isinstance(tick, dg.SensorResult)
+    assert not tick.run_requests
+    assert tick.skip_reason is not None
+    assert "orders_2023-12-31.csv" in str(tick.skip_reason.skip_message)
+    # Seen: the next tick does not look at it again.
+    assert "no new or changed file" in str(_sensor_tick(workspace, tick.cursor))

@@ -18,7 +18,9 @@ today's), each naming its day; the other changed tables go with the newest day's
 Without a cursor (a new instance, a reset sensor, the first start of the UI after `make
 demo`) the cursor is seeded from the instance: a table whose files have the fingerprint that
 the raw asset recorded in the last successful run that built it is unchanged, and starts no
-run. Nothing is published by starting Dagster alone.
+run. A table kept by day is compared day by day with what each day's partition last read, so
+a day already built is not requested again (undated files are today's: they count as read
+once today's partition has read them). Nothing is published by starting Dagster alone.
 """
 
 from __future__ import annotations
@@ -63,10 +65,13 @@ def _decode(cursor: str, inbox: Snapshot) -> Snapshot:
     return {str(name): (int(stat[0]), int(stat[1])) for name, stat in data.items()}
 
 
-def last_consumed(instance: dg.DagsterInstance, table: str) -> str | None:
+def last_consumed(instance: dg.DagsterInstance, table: str, day: str | None = None) -> str | None:
     """The input fingerprint recorded by the newest materialization of the table's raw asset
-    in a run that succeeded; None when there is none."""
-    result = instance.fetch_materializations(raw_key(table), limit=LOOKBACK)
+    (of its partition `day`, for a table kept by day) in a run that succeeded; None when there
+    is none."""
+    key = raw_key(table)
+    records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]) if day else key
+    result = instance.fetch_materializations(records_filter, limit=LOOKBACK)
     for record in result.records:
         run = instance.get_run_by_id(record.run_id)
         if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
@@ -77,12 +82,34 @@ def last_consumed(instance: dg.DagsterInstance, table: str) -> str | None:
     return None
 
 
-def _seed(instance: dg.DagsterInstance, by_table: dict[str, Snapshot]) -> Snapshot:
-    """The files the last successful runs already consumed, as a cursor would hold them."""
+def _day_of(name: str, table: str, today: dt.date) -> dt.date:
+    """The export day of a file of a table kept by day: its date, else today (undated, or a
+    date that is no calendar day: its run fails naming it)."""
+    try:
+        return export_date(name, table) or today
+    except InputFileError:
+        return today
+
+
+def _seed(
+    instance: dg.DagsterInstance, by_table: dict[str, Snapshot], daily: list[str]
+) -> Snapshot:
+    """The files the last successful runs already consumed, as a cursor would hold them. A
+    table kept by day (`daily`) is compared day by day, each day's files with what its own
+    partition last read: a run reads one day's files only."""
+    today = dt.datetime.now(dt.UTC).date()
     seen: Snapshot = {}
     for table, files in by_table.items():
-        if files and last_consumed(instance, table) == fingerprint(files):
-            seen.update(files)
+        if table not in daily:
+            if files and last_consumed(instance, table) == fingerprint(files):
+                seen.update(files)
+            continue
+        days: dict[dt.date, Snapshot] = {}
+        for name, stat in files.items():
+            days.setdefault(_day_of(name, table, today), {})[name] = stat
+        for day, day_files in days.items():
+            if last_consumed(instance, table, day.isoformat()) == fingerprint(day_files):
+                seen.update(day_files)
     return seen
 
 
@@ -140,7 +167,7 @@ def inbox_sensor(
     if context.cursor:
         seen = _decode(context.cursor, inbox_files(conf.inbox))
     else:
-        seen = _seed(context.instance, by_table)
+        seen = _seed(context.instance, by_table, _kept_by_day(context))
     changed = sorted(name for name, stat in files.items() if seen.get(name) != stat)
     gone = sorted(set(seen) - set(files))
     if not changed:
@@ -168,10 +195,16 @@ def inbox_sensor(
     context.log.info(f"new or changed in the inbox: {', '.join(changed)} ({', '.join(tables)})")
     new = {name: files[name] for name in changed}
     days = _by_day(context, by_table, new)
-    if not days:
-        return dg.SensorResult(run_requests=[_request(context, tables, new)], cursor=_encode(files))
     # Tables kept by day: a run per export day. The tables kept whole go with the newest day.
-    whole = [t for t in tables if t not in DAILY_TABLES]
+    kept_by_day = _kept_by_day(context)
+    whole = [t for t in tables if t not in kept_by_day]
+    if not days:
+        if not whole:  # only files dated outside the days kept: nothing a run could read
+            return dg.SensorResult(
+                skip_reason=f"no file of a day kept among {', '.join(changed)}",
+                cursor=_encode(files),
+            )
+        return dg.SensorResult(run_requests=[_request(context, whole, new)], cursor=_encode(files))
     daily = {name for _, day_files in days.values() for name in day_files}
     rest = {n: s for n, s in new.items() if n not in daily}
     newest = max(days)
@@ -211,10 +244,7 @@ def _by_day(
     for table in _kept_by_day(context):
         for name, stat in by_table.get(table, {}).items():
             if name in new:
-                try:
-                    day = export_date(name, table) or today
-                except InputFileError:
-                    day = today
+                day = _day_of(name, table, today)
                 if not FIRST_DAY <= day.isoformat() <= today.isoformat():
                     context.log.warning(
                         f"{name} is dated {day}, outside the days kept ({FIRST_DAY} to "
