@@ -48,6 +48,10 @@ COMMERCE = ("customers", "products", *DAILY)
         ("orders.csv", "orders", None),  # undated: the run's day
         ("orders_late.csv", "orders", None),
         ("orders_2026-12-011.csv", "orders", None),  # not a date: a longer number
+        ("orders 2026-12-01.csv", "orders", dt.date(2026, 12, 1)),
+        ("ordersX2026-12-01.csv", "orders", None),  # no separator: not read as dated
+        ("orders.2026-12-01.csv", "orders", None),
+        ("orders2026-12-01.csv", "orders", None),
     ],
 )
 def test_the_export_date_is_read_from_the_file_name(

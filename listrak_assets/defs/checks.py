@@ -13,15 +13,10 @@ SAMPLE = 5
 
 
 def _orphans(
-    child: pl.LazyFrame | pl.DataFrame,
-    parent: pl.LazyFrame | pl.DataFrame,
-    on: str,
-    what: str,
-    column: str,
+    child: pl.LazyFrame, parent: pl.LazyFrame, on: str, what: str, column: str
 ) -> dg.AssetCheckResult:
     """Rows of `child` whose `on` is not in `parent`, reported by `column`. The tables are
     scanned, and only these columns read: neither table is ever whole in memory."""
-    child, parent = child.lazy(), parent.lazy()
     parents = parent.select(on).unique()
     orphans = (
         child.select(list(dict.fromkeys((on, column))))
@@ -35,18 +30,15 @@ def _orphans(
             orphans.select(column).unique(maintain_order=True).head(SAMPLE),
         ]
     )
-    return _result(count.item(), total.item(), what, examples[column].to_list())
-
-
-def _result(orphans: int, total: int, what: str, examples: list[str]) -> dg.AssetCheckResult:
+    found, rows = count.item(), total.item()
     return dg.AssetCheckResult(
-        passed=orphans == 0,
+        passed=found == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{orphans} of {total} {what}",
+        description=f"{found} of {rows} {what}",
         metadata={
-            "orphans": orphans,
-            "rows": total,
-            "examples": dg.MetadataValue.json(examples),
+            "orphans": found,
+            "rows": rows,
+            "examples": dg.MetadataValue.json(examples[column].to_list()),
         },
     )
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from listrak_assets.inbox.errors import InputFileError
 
+# What may stand between the table name and the date: `orders_2026-12-01.csv`,
+# `orders-2026-12-01.csv`, `orders 2026-12-01.csv`.
+SEPARATORS = ("_", "-", " ")
 # After the table name and its separator: a calendar date, not followed by another digit.
 _DATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -22,8 +25,9 @@ def export_date(name: str, table: str) -> dt.date | None:
     """The date in `name` right after `{table}_` (or `-`, space); None for an undated name.
     A name that looks dated but is no calendar day fails: silently taking it for today's
     export would send it under the wrong day."""
-    rest = name[len(table) + 1 :]
-    found = _DATED.match(rest)
+    if name[len(table) : len(table) + 1] not in SEPARATORS:
+        return None  # `orders.csv`, or a name whose date is not set off from the table's
+    found = _DATED.match(name, len(table) + 1)
     if found is None:
         return None
     try:
