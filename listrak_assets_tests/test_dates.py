@@ -4,6 +4,7 @@ Python's own `datetime`/`zoneinfo` as the oracle on generated values."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -11,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listrak_assets.cleaning.dates import DateRules, normalise_date, normalise_datetime
+from listrak_assets.cleaning.dates import (
+    DateRules,
+    localised,
+    localised_each,
+    normalise_date,
+    normalise_datetime,
+)
 
 UTC = dt.UTC
 RULES = DateRules(pivot_year=2026)
@@ -171,6 +178,66 @@ def test_every_minute_around_each_change_of_offset_resolves_as_zoneinfo_does(zon
     expected = [w.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) for w in walls]
     values, _ = _time([w.isoformat(sep=" ") for w in walls], zone)
     assert values == expected
+
+
+@functools.cache
+def _changes_of_offset(zone: str, year: int) -> list[dt.datetime]:
+    """Wall-clock times of `year`, to the minute, at which `zone` changes its offset: the
+    wall time of each change in the offset before it and in the offset after it."""
+    tz, out = ZoneInfo(zone), []
+    start = dt.datetime(year, 1, 1, tzinfo=UTC)
+    for hour in range(366 * 24):
+        at = start + dt.timedelta(hours=hour)
+        if at.astimezone(tz).utcoffset() == (at + dt.timedelta(hours=1)).astimezone(tz).utcoffset():
+            continue
+        for minute in range(60):
+            a = at + dt.timedelta(minutes=minute)
+            b = a + dt.timedelta(minutes=1)
+            before, after = a.astimezone(tz).utcoffset(), b.astimezone(tz).utcoffset()
+            if before != after and before is not None and after is not None:
+                utc = b.replace(tzinfo=None)
+                out += [utc + before, utc + after]
+    return out
+
+
+# Changes of offset on the hour (New York, Berlin, Tehran at midnight) and inside the hour:
+# Lord Howe's half-hour daylight saving starts at 02:00 and ends at 02:00 daylight time
+# (01:30 standard), St John's changed at 00:01 until 2010.
+_CHANGES = [
+    ("Australia/Lord_Howe", 2024),
+    ("America/St_Johns", 2008),
+    ("America/St_Johns", 2024),
+    ("America/New_York", 2024),
+    ("Europe/Berlin", 2024),
+    ("Asia/Tehran", 2020),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    where=st.sampled_from(_CHANGES),
+    picks=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(-150 * 60, 150 * 60), st.integers(0, 999_999)),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_localising_by_the_hour_resolves_every_time_as_alone(
+    where: tuple[str, int], picks: list[tuple[int, int, int]]
+) -> None:
+    """Wall times are localised once per distinct hour; an hour inside which the offset
+    changes is resolved per value. Times around every change of offset, gaps and overlaps
+    included, resolve as each resolves on its own."""
+    zone, year = where
+    changes = _changes_of_offset(zone, year)
+    walls = [
+        changes[i % len(changes)] + dt.timedelta(seconds=s, microseconds=us) for i, s, us in picks
+    ]
+    frame = pl.DataFrame({"w": [*walls, None]}, schema={"w": pl.Datetime("us")})
+    by_hour = frame.select(localised(pl.col("w"), zone)).to_series().to_list()
+    each = frame.select(localised_each(pl.col("w"), zone)).to_series().to_list()
+    assert by_hour == each, walls
+    assert by_hour[:-1] == [w.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) for w in walls]
 
 
 @settings(max_examples=150, deadline=None)
