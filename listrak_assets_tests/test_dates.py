@@ -76,6 +76,15 @@ def test_two_digit_years_can_be_refused() -> None:
 def test_the_pivot_year_is_a_setting() -> None:
     assert _date(["03/07/15"], DateRules(pivot_year=2026))[0] == [dt.date(2015, 3, 7)]
     assert _date(["03/07/15"], DateRules(pivot_year=2010))[0] == [dt.date(1915, 3, 7)]
+    # The pivot year's own two digits are that year, in the timestamp shortcut as well.
+    pivot = DateRules(pivot_year=2010)
+    assert (
+        _time(["03/07/10 13:45", "03/07/10 13:45:00"], rules=pivot)[0]
+        == [dt.datetime(2010, 3, 7, 13, 45, tzinfo=UTC)] * 2
+    )
+    assert _time(["03/07/99 13:45"], rules=DateRules(pivot_year=2098))[0] == [
+        dt.datetime(1999, 3, 7, 13, 45, tzinfo=UTC)
+    ]
 
 
 def test_day_first_order() -> None:
@@ -308,6 +317,8 @@ def test_the_common_shapes_read_as_the_general_layouts_do(
             DateRules("DMY", "pivot", 2026),
             DateRules("MDY", "reject", 2026),
             DateRules("MDY", "pivot", 2050),
+            DateRules("DMY", "pivot", 2000),
+            DateRules("MDY", "pivot", 150),
         ]
     ),
     source=st.sampled_from(_ZONES),

@@ -335,17 +335,17 @@ def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
     out = pl.when(text.str.contains(_CLOCK_SHAPE)).then(clock)
     if rules.two_digit_years != "pivot":
         return out  # a two-digit year is refused: the general path says so
-    first, second = text.str.slice(0, 2), text.str.slice(3, 2)
-    iso = pl.concat_str(
-        _year(text.str.slice(6, 2), rules).cast(pl.String).str.zfill(4),
-        pl.lit("-"),
-        first if rules.order == "MDY" else second,
-        pl.lit("-"),
-        second if rules.order == "MDY" else first,
-        pl.lit("T"),
-        text.str.slice(9, 5),
+    # The pivot rule puts one of two centuries before the two digits (a pivot year is
+    # 100..9999): the pivot's own up to its last two digits, the one before after them.
+    pivot = rules.pivot_year
+    yy = text.str.slice(6, 2)
+    century = (
+        pl.when(yy <= f"{pivot % 100:02}")  # two digits compare as text as they do as numbers
+        .then(pl.lit(f"{pivot // 100:02}"))
+        .otherwise(pl.lit(f"{pivot // 100 - 1:02}"))
     )
-    short = iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us")
+    four = pl.concat_str(text.str.slice(0, 6), century, text.str.slice(6))
+    short = four.str.to_datetime(f"{month}/{day}/%Y %H:%M", strict=False, time_unit="us")
     return pl.coalesce(out, pl.when(text.str.contains(_SHORT_SHAPE)).then(short))
 
 
