@@ -148,29 +148,36 @@ def _calling_codes(digits: pl.Series) -> pl.Series:
     return found
 
 
+def _decided(texts: pl.Series, region: str, validation: PhoneValidation) -> pl.Series:
+    """E.164 digits for each text, null where it is null or rejected: the vectorised path,
+    then the library once per distinct text it left."""
+    e164 = fast_e164(texts, region, validation)
+    left = (e164.is_null() & texts.is_not_null()).arg_true()
+    if left.len():
+        todo = texts.gather(left)
+        distinct = todo.unique()
+        slow = todo.replace_strict(
+            distinct, _library(distinct, region, validation), default=None, return_dtype=pl.String
+        )
+        e164 = e164.scatter(left, slow)
+    # Listrak's own pattern is the last word: a library answer outside it is rejected.
+    return pl.select(pl.when(e164.str.contains(E164_PATTERN)).then(e164)).to_series()
+
+
 def normalise_phone(
     text: pl.Series, default_country: str, validation: PhoneValidation = "valid"
 ) -> Judged:
-    """E.164 digits without `+`; `invalid_phone` where the library rejects the number."""
-    distinct = text.drop_nulls().unique().rename("text")
-    fast = fast_e164(distinct, default_country, validation)
-    frame = pl.DataFrame({"text": distinct, "fast": fast})
-    todo = frame.filter(pl.col("fast").is_null()).select(
-        "text",
-        pl.col("text")
-        .map_batches(lambda s: _library(s, default_country, validation), return_dtype=pl.String)
-        .alias("slow"),
-    )
-    decided = (
-        frame.join(todo, on="text", how="left")
-        .select(
-            "text",
-            pl.coalesce(pl.col("fast"), pl.col("slow")).alias("e164"),
-        )
-        .with_columns(
-            # Listrak's own pattern is the last word: a library answer outside it is rejected.
-            pl.when(pl.col("e164").str.contains(E164_PATTERN)).then(pl.col("e164"))
-        )
+    """E.164 digits without `+`; `invalid_phone` where the library rejects the number.
+
+    A column with many repeats is judged once per distinct text and joined back. Most phone
+    columns are nearly all distinct (one number per customer), and there the deduplication
+    and the join back cost more than the vectorised path over every row."""
+    present = text.drop_nulls()
+    if present.hash().n_unique() * 2 > present.len():
+        return judge(text, _decided(text, default_country, validation).alias(text.name), REASON)
+    distinct = present.unique().rename("text")
+    decided = pl.DataFrame(
+        {"text": distinct, "e164": _decided(distinct, default_country, validation)}
     )
     lookup = pl.DataFrame({"text": text}).join(
         decided, on="text", how="left", maintain_order="left"
