@@ -56,7 +56,7 @@ def _nulls(like: pl.Series) -> pl.Series:
 
 
 def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "valid") -> pl.Series:
-    """The vectorised path over distinct texts: E.164 digits, "" where it rejects, null where
+    """The vectorised path, text by text: E.164 digits, "" where it rejects, null where
     it leaves the text to the library."""
     out = _nulls(texts)
     texts = _without_extension(texts)
@@ -71,7 +71,13 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
                 pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
             ).to_series()
             out = out.scatter(covered, e164)
-    return _international(texts, digits, out, region, validation)
+    # A number the plan covered is neither `+` nor after an exit code: only the rest (a
+    # tenth of a typical export) is read for a calling code.
+    rest = out.is_null().arg_true()
+    if rest.len() == 0:
+        return out
+    abroad = _international(texts.gather(rest), digits.gather(rest), region, validation)
+    return out.scatter(rest, abroad)
 
 
 def _without_extension(texts: pl.Series) -> pl.Series:
@@ -103,16 +109,13 @@ def _after_exit_code(texts: pl.Series, digits: pl.Series, region: str) -> pl.Ser
 
 
 def _international(
-    texts: pl.Series,
-    digits: pl.Series,
-    out: pl.Series,
-    region: str,
-    validation: PhoneValidation,
+    texts: pl.Series, digits: pl.Series, region: str, validation: PhoneValidation
 ) -> pl.Series:
     """`+` or the default region's international prefix, a calling code, then a plain number
     (`+44 (0)20 7946 0958`): whatever the default region, the calling code's main region
     reads the rest, as in the library. Only numbers it accepts are decided here; the rest
     (and regions without a plan) stay null for the library."""
+    out = _nulls(texts)
     plus = texts.str.contains(INTERNATIONAL).fill_null(False)
     after = pl.select(
         pl.when(plus).then(digits).otherwise(_after_exit_code(texts, digits, region))
