@@ -81,6 +81,12 @@ class _Rules:
             return _false(x)
         return x.str.contains(_full(self.general)).fill_null(False)
 
+    def general_expr(self, x: pl.Expr) -> pl.Expr:
+        """`matches_general` as an expression."""
+        if self.general is None:
+            return pl.lit(False)
+        return x.str.contains(_full(self.general)).fill_null(False)
+
     def is_valid_type(self, x: pl.Series) -> pl.Series:
         """`_number_type_helper(x) != UNKNOWN`: the general description (lengths and
         pattern), then any number type."""
@@ -98,9 +104,13 @@ class _Rules:
     def length(self, x: pl.Series) -> pl.Series:
         """`_test_number_length(x)` for an unknown type: local, possible, short, long or
         invalid."""
+        return x.to_frame("x").select(self.length_expr(pl.col("x"))).to_series()
+
+    def length_expr(self, x: pl.Expr) -> pl.Expr:
+        """`length` as an expression."""
         n = x.str.len_bytes()
         lengths = sorted(self.general_lengths)
-        return pl.select(
+        return (
             pl.when(n.is_in(self.local_lengths))
             .then(pl.lit("local"))
             .when(n == lengths[0])
@@ -112,7 +122,7 @@ class _Rules:
             .when(n.is_in(lengths[1:]))
             .then(pl.lit("possible"))
             .otherwise(pl.lit("invalid"))
-        ).to_series()
+        )
 
 
 @dataclass(frozen=True)
@@ -126,18 +136,21 @@ class RegionPlan:
     # The regions sharing the calling code, in the library's order, for validity.
     regions: tuple[_Rules, ...]
 
-    def _strip_national_prefix(self, x: pl.Series) -> pl.Series:
-        """`_maybe_strip_national_prefix_carrier_code` without a transform rule."""
+    def _strip_national_prefix(self, frame: pl.LazyFrame, src: str, dst: str) -> pl.LazyFrame:
+        """`_maybe_strip_national_prefix_carrier_code` without a transform rule: column `dst`
+        is column `src` with the national prefix stripped."""
+        x = pl.col(src)
         if not self.national_prefix:
-            return x
+            return frame.with_columns(x.alias(dst))
         prefix = x.str.extract(f"^({self.national_prefix})", 0)
-        after = x.str.slice(prefix.str.len_bytes().fill_null(0))
-        keep = (
-            prefix.is_null()
-            | (x.str.len_bytes() == 0)
-            | (self.rules.matches_general(x) & ~self.rules.matches_general(after))
+        frame = frame.with_columns(
+            x.str.slice(prefix.str.len_bytes().fill_null(0)).alias("_after"),
+            prefix.is_null().alias("_none"),
         )
-        return pl.select(pl.when(keep).then(x).otherwise(after)).to_series()
+        after = pl.col("_after")
+        general = self.rules.general_expr
+        keep = pl.col("_none") | (x.str.len_bytes() == 0) | (general(x) & ~general(after))
+        return frame.with_columns(pl.when(keep).then(x).otherwise(after).alias(dst))
 
     def covers(self, digits: pl.Series) -> pl.Series:
         """Digit strings this plan decides: long enough to be viable, and not starting like
@@ -150,26 +163,38 @@ class RegionPlan:
 
     def national_number(self, digits: pl.Series) -> pl.Series:
         """The national significant number the library parses from `digits` (null when it
-        would refuse to parse them)."""
+        would refuse to parse them). One lazy plan: its steps share what they compute and
+        run side by side."""
         code = self.calling_code
-        starts = digits.str.starts_with(code)
-        rest = self._strip_national_prefix(digits.str.slice(len(code)))
-        with_code = starts & (
-            (~self.rules.matches_general(digits) & self.rules.matches_general(rest))
-            | (self.rules.length(digits) == "long")
+        frame = digits.to_frame("digits").lazy()
+        frame = frame.with_columns(pl.col("digits").str.slice(len(code)).alias("_code_off"))
+        frame = self._strip_national_prefix(frame, "_code_off", "_rest")
+        d, rest = pl.col("digits"), pl.col("_rest")
+        general = self.rules.general_expr
+        with_code = d.str.starts_with(code) & (
+            (~general(d) & general(rest)) | (self.rules.length_expr(d) == "long")
         )
-        national = pl.select(pl.when(with_code).then(rest).otherwise(digits)).to_series()
-        return self.after_calling_code(national)
+        frame = frame.with_columns(pl.when(with_code).then(rest).otherwise(d).alias("_national"))
+        return self._after_calling_code(frame, "_national").alias(digits.name)
 
     def after_calling_code(self, national: pl.Series) -> pl.Series:
         """The national significant number the library keeps of the digits after the calling
         code: the national prefix stripped where what is left is still a viable number (null
         when it would refuse to parse them)."""
-        stripped = self._strip_national_prefix(national)
-        refused = self.rules.length(stripped).is_in(["short", "local", "invalid"])
-        national = pl.select(pl.when(refused).then(national).otherwise(stripped)).to_series()
-        n = national.str.len_bytes()
-        return pl.select(pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(national)).to_series()
+        frame = national.to_frame("_national").lazy()
+        return self._after_calling_code(frame, "_national").alias(national.name)
+
+    def _after_calling_code(self, frame: pl.LazyFrame, src: str) -> pl.Series:
+        """`after_calling_code` of column `src`, collected."""
+        frame = self._strip_national_prefix(frame, src, "_stripped")
+        national, stripped = pl.col(src), pl.col("_stripped")
+        refused = self.rules.length_expr(stripped).is_in(["short", "local", "invalid"])
+        frame = frame.with_columns(
+            pl.when(refused).then(national).otherwise(stripped).alias("_kept")
+        )
+        n = pl.col("_kept").str.len_bytes()
+        nsn = pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(pl.col("_kept"))
+        return frame.select(nsn.alias("nsn")).collect().to_series()
 
     def is_valid(self, nsn: pl.Series) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
