@@ -142,6 +142,27 @@ def test_output_is_listrak_e164_and_stable_under_any_default_country(
         assert _phone(["+" + value], other) == [value], other
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    texts=st.lists(st.none() | phone_like(), min_size=1, max_size=12),
+    region=st.sampled_from(REGIONS),
+)
+def test_each_row_gets_the_library_answer_whether_the_column_repeats_or_not(
+    texts: list[str | None], region: str
+) -> None:
+    """A mostly distinct column is judged row by row, one with many repeats once per distinct
+    text and joined back: either way each row gets what the library says of it alone."""
+    library = [None if t is None else (library_e164(t, region) or None) for t in texts]
+    library = [
+        v if v is None or pl.Series([v]).str.contains(E164_PATTERN)[0] else None for v in library
+    ]
+    distinct_texts = list(dict.fromkeys(texts))
+    expected = dict(zip(texts, library, strict=True))
+    assert _phone(distinct_texts, region) == [expected[t] for t in distinct_texts]
+    repeated = texts * 3
+    assert _phone(repeated, region) == library * 3
+
+
 # --- the fast path against the library --------------------------------------------------------
 
 
