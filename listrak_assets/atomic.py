@@ -17,14 +17,21 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from listrak_assets.processes import alive
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+_P = TypeVar("_P", Path, "UPath")
 
 _SUFFIX = ".tmp"
 
 
-def temp_name(target: Path) -> Path:
-    """A temporary name for `target` that no other writer uses: same folder, hidden."""
+def temp_name(target: _P) -> _P:
+    """A temporary name for `target` that no other writer uses: same folder, hidden (also
+    for a file elsewhere than on this machine, `storage.py`)."""
     return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}{_SUFFIX}")
 
 

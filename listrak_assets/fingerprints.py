@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
+from upath import UPath
+
 # Demo and test tooling: not part of what a production run computes.
 _NOT_RUNTIME = ("sandbox", "generator", "generate.py", "replay.py", "refresh.py")
 _CHUNK = 1 << 20
@@ -25,7 +27,7 @@ def digest(parts: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def file_stat(path: Path) -> str | None:
+def file_stat(path: Path | UPath) -> str | None:
     """A file's size and modification time, or None when it is not there."""
     try:
         stat = path.stat()

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
     field_validator,
     model_validator,
 )
+from upath import UPath
 
 from listrak_assets.file_names import (
     DEFAULT_TEMPLATES,
@@ -43,6 +47,7 @@ from listrak_assets.formats import (
 )
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import DEFAULT_RANGES, DateRange, Span
+from listrak_assets.storage import location, resolve, scheme, text
 
 CONFIG_ENV = "LISTRAK_CONFIG"
 DEFAULT_CONFIG = "listrak.yaml"
@@ -270,11 +275,34 @@ class Dates(_Strict):
         return {span: getattr(self, span.value).as_range() for span in Span}
 
 
-class Erasure(_Strict):
-    """Where erasure keeps its ledger (salted hashes only). The archive it also scrubs is
-    the top-level `archive` folder."""
+def _place(value: object) -> Path | UPath:
+    """A folder, or a URL of a filesystem fsspec knows (`storage.py`); refused with why
+    otherwise."""
+    if isinstance(value, Path | UPath):
+        return value
+    if isinstance(value, str):
+        return location(value)
+    raise ValueError("expected a folder or a URL")
 
-    ledger: Path = Path("data/erasure/ledger.json")
+
+# A folder or a URL, written back as the text it was read from (the whole URL).
+Place = Annotated[Path | UPath, PlainValidator(_place), PlainSerializer(text, return_type=str)]
+
+
+def _local_only(key: str, why: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if isinstance(value, str) and scheme(value) is not None:
+            raise ValueError(f"'{key}' must be a local folder, not a URL: {why}")
+        return value
+
+    return check
+
+
+class Erasure(_Strict):
+    """Where erasure keeps its ledger (salted hashes only; a file or a URL). The archive it
+    also scrubs is the top-level `archive` folder."""
+
+    ledger: Place = Path("data/erasure/ledger.json")
 
 
 class Retention(_Strict):
@@ -319,8 +347,12 @@ class Settings(_Strict):
     source_timezone: str = "UTC"
     decimal_separator: DecimalSeparator = "."
     invalid_optional: InvalidOptional = "blank"
-    inbox: Path = Path("data/inbox")
-    warehouse: Path = Path("data/warehouse")
+    inbox: Annotated[
+        Path,
+        BeforeValidator(_local_only("inbox", "the inbox sensor watches a folder of this machine")),
+    ] = Path("data/inbox")
+    # A folder, or a URL that several machines share (README, "Shared storage").
+    warehouse: Place = Path("data/warehouse")
     # Shorter than the inbox sensor's 30 s interval: a file that lands up to 20 s before a
     # tick is read at that tick, not the one after.
     inbox_settle_seconds: float = Field(10.0, ge=0)
@@ -328,7 +360,16 @@ class Settings(_Strict):
     inbox_archive: bool = False
     # true: orders and order items are kept by export day, one Listrak file per day (defs/days.py).
     orders_by_day: bool = False
-    archive: Path = Path("data/archive")
+    archive: Annotated[
+        Path,
+        BeforeValidator(
+            _local_only(
+                "archive",
+                "archiving moves files out of the inbox without copying them (a hard link or "
+                "a rename on this machine's disk)",
+            )
+        ),
+    ] = Path("data/archive")
     schedule: NightlySchedule = NightlySchedule()
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -461,11 +502,11 @@ def settings_from_mapping(data: object, base: Path, origin: str) -> Settings:
         )
         raise SettingsError(f"{origin}: bad setting {problems}") from None
     base = base.resolve()
-    erasure = settings.erasure.model_copy(update={"ledger": base / settings.erasure.ledger})
+    erasure = settings.erasure.model_copy(update={"ledger": resolve(settings.erasure.ledger, base)})
     return settings.model_copy(
         update={
             "inbox": base / settings.inbox,
-            "warehouse": base / settings.warehouse,
+            "warehouse": resolve(settings.warehouse, base),
             "archive": base / settings.archive,
             "erasure": erasure,
         }

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from listrak_assets.atomic import atomic_path
 from listrak_assets.defs.failures import failure_text, what_to_do
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.privacy import mask_text
 from listrak_assets.settings import SettingsError
+from listrak_assets.storage import Location, write_bytes
 
 ALERTS_FOLDER = "alerts"
 # Where alerts go when the settings can't be read: beside the default warehouse.
@@ -61,11 +61,10 @@ def summary(context: dg.RunFailureSensorContext, restrict_pii: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_alert(folder: Path, run_id: str, text: str) -> Path:
+def write_alert(folder: Location, run_id: str, text: str) -> Location:
     """`<folder>/<run id>.txt`, written whole or not at all."""
     target = folder / f"{run_id}.txt"
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_bytes(target, text.encode("utf-8"))
     return target
 
 

@@ -42,6 +42,7 @@ from listrak_assets.listrak.forget import ForgetApi
 from listrak_assets.listrak.http import Stats
 from listrak_assets.schemas.forget import FORGET
 from listrak_assets.settings import Settings
+from listrak_assets.storage import relative
 from listrak_assets.suppression import SaltError
 
 
@@ -114,7 +115,7 @@ def _erase_locally(conf: Settings, copies: LocalCopies, ledger: Ledger, salt: st
         scrub_warehouse(folder, matcher, found)
         erasure.origins |= found.origins
         for where, rows in found.removed.items():
-            erasure.note(str((folder / where).relative_to(copies.warehouse)), rows)
+            erasure.note(relative(folder / where, copies.warehouse), rows)
     options = {"encoding": conf.encoding, "delimiter": conf.delimiter}
     for folder in copies.inputs:
         # The inbox: raw tables name its files, and the sensor watches it.

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from listrak_assets.defs.keys import Prefix
 from listrak_assets.settings import Settings
+from listrak_assets.storage import Location
 
 # Where the audience sinks keep their mirror state, under the warehouse (email_sink, sms_sink).
 STATE_FOLDER = "state"
 
 
-def ledger_path(conf: Settings, prefix: Prefix = ()) -> Path:
+def ledger_path(conf: Settings, prefix: Prefix = ()) -> Location:
     """The erasure ledger of the destination with this key prefix: the settings' own for the
     inbox mode, a folder per prefix beside it for every other (`data/erasure/crm/ledger.json`),
     so two destinations sharing one listrak.yaml never share a ledger."""
@@ -31,14 +32,14 @@ def ledger_path(conf: Settings, prefix: Prefix = ()) -> Path:
 class LocalCopies:
     """The folders one destination's local erasure rewrites."""
 
-    warehouse: Path  # the root the table paths below are reported against
-    tables: tuple[Path, ...]  # Parquet tables: raw, clean, rejects, the mirror state
+    warehouse: Location  # the root the table paths below are reported against
+    tables: tuple[Location, ...]  # Parquet tables: raw, clean, rejects, the mirror state
     inputs: tuple[Path, ...]  # input files: the inbox and the archive (inbox mode only)
 
     @classmethod
     def of(cls, conf: Settings, prefix: Prefix = (), inbox: bool = True) -> LocalCopies:
         if inbox or not prefix:
-            tables: tuple[Path, ...] = (conf.warehouse,)
+            tables: tuple[Location, ...] = (conf.warehouse,)
         else:
             tables = (conf.warehouse.joinpath(*prefix), conf.warehouse / STATE_FOLDER)
         return cls(conf.warehouse, tables, (conf.inbox, conf.archive) if inbox else ())

@@ -18,6 +18,7 @@ from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.erasure.ledger import Ledger, LedgerError
 from listrak_assets.erasure.scrub import Erasure, Matcher, scrub_files, scrub_tables
 from listrak_assets.inbox.reader import find_files
+from listrak_assets.stored_tables import stored_files
 from listrak_assets.suppression import SaltError
 
 REAPPEARANCES_KEY = dg.AssetKey(["erasure", "reappearances"])
@@ -70,13 +71,8 @@ def build_reappearance_asset(tables: list[str]) -> dg.AssetsDefinition:
             if matcher.suppression:
                 keys = [k(t) for t in found for k in (raw_key, clean_key, rejects_key)]
                 # A table kept by day is a folder of days (defs/days.py): every day's file.
-                folders = [conf.warehouse.joinpath(*k.path) for k in keys]
-                paths = [
-                    *(f.with_suffix(".parquet") for f in folders),
-                    *(p for f in folders for p in sorted(f.glob("*.parquet"))),
-                ]
                 scrub_tables(
-                    [p for p in paths if p.is_file()],
+                    [p for k in keys for p in stored_files(conf.warehouse, k.path)],
                     conf.warehouse,
                     matcher,
                     removed,

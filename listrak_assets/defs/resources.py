@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import dagster as dg
 import polars as pl
 
-from listrak_assets.atomic import atomic_path
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED
@@ -32,6 +31,8 @@ from listrak_assets.listrak.http import RetryPolicy, Stats, Timeouts
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.sftp import SftpConfig, SftpConfigError
 from listrak_assets.stand_ins import TRUST_HOST_KEY, TRY_WITHOUT_ACCOUNT
+from listrak_assets.storage import Location, location, scan_parquet, text, uri, write_parquet
+from listrak_assets.stored_tables import table_file
 from listrak_assets.suppression import SALT_ENV, Suppression, check_salt
 
 if TYPE_CHECKING:
@@ -50,13 +51,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     settings: dg.ResourceDependency[ListrakSettings]
     base_dir: str | None = None  # overrides the settings' warehouse folder (tests)
 
-    def _path(self, key: dg.AssetKey, day: str | None = None) -> Path:
-        base = Path(self.base_dir) if self.base_dir else self.settings.load().warehouse
-        if day is not None:
-            return base.joinpath(*key.path, f"{day}.parquet")
-        return base.joinpath(*key.path).with_suffix(".parquet")
+    def _path(self, key: dg.AssetKey, day: str | None = None) -> Location:
+        base = location(self.base_dir) if self.base_dir else self.settings.load().warehouse
+        return table_file(base, key.path, day)
 
-    def _output_path(self, context: dg.OutputContext) -> Path:
+    def _output_path(self, context: dg.OutputContext) -> Location:
         if context.has_asset_partitions:
             days = context.asset_partition_keys
             if len(days) != 1:
@@ -76,18 +75,17 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 raise dg.Failure(f"{path} is gone: re-run with the tag {FORCE_TAG}=true")
         else:
             # Readers (and a second run writing the same table) never see a half-written table.
-            with atomic_path(path) as tmp:
-                obj.write_parquet(tmp)
+            write_parquet(obj, path)
         context.add_output_metadata(
             {
-                PATH: dg.MetadataValue.path(str(path)),
-                "dagster/uri": path.resolve().as_uri(),
+                PATH: dg.MetadataValue.path(text(path)),
+                "dagster/uri": uri(path),
                 # What a later step compares, to know the table is still the one written.
                 STORED: file_stat(path),
             }
         )
 
-    def _input_paths(self, context: dg.InputContext) -> list[Path]:
+    def _input_paths(self, context: dg.InputContext) -> list[Location]:
         """The files behind an input: one table, one day, or every stored day of a table kept
         by day (what a step that is not kept by day, or a check, reads)."""
         if context.has_asset_partitions:
@@ -107,9 +105,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         attribute columns may differ, so a column one day lacks is empty there."""
         paths = self._input_paths(context)
         frame = (
-            pl.scan_parquet(paths[0])
+            scan_parquet(paths[0])
             if len(paths) == 1
-            else pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
+            else pl.concat([scan_parquet(p) for p in paths], how="diagonal_relaxed")
         )
         if context.dagster_type.typing_type is pl.LazyFrame:
             return frame
@@ -278,7 +276,7 @@ class ListrakErasure(dg.ConfigurableResource):
         """The salt; SaltError naming the variable when it is missing or too short."""
         return check_salt(self.salt or dg.EnvVar(SALT_ENV).get_value())
 
-    def suppression(self, ledger_path: Path) -> Suppression | None:
+    def suppression(self, ledger_path: Location) -> Suppression | None:
         """Everyone forgotten so far, or None when nobody is (no salt needed then)."""
         ledger = Ledger.read(ledger_path)
         if not ledger.people:

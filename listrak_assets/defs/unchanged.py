@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import dagster as dg
 
 from listrak_assets.fingerprints import code_version, digest, file_stat
+from listrak_assets.storage import location
 
 FINGERPRINT = "listrak/fingerprint"
 FINGERPRINT_INPUTS = "listrak/fingerprint_inputs"
@@ -113,7 +113,7 @@ def stored_stat(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str | No
     as it is now: None when unknown (another IO manager) or gone."""
     last = latest(context, key)
     path = last.value(PATH) if last else None
-    return file_stat(Path(path)) if path else None
+    return file_stat(location(path)) if path else None
 
 
 def fingerprint_of(parts: Mapping[str, object]) -> tuple[str, dict[str, object]]:
@@ -140,7 +140,7 @@ def unchanged_since(
         if last is None or last.value(FINGERPRINT) != fingerprint:
             return None
         path, stored = last.value(PATH), last.value(STORED)
-        if path is not None and (stored is None or file_stat(Path(path)) != stored):
+        if path is not None and (stored is None or file_stat(location(path)) != stored):
             return None  # the table was removed or rewritten since: build it again
         found.append(last)
     return found

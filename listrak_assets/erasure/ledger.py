@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from listrak_assets.atomic import atomic_path
+from listrak_assets.storage import Location, text, write_bytes
 from listrak_assets.suppression import (
     SaltError,
     Suppression,
@@ -64,12 +63,12 @@ class Entry:
 class Ledger:
     """The whole ledger file."""
 
-    path: Path
+    path: Location
     salt_check: str | None = None
     people: dict[str, Entry] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> Ledger:
+    def read(cls, path: Location) -> Ledger:
         if not path.is_file():
             return cls(path)
         try:
@@ -78,12 +77,12 @@ class Ledger:
             entries = [Entry(**e) for e in data.get("people", [])]
         except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as err:
             raise LedgerError(
-                f"erasure ledger {path} can't be read ({type(err).__name__}); restore it from "
-                "a backup: without it forgotten people could be sent again"
+                f"erasure ledger {text(path)} can't be read ({type(err).__name__}); restore it "
+                "from a backup: without it forgotten people could be sent again"
             ) from None
         if version > FORMAT_VERSION:
             raise LedgerError(
-                f"erasure ledger {path} has format version {version}, newer than this "
+                f"erasure ledger {text(path)} has format version {version}, newer than this "
                 f"listrak-assets understands ({FORMAT_VERSION}); upgrade listrak-assets"
             )
         return cls(path, data.get("salt_check"), {e.key: e for e in entries})
@@ -94,8 +93,7 @@ class Ledger:
             "salt_check": self.salt_check,
             "people": [asdict(e) for e in sorted(self.people.values(), key=lambda e: e.key)],
         }
-        with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        write_bytes(self.path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
 
     def check_salt(self, salt: str) -> None:
         """Refuse a salt other than the one the ledger was written with: its hashes would
@@ -105,8 +103,9 @@ class Ledger:
             self.salt_check = fingerprint
         elif self.salt_check != fingerprint:
             raise SaltError(
-                f"LISTRAK_ERASURE_SALT is not the salt erasure ledger {self.path} was written "
-                "with; restore the original salt (a new one would let forgotten people back in)"
+                f"LISTRAK_ERASURE_SALT is not the salt erasure ledger {text(self.path)} was "
+                "written with; restore the original salt (a new one would let forgotten people "
+                "back in)"
             )
 
     def entry(self, person: Person, salt: str) -> Entry:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
-from listrak_assets.atomic import atomic_path
 from listrak_assets.privacy import mask
+from listrak_assets.storage import Location, read_parquet, relative, write_parquet
+from listrak_assets.stored_tables import SUFFIX, stored_files
 
-REJECTS_SUFFIX = "_rejects.parquet"
+REJECTS = "_rejects"  # a rejects table's name ends so (`clean/orders_rejects`)
 
 
 def _modified(path: Path) -> dt.datetime:
@@ -37,7 +38,7 @@ def arrivals(folders: list[Path]) -> dict[str, dt.datetime]:
 
 
 def mask_old_rejects(
-    clean_folder: Path, input_folders: list[Path], days: int, now: dt.datetime
+    clean_folder: Location, input_folders: list[Path], days: int, now: dt.datetime
 ) -> dict[str, int]:
     """Mask the values of rejects lines whose input file is older than `days`; the lines
     masked per rejects table (lines already masked count again only when not yet masked)."""
@@ -48,16 +49,21 @@ def mask_old_rejects(
     if not clean_folder.is_dir():
         return masked
     # A rejects table kept by day is a folder of days: `orders_rejects/2026-12-01.parquet`.
-    by_day = clean_folder.glob(f"*{REJECTS_SUFFIX.removesuffix('.parquet')}/*.parquet")
-    for path in sorted([*clean_folder.glob(f"*{REJECTS_SUFFIX}"), *by_day]):
-        frame = pl.read_parquet(path)
+    tables = sorted(
+        {
+            entry.name.removesuffix(SUFFIX)
+            for entry in clean_folder.iterdir()
+            if entry.name.removesuffix(SUFFIX).endswith(REJECTS) and not entry.name.startswith(".")
+        }
+    )
+    for path in sorted((p for t in tables for p in stored_files(clean_folder, [t])), key=str):
+        frame = read_parquet(path)
         old = ~pl.col("source_file").is_in(pl.Series(fresh, dtype=pl.String).implode())
         target = pl.when(old).then(mask(pl.col("value"))).otherwise(pl.col("value"))
         changed = frame.select((target.fill_null("") != pl.col("value").fill_null("")).sum()).item()
         if changed:
-            with atomic_path(path) as tmp:
-                frame.with_columns(target.alias("value")).write_parquet(tmp)
-            masked[path.relative_to(clean_folder).with_suffix("").as_posix()] = int(changed)
+            write_parquet(frame.with_columns(target.alias("value")), path)
+            masked[relative(path, clean_folder).removesuffix(SUFFIX)] = int(changed)
     return masked
 
 

@@ -37,6 +37,13 @@ from listrak_assets.cleaning.text import clean_text
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
 from listrak_assets.formats import PhoneValidation
 from listrak_assets.inbox import rewrites
+from listrak_assets.storage import (
+    Location,
+    read_parquet,
+    read_parquet_metadata,
+    relative,
+    write_parquet,
+)
 from listrak_assets.suppression import Suppression
 
 INPUT_SUFFIXES = (".csv", ".txt", ".parquet")
@@ -124,14 +131,14 @@ def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
     return write
 
 
-def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
+def _write_parquet(path: Location, frame: pl.DataFrame) -> None:
     """Replace the file, keeping its key-value metadata."""
-    write = _parquet_writer(path, frame)
-    with atomic_path(path) as tmp:
-        write(tmp)
+    metadata = read_parquet_metadata(path)
+    metadata.pop("ARROW:schema", None)
+    write_parquet(frame, path, metadata or None)
 
 
-def _parquet_files(folder: Path) -> list[Path]:
+def _parquet_files(folder: Location) -> list[Location]:
     if not folder.is_dir():
         return []
     return sorted(
@@ -148,8 +155,8 @@ def _forgotten_origins(frame: pl.DataFrame) -> set[tuple[str, int]]:
 
 
 def scrub_tables(
-    paths: Iterable[Path],
-    root: Path,
+    paths: Iterable[Location],
+    root: Location,
     matcher: Matcher,
     erasure: Erasure,
     *,
@@ -159,7 +166,7 @@ def scrub_tables(
     tables go first, so that their rows' origins reach the rejects lines that carry no
     matching value themselves. With `keep_forgotten`, rejects lines of a row cleaning
     dropped as `forgotten` stay: their values are masked, and they say why the row went."""
-    frames = {path: pl.read_parquet(path) for path in paths}
+    frames = {path: read_parquet(path) for path in paths}
     hits = {path: matcher.rows(frame) for path, frame in frames.items()}
     for path, frame in frames.items():
         if SOURCE_FILE in frame.columns and SOURCE_ROW in frame.columns:
@@ -173,10 +180,10 @@ def scrub_tables(
         count = int(drop.sum())
         if count:
             _write_parquet(path, frame.filter(~drop))
-            erasure.note(str(path.relative_to(root)), count)
+            erasure.note(relative(path, root), count)
 
 
-def scrub_warehouse(warehouse: Path, matcher: Matcher, erasure: Erasure) -> None:
+def scrub_warehouse(warehouse: Location, matcher: Matcher, erasure: Erasure) -> None:
     """Every Parquet table under the warehouse (raw, clean, rejects, mirror state) without
     the forgotten people's rows."""
     scrub_tables(_parquet_files(warehouse), warehouse, matcher, erasure)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from listrak_assets.listrak.sms import SmsApi
 from listrak_assets.listrak.state import META_KEY, StateError, write_atomically
+from listrak_assets.storage import Location, read_parquet, read_parquet_metadata
 
 FORMAT_VERSION = 1
 OVERLAP = timedelta(days=1)  # re-read this much before the cursor
@@ -52,7 +52,7 @@ class OptOuts:
 class OptOutRecord:
     """The opt-out record of the SMS sink, in the state folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Location) -> None:
         self.path = folder / "sms_opt_outs.parquet"
 
     def load(self, sender_code_id: int) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -62,8 +62,8 @@ class OptOutRecord:
         if not self.path.is_file():
             return empty, {}
         try:
-            info = json.loads(pl.read_parquet_metadata(self.path).get(META_KEY) or "{}")
-            frame = pl.read_parquet(self.path)
+            info = json.loads(read_parquet_metadata(self.path).get(META_KEY) or "{}")
+            frame = read_parquet(self.path)
         except Exception as err:  # noqa: BLE001 (polars raises several kinds for a bad file)
             raise StateError(
                 f"opt-out record {self.path} can't be read ({type(err).__name__}); move it "

@@ -26,14 +26,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from listrak_assets.atomic import atomic_path
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.membership import EMAIL
+from listrak_assets.storage import Location, read_parquet, read_parquet_metadata, write_parquet
 
 FORMAT_VERSION = 3
 META_KEY = "listrak_assets.state"
@@ -58,40 +57,39 @@ class Record:
     sent: dict[str, Any] = field(default_factory=dict)  # how the hashes were made, and when
 
 
-def write_atomically(path: Path, frame: pl.DataFrame, metadata: dict[str, str]) -> None:
-    """Write the whole file at once (`listrak_assets.atomic`): a reader sees the old file or
+def write_atomically(path: Location, frame: pl.DataFrame, metadata: dict[str, str]) -> None:
+    """Write the whole file at once (`listrak_assets.storage`): a reader sees the old file or
     the new one, never a part, and two writers never share a temporary file."""
-    with atomic_path(path) as tmp:
-        frame.write_parquet(tmp, metadata=metadata)
+    write_parquet(frame, path, metadata)
 
 
 class MirrorState:
     """The two state files of one sink, read and written for one scope at a time."""
 
-    def __init__(self, folder: Path, name: str, scope: tuple[str, ...], key: str) -> None:
+    def __init__(self, folder: Location, name: str, scope: tuple[str, ...], key: str) -> None:
         self.folder = folder
         self.name = name
         self.scope_columns = scope
         self.key = key
 
     @property
-    def members_path(self) -> Path:
+    def members_path(self) -> Location:
         return self.folder / f"{self.name}_members.parquet"
 
     @property
-    def pending_path(self) -> Path:
+    def pending_path(self) -> Location:
         return self.folder / f"{self.name}_pending.parquet"
 
     def _empty(self) -> pl.Series:
         return pl.Series(self.key, [], dtype=pl.String)
 
-    def read(self, path: Path, scope: tuple[int, ...]) -> Record:
+    def read(self, path: Location, scope: tuple[int, ...]) -> Record:
         """The members of `scope` in one file; any version this code knows."""
         if not path.is_file():
             return Record(self._empty(), False)
         try:
-            meta = pl.read_parquet_metadata(path).get(META_KEY)
-            frame = pl.read_parquet(path)
+            meta = read_parquet_metadata(path).get(META_KEY)
+            frame = read_parquet(path)
         except Exception as err:  # noqa: BLE001 (polars raises several kinds for a bad file)
             raise StateError(
                 f"state file {path} can't be read ({type(err).__name__}); restore it from a "
@@ -116,7 +114,7 @@ class MirrorState:
         hashes = frame.select(keys, pl.col(HASH).cast(pl.UInt64))
         return Record(keys, True, version, hashes, dict(info.get("sent") or {}))
 
-    def _read_v1(self, path: Path, frame: pl.DataFrame, scope: tuple[int, ...]) -> Record:
+    def _read_v1(self, path: Location, frame: pl.DataFrame, scope: tuple[int, ...]) -> Record:
         """Today's format before versions: `list_id`, `field_id` and the key on every row; a
         record exists only where it has rows (an empty file can't say what it was about)."""
         columns = (*_V1_SCOPE, self.key)
@@ -133,7 +131,7 @@ class MirrorState:
 
     def write(
         self,
-        path: Path,
+        path: Location,
         scope: tuple[int, ...],
         keys: Iterable[str] | pl.Series,
         hashes: pl.DataFrame | None = None,
@@ -170,11 +168,11 @@ class MirrorState:
         """Whether any send, finished or not, left a record of this scope."""
         return self.has_members(*scope) or self.read(self.pending_path, scope).found
 
-    def old_format(self) -> list[Path]:
+    def old_format(self) -> list[Location]:
         """The state files still in an older format (rewritten by the next send)."""
         old = []
         for path in (self.members_path, self.pending_path):
-            if path.is_file() and META_KEY not in pl.read_parquet_metadata(path):
+            if path.is_file() and META_KEY not in read_parquet_metadata(path):
                 old.append(path)
         return old
 
@@ -211,7 +209,7 @@ class MemberState(MirrorState):
     """The email audience's state: emails with the membership field `on`, per list and field,
     each with the hash of its row as last confirmed sent."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Location) -> None:
         super().__init__(folder, "email_audience", _V1_SCOPE, EMAIL)
 
     def sent(self, *scope: int) -> tuple[pl.DataFrame | None, dict[str, Any]]:
@@ -232,5 +230,5 @@ class PhoneState(MirrorState):
     """The SMS audience's state: the numbers this sink subscribed, per sender code and phone
     list (a number already on the list when the sink came is not one of them)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Location) -> None:
         super().__init__(folder, "sms_audience", ("sender_code_id", "phone_list_id"), "phone")
