@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TypeAlias
@@ -144,8 +145,13 @@ def write_parquet(
             frame.write_parquet(tmp, metadata=metadata)
         return
     assert isinstance(target, UPath)
-    with _remote_target(target) as part, part.open("wb") as out:
-        frame.write_parquet(out, metadata=metadata)
+    # polars writes a local file (some fsspec files, paramiko's among them, don't report
+    # what they wrote, which polars requires), then the filesystem uploads it in one go.
+    with tempfile.TemporaryDirectory(prefix="listrak-upload-") as folder:
+        local = Path(folder) / target.name
+        frame.write_parquet(local, metadata=metadata)
+        with _remote_target(target) as part:
+            part.fs.put_file(str(local), part.path)
 
 
 def write_bytes(target: Location, data: bytes) -> None:

@@ -26,11 +26,13 @@ import polars as pl
 
 from listrak_assets.defs.days import run_date, step_day
 from listrak_assets.defs.keys import DEFAULT_RESOURCE_KEYS, Prefix, ResourceKeys, clean_key
+from listrak_assets.defs.local_copies import STATE_FOLDER
 from listrak_assets.defs.pools import SFTP_POOL
 from listrak_assets.defs.resources import ListrakSftp
 from listrak_assets.defs.settings import ListrakSettings
 from listrak_assets.defs.unchanged import (
     SAME_INPUTS,
+    UNCHANGED,
     Last,
     carried,
     fingerprint_metadata,
@@ -40,6 +42,7 @@ from listrak_assets.defs.unchanged import (
     stored_stat,
     unchanged_since,
 )
+from listrak_assets.deliveries import Deliveries
 from listrak_assets.files import (
     DEFAULT_TEMPLATES,
     DONE_SUFFIX,
@@ -61,6 +64,10 @@ GROUP = "listrak"
 DELIVERED = "delivered"
 SENT_FILES = "sent_files"
 ALREADY_DELIVERED = "the same bytes under the same names were delivered today by run"
+ALREADY_ELSEWHERE = (
+    "the same bytes under the same names were delivered today, as the warehouse's delivery "
+    "record says (a run of another instance sharing it)"
+)
 # Table -> asset name under `listrak/`.
 FILE_ASSETS: dict[str, str] = {
     "customers": "customer_file",
@@ -164,6 +171,23 @@ def _unchanged(
     )
 
 
+def _delivered_elsewhere(
+    key: str | None, parts: dict[str, object], delivery: dict[str, object], rows: int
+) -> dg.MaterializeResult:
+    """Nothing uploaded: the warehouse's delivery record says Listrak has these bytes already,
+    from a run this instance has no record of (another machine's, sharing the warehouse)."""
+    return dg.MaterializeResult(
+        metadata={
+            UNCHANGED: dg.MetadataValue.text(f"unchanged, 0 sent: {ALREADY_ELSEWHERE}"),
+            "dagster/row_count": rows,
+            SENT_FILES: 0,
+            DELIVERED: dg.MetadataValue.json(delivery),
+            **(fingerprint_metadata(key, parts) if key else {}),
+        },
+        data_version=dg.DataVersion(key) if key else None,
+    )
+
+
 def build_file_sink(
     table: str,
     keys: ResourceKeys = DEFAULT_RESOURCE_KEYS,
@@ -232,6 +256,11 @@ def build_file_sink(
                 if last is not None and not forced(context) and last.value(DELIVERED) == delivery:
                     # Listrak already has these bytes under these names today: don't resend.
                     return _unchanged(context, last, key, parts, ALREADY_DELIVERED)
+                shared = Deliveries(conf.warehouse / STATE_FOLDER)
+                sink = (file_key(table, prefix).path, day.isoformat())
+                if not forced(context) and shared.last(*sink) == delivery:
+                    # ... by a run of another instance sharing the warehouse (deliveries.py).
+                    return _delivered_elsewhere(key, parts, delivery, rows.height)
                 from listrak_assets.sftp.publish import publish  # noqa: PLC0415  # paramiko, when sending
 
                 with sftp.uploader(
@@ -247,6 +276,7 @@ def build_file_sink(
                         markers=options.done_marker,
                     )
                 uploads, removed = published.uploads, published.removed
+                shared.record(*sink, delivery)
         except (SftpError, SettingsError, InputMissing) as err:
             # The message says what to do; a stack trace would add nothing.
             raise dg.Failure(description=str(err), allow_retries=False) from None

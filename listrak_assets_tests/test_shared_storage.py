@@ -1,0 +1,313 @@
+"""Storage paths as fsspec URLs: the warehouse (tables and mirror state) and the erasure ledger
+on a filesystem several machines share. The pipeline runs with its warehouse on a real sshd
+(`sftp://`), and a second Dagster instance on the same URL finds the first's tables and state;
+the parsing and refusals are checked on `memory://` and `file://`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import fsspec.config
+import polars as pl
+import pytest
+from upath import UPath
+
+from listrak_assets.defs.checks import REFERENTIAL_CHECKS
+from listrak_assets.defs.clean import CLEAN_ASSETS
+from listrak_assets.defs.email_sink import REJECTS, SINK
+from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
+from listrak_assets.defs.raw import RAW_ASSETS
+from listrak_assets.defs.resources import ListrakEmailApi, ListrakSftp
+from listrak_assets.defs.sftp_sinks import FILE_ASSETS, FILE_SINKS, SENT_FILES, file_key
+from listrak_assets.defs.unchanged import UNCHANGED
+from listrak_assets.erasure.ledger import Ledger
+from listrak_assets.erasure.retention import mask_old_rejects
+from listrak_assets.listrak.state import MemberState
+from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.storage import (
+    location,
+    read_parquet,
+    read_parquet_metadata,
+    text,
+    write_bytes,
+    write_parquet,
+)
+from listrak_assets.stored_tables import stored_files, table_file
+from listrak_assets_tests.conftest import (
+    INSTANCE_CONFIG,
+    REPO,
+    Workspace,
+    failure_messages,
+    materialization,
+)
+from listrak_assets_tests.sftp_servers import SftpServer
+from listrak_assets_tests.sink_fixtures import api_resource, materialize
+from listrak_assets_tests.test_email_sink import KEYS, addresses, membership, send
+
+# Settings ---------------------------------------------------------------------------------------
+
+
+def test_a_url_is_kept_as_a_url_and_a_folder_still_resolves_against_the_file(
+    tmp_path: Path,
+) -> None:
+    conf = load_settings(_write(tmp_path, "warehouse: memory:///shared/warehouse\n"))
+    assert isinstance(conf.warehouse, UPath) and conf.warehouse.protocol == "memory"
+    assert conf.warehouse.path == "/shared/warehouse"
+    conf = load_settings(_write(tmp_path, "warehouse: data/wh\nerasure: {ledger: l.json}\n"))
+    assert conf.warehouse == tmp_path / "data" / "wh"
+    assert conf.erasure.ledger == tmp_path / "l.json"
+
+
+def test_a_file_url_is_the_local_folder_it_names(tmp_path: Path) -> None:
+    conf = load_settings(_write(tmp_path, f"warehouse: file://{tmp_path}/wh\n"))
+    assert type(conf.warehouse) is type(tmp_path) and conf.warehouse == tmp_path / "wh"
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    config = tmp_path / "listrak.yaml"
+    config.write_text(body)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("warehouse: nosuchfs://bucket/wh\n", ["'warehouse'", "'nosuchfs://'"]),
+        ("erasure: {ledger: 'nosuchfs://x/ledger.json'}\n", ["'erasure.ledger'", "'nosuchfs://'"]),
+        ("inbox: s3://bucket/inbox\n", ["'inbox'", "local folder", "inbox sensor"]),
+        ("archive: memory:///archive\n", ["'archive'", "local folder"]),
+        ("warehouse: sftp://me:secret@example.com/wh\n", ["'warehouse'", "no password"]),
+    ],
+)
+def test_a_url_that_cannot_act_is_refused_naming_the_key(
+    tmp_path: Path, body: str, words: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(_write(tmp_path, body))
+    for word in words:
+        assert word in str(err.value)
+    assert "secret" not in str(err.value)
+
+
+def test_a_scheme_whose_package_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
+    # gcsfs is not a dependency: fsspec knows the scheme but can't serve it here.
+    pytest.importorskip("fsspec")
+    try:
+        import gcsfs  # noqa: F401
+
+        pytest.skip("gcsfs is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(SettingsError, match=r"'warehouse'.*'gs://'.*not installed"):
+        load_settings(_write(tmp_path, "warehouse: gs://bucket/wh\n"))
+
+
+# The storage module on memory:// -----------------------------------------------------------------
+
+
+@pytest.fixture
+def memory() -> Iterator[UPath]:
+    root = UPath(f"memory:///test-{id(object())}")
+    yield root
+    if root.exists():
+        root.fs.rm(root.path, recursive=True)
+
+
+def test_a_table_written_to_a_url_reads_back_with_its_metadata_and_no_leftovers(
+    memory: UPath,
+) -> None:
+    target = memory / "state" / "t.parquet"
+    frame = pl.DataFrame({"email": ["a@example.com", "b@example.com"]})
+    write_parquet(frame, target, {"k": "v"})
+    write_parquet(frame.head(1), target, {"k": "w"})  # replaces it
+    assert read_parquet(target).equals(frame.head(1))
+    assert read_parquet_metadata(target)["k"] == "w"
+    assert [p.name for p in (memory / "state").iterdir()] == ["t.parquet"]
+
+
+def test_a_failed_write_to_a_url_leaves_the_old_file(memory: UPath) -> None:
+    target = memory / "t.parquet"
+    write_parquet(pl.DataFrame({"a": [1]}), target)
+    with pytest.raises(pl.exceptions.ComputeError):
+        write_parquet(pl.DataFrame({"a": [object()]}), target)  # polars can't write it
+    assert read_parquet(target)["a"].to_list() == [1]
+    assert [p.name for p in memory.iterdir()] == ["t.parquet"]
+
+
+def test_the_ledger_lives_at_a_url(memory: UPath) -> None:
+    path = memory / "erasure" / "ledger.json"
+    ledger = Ledger.read(path)
+    ledger.salt_check = "check"
+    ledger.save()
+    assert json.loads(path.read_text())["salt_check"] == "check"
+    assert Ledger.read(path).salt_check == "check"
+
+
+def test_a_url_is_recorded_whole_and_read_back_as_the_same_place() -> None:
+    url = "sftp://me@127.0.0.1:2222/srv/warehouse/clean/customers.parquet"
+    where = location(url)
+    assert text(where) == url  # str() of the UPath would drop the user, host and port
+    assert location(text(where)) == where
+    assert text(location("/srv/wh")) == "/srv/wh"
+
+
+def test_where_a_table_is_stored_is_one_answer_for_every_reader(memory: UPath) -> None:
+    key = ["clean", "orders_rejects"]
+    assert table_file(memory, key) == memory / "clean" / "orders_rejects.parquet"
+    day = table_file(memory, key, "2026-12-01")
+    assert day == memory / "clean" / "orders_rejects" / "2026-12-01.parquet"
+    frame = pl.DataFrame({"source_file": ["orders.csv"], "value": ["ann@example.com"]})
+    for path in (table_file(memory, key), day):
+        write_parquet(frame, path)
+    assert stored_files(memory, key) == [table_file(memory, key), day]
+    # Retention finds and masks them through the same answer, on the URL too.
+    masked = mask_old_rejects(memory / "clean", [], 30, dt.datetime.now(dt.UTC))
+    assert masked == {"orders_rejects": 1, "orders_rejects/2026-12-01": 1}
+    assert read_parquet(day)["value"].to_list() != ["ann@example.com"]
+
+
+def test_a_small_file_is_written_whole_to_a_url(memory: UPath) -> None:
+    write_bytes(memory / "alerts" / "run.txt", b"first")
+    write_bytes(memory / "alerts" / "run.txt", b"second")
+    assert (memory / "alerts" / "run.txt").read_bytes() == b"second"
+    assert [p.name for p in (memory / "alerts").iterdir()] == ["run.txt"]
+
+
+# The pipeline with its warehouse on a real sshd --------------------------------------------------
+
+
+@pytest.fixture
+def shared(sshd_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """A warehouse URL on the test sshd and the folder it is on disk. The login comes from
+    fsspec's configuration (what FSSPEC_SFTP_PASSWORD or FSSPEC_SFTP_KEY_FILENAME set in a
+    deployment), never from listrak.yaml."""
+    remote, local = sshd_server.folder("warehouse")
+    login = (
+        {"password": sshd_server.password}
+        if sshd_server.password
+        else {"key_filename": str(sshd_server.keys.plain)}
+    )
+    monkeypatch.setitem(fsspec.config.conf, "sftp", login)
+    url = f"sftp://{sshd_server.username}@{sshd_server.host}:{sshd_server.port}{remote}"
+    return url, local
+
+
+def test_tables_and_state_live_on_the_shared_url_and_a_second_instance_resends_nothing(
+    workspace: Workspace, emulator: Emulator, shared: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, on_server = shared
+    emails = addresses("ann", "bob", "cy")
+    first = send(workspace, emulator, emails, warehouse=url)
+    assert first.success, failure_messages(first)
+    assert membership(emulator) == dict.fromkeys(emails, "on")
+
+    # Every table and the mirror state are on the server; nothing in a local warehouse.
+    for key in KEYS[:3]:
+        stored = on_server.joinpath(*key.path).with_suffix(".parquet")
+        assert stored.is_file(), key
+    clean = pl.read_parquet(on_server / "clean" / "email_audience.parquet")
+    assert sorted(clean["email"].to_list()) == emails
+    assert MemberState(on_server / "state").members(*_scope(emulator)).sort().to_list() == emails
+    assert not workspace.warehouse.exists() and not (workspace.root / "sftp:").exists()
+    meta = first.asset_materializations_for_node("clean_email_audience")
+    assert meta and str(meta[0].metadata["path"].value).startswith(url)
+
+    # Another machine: its own Dagster instance, the same listrak.yaml and URL. It runs only
+    # the sink, which reads the clean table the first one stored, and the state says that
+    # every member was sent: nothing is written to Listrak.
+    writes = emulator.writes
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        second = dg.materialize(
+            _assets(),
+            selection=dg.AssetSelection.assets(SINK, REJECTS),
+            resources={
+                **workspace.resources(),
+                "listrak_email": api_resource(ListrakEmailApi, emulator),
+            },
+            instance=other,
+            raise_on_error=False,
+        )
+        assert second.success, failure_messages(second)
+        sent = materialization(second, SINK)
+    assert emulator.writes == writes
+    assert sent["rows_sent"] == 0 and sent["members_kept"] == 3
+    assert membership(emulator) == dict.fromkeys(emails, "on")
+
+
+def test_a_rerun_on_the_shared_url_is_unchanged(
+    workspace: Workspace, emulator: Emulator, shared: tuple[str, Path]
+) -> None:
+    url, on_server = shared
+    emails = addresses("ann", "bob")
+    assert send(workspace, emulator, emails, warehouse=url).success
+    stored = on_server / "clean" / "email_audience.parquet"
+    before = stored.stat().st_mtime_ns, stored.stat().st_ino
+    writes = emulator.writes
+    again = materialize(workspace, KEYS, listrak_email=api_resource(ListrakEmailApi, emulator))
+    assert again.success, failure_messages(again)
+    assert (stored.stat().st_mtime_ns, stored.stat().st_ino) == before  # not rewritten
+    assert emulator.writes == writes
+    for key in (raw_key("email_audience"), clean_key("email_audience")):
+        assert "unchanged, 0 sent" in str(materialization(again, key)[UNCHANGED]), key
+    sent = materialization(again, SINK)
+    assert sent["outcome"] == "unchanged, 0 sent" and sent["write_requests"] == 0
+
+
+def _publish(workspace: Workspace, sftp: ListrakSftp) -> dg.ExecuteInProcessResult:
+    """The four commerce tables built and their files uploaded, on the workspace's instance."""
+    tables = list(FILE_ASSETS)
+    result = dg.materialize(
+        [*RAW_ASSETS, *CLEAN_ASSETS, *FILE_SINKS, *REFERENTIAL_CHECKS],
+        selection=dg.AssetSelection.assets(
+            *(k for t in tables for k in (raw_key(t), clean_key(t), rejects_key(t), file_key(t)))
+        ),
+        resources={**workspace.resources(), "sftp": sftp},
+        instance=workspace.instance,
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+    return result
+
+
+def test_the_file_sinks_of_a_second_instance_on_the_shared_url_send_nothing(
+    workspace: Workspace, sshd_server: SftpServer, shared: tuple[str, Path]
+) -> None:
+    url, on_server = shared
+    for path in (REPO / "data" / "inbox").iterdir():
+        shutil.copy(path, workspace.inbox)
+    remote, delivered = sshd_server.folder("listrak")
+    workspace.settings(warehouse=url, sftp={"remote_folder": remote})
+    sftp = sshd_server.resource()
+
+    first = _publish(workspace, sftp)
+    sent = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in delivered.iterdir()}
+    assert len(sent) == 4
+    for table in FILE_ASSETS:
+        assert materialization(first, file_key(table))[SENT_FILES] == 1
+        assert on_server.joinpath(*clean_key(table).path).with_suffix(".parquet").is_file()
+
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        second = _publish(Workspace(workspace.root, other), sftp)
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in delivered.iterdir()} == sent
+    for table in FILE_ASSETS:
+        meta = materialization(second, file_key(table))
+        assert meta[SENT_FILES] == 0
+        assert "another instance" in str(meta[UNCHANGED])
+
+
+def _assets() -> list[dg.AssetsDefinition]:
+    from listrak_assets.definitions import defs
+
+    return list(defs.assets or [])  # type: ignore[arg-type]
+
+
+def _scope(emulator: Emulator) -> tuple[int, int]:
+    item = emulator.email.list_named("Newsletter")
+    [field] = item.fields.values()
+    return item.list_id, field.field_id
