@@ -175,7 +175,8 @@ def _source(path: Location) -> Path | io.BytesIO:
 
 
 def scan_parquet(path: Location) -> pl.LazyFrame:
-    """A lazy table: a local file is scanned where it lies; a remote one is fetched first."""
+    """A lazy table: a local file is scanned where it lies; a remote one is downloaded first
+    (its bytes held in memory)."""
     return pl.scan_parquet(_source(path))
 
 

@@ -27,6 +27,7 @@ from listrak_assets.defs.sftp_sinks import FILE_ASSETS, FILE_SINKS, SENT_FILES, 
 from listrak_assets.defs.unchanged import UNCHANGED
 from listrak_assets.erasure.ledger import Ledger
 from listrak_assets.erasure.retention import mask_old_rejects
+from listrak_assets.erasure.scrub import Erasure, Matcher, scrub_warehouse
 from listrak_assets.listrak.state import MemberState
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets.settings import SettingsError, load_settings
@@ -39,6 +40,7 @@ from listrak_assets.storage import (
     write_parquet,
 )
 from listrak_assets.stored_tables import stored_files, table_file
+from listrak_assets.suppression import Suppression, digest
 from listrak_assets_tests.conftest import (
     INSTANCE_CONFIG,
     REPO,
@@ -138,6 +140,24 @@ def test_a_failed_write_to_a_url_leaves_the_old_file(memory: UPath) -> None:
         write_parquet(pl.DataFrame({"a": [object()]}), target)  # polars can't write it
     assert read_parquet(target)["a"].to_list() == [1]
     assert [p.name for p in memory.iterdir()] == ["t.parquet"]
+
+
+def test_local_erasure_rewrites_the_tables_at_a_url(memory: UPath) -> None:
+    salt, gone = "erasure-test-salt-0123456789abcdef", "forget.me@example.org"
+    table = memory / "clean" / "customers.parquet"
+    state = memory / "state" / "email_audience_members.parquet"
+    write_parquet(pl.DataFrame({"email": [gone, "a@example.org"]}), table)
+    write_parquet(pl.DataFrame({"email": [gone]}), state, {"listrak_assets.state": "{}"})
+    matcher = Matcher(Suppression(salt, emails=frozenset({digest(salt, "email", gone)})))
+    erasure = Erasure()
+    scrub_warehouse(memory, matcher, erasure)
+    assert read_parquet(table)["email"].to_list() == ["a@example.org"]
+    assert read_parquet(state).height == 0
+    assert read_parquet_metadata(state)["listrak_assets.state"] == "{}"  # kept
+    assert erasure.removed == {
+        "clean/customers.parquet": 1,
+        "state/email_audience_members.parquet": 1,
+    }
 
 
 def test_the_ledger_lives_at_a_url(memory: UPath) -> None:
