@@ -79,7 +79,7 @@ class _Rules:
         """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
         if self.general is None:
             return _false(x)
-        return x.str.contains(_full(self.general)).fill_null(False)
+        return x.to_frame("x").select(self.general_expr(pl.col("x"))).to_series()
 
     def general_expr(self, x: pl.Expr) -> pl.Expr:
         """`matches_general` as an expression."""

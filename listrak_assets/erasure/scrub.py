@@ -119,23 +119,27 @@ def _origin_rows(frame: pl.DataFrame, origins: set[tuple[str, int]]) -> pl.Serie
     return pl.Series([False] * frame.height, dtype=pl.Boolean)
 
 
-def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
-    """Writes `frame` with the key-value metadata of the file at `path` (the mirror state's
-    version)."""
-    metadata = pl.read_parquet_metadata(path)
+def _own_metadata(path: Location) -> dict[str, str] | None:
+    """The key-value metadata of the file at `path` (the mirror state's version), without the
+    Arrow schema polars writes itself."""
+    metadata = read_parquet_metadata(path)
     metadata.pop("ARROW:schema", None)
+    return metadata or None
+
+
+def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
+    """Writes `frame` with the key-value metadata of the file at `path`."""
+    metadata = _own_metadata(path)
 
     def write(tmp: Path) -> None:
-        frame.write_parquet(tmp, metadata=metadata or None)
+        frame.write_parquet(tmp, metadata=metadata)
 
     return write
 
 
 def _write_parquet(path: Location, frame: pl.DataFrame) -> None:
     """Replace the file, keeping its key-value metadata."""
-    metadata = read_parquet_metadata(path)
-    metadata.pop("ARROW:schema", None)
-    write_parquet(frame, path, metadata or None)
+    write_parquet(frame, path, _own_metadata(path))
 
 
 def _parquet_files(folder: Location) -> list[Location]:
