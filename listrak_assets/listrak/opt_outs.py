@@ -21,8 +21,14 @@ from typing import Any
 import polars as pl
 
 from listrak_assets.listrak.sms import SmsApi
-from listrak_assets.listrak.state import META_KEY, StateError, write_atomically
-from listrak_assets.storage import Location, read_parquet, read_parquet_metadata
+from listrak_assets.listrak.state import META_KEY, StateError
+from listrak_assets.storage import (
+    Location,
+    read_parquet,
+    read_parquet_metadata,
+    text,
+    write_parquet,
+)
 
 FORMAT_VERSION = 1
 OVERLAP = timedelta(days=1)  # re-read this much before the cursor
@@ -66,12 +72,12 @@ class OptOutRecord:
             frame = read_parquet(self.path)
         except Exception as err:  # noqa: BLE001 (polars raises several kinds for a bad file)
             raise StateError(
-                f"opt-out record {self.path} can't be read ({type(err).__name__}); move it "
+                f"opt-out record {text(self.path)} can't be read ({type(err).__name__}); move it "
                 "away: the next sync reads every opt-out again"
             ) from None
         if int(info.get("version", 0)) > FORMAT_VERSION:
             raise StateError(
-                f"opt-out record {self.path} has format version {info.get('version')}, newer "
+                f"opt-out record {text(self.path)} has format version {info.get('version')}, newer "
                 f"than this listrak-assets understands ({FORMAT_VERSION}); upgrade listrak-assets"
             )
         if info.get("scope") != {"sender_code_id": sender_code_id}:
@@ -87,7 +93,7 @@ class OptOutRecord:
             "read": opt_outs.read,
             "run": opt_outs.run,
         }
-        write_atomically(self.path, opt_outs.frame, {META_KEY: json.dumps(info)})
+        write_parquet(opt_outs.frame, self.path, {META_KEY: json.dumps(info)})
 
 
 def _when(text: str | None) -> datetime | None:

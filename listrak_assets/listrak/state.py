@@ -32,7 +32,13 @@ import polars as pl
 
 from listrak_assets.listrak.errors import ListrakError
 from listrak_assets.listrak.membership import EMAIL
-from listrak_assets.storage import Location, read_parquet, read_parquet_metadata, write_parquet
+from listrak_assets.storage import (
+    Location,
+    read_parquet,
+    read_parquet_metadata,
+    text,
+    write_parquet,
+)
 
 FORMAT_VERSION = 3
 META_KEY = "listrak_assets.state"
@@ -55,12 +61,6 @@ class Record:
     version: int | None = None  # the file's format version; None when there is no file
     hashes: pl.DataFrame | None = None  # key and `row_hash`; None: the file has no hashes
     sent: dict[str, Any] = field(default_factory=dict)  # how the hashes were made, and when
-
-
-def write_atomically(path: Location, frame: pl.DataFrame, metadata: dict[str, str]) -> None:
-    """Write the whole file at once (`listrak_assets.storage`): a reader sees the old file or
-    the new one, never a part, and two writers never share a temporary file."""
-    write_parquet(frame, path, metadata)
 
 
 class MirrorState:
@@ -92,7 +92,7 @@ class MirrorState:
             frame = read_parquet(path)
         except Exception as err:  # noqa: BLE001 (polars raises several kinds for a bad file)
             raise StateError(
-                f"state file {path} can't be read ({type(err).__name__}); restore it from a "
+                f"state file {text(path)} can't be read ({type(err).__name__}); restore it from a "
                 "backup, or move it away (see the README's mirror state section for what "
                 "happens then)"
             ) from None
@@ -102,7 +102,7 @@ class MirrorState:
         version = int(info.get("version", 0))
         if version > FORMAT_VERSION:
             raise StateError(
-                f"state file {path} has format version {version}, newer than this "
+                f"state file {text(path)} has format version {version}, newer than this "
                 f"listrak-assets understands ({FORMAT_VERSION}); upgrade listrak-assets"
             )
         wanted = dict(zip(self.scope_columns, scope, strict=True))
@@ -120,7 +120,7 @@ class MirrorState:
         columns = (*_V1_SCOPE, self.key)
         if self.scope_columns != _V1_SCOPE or any(c not in frame.columns for c in columns):
             raise StateError(
-                f"state file {path} has no format version and is not an email audience state "
+                f"state file {text(path)} has no format version and is not an email audience state "
                 "file of an earlier listrak-assets; restore it from a backup or move it away"
             )
         match = pl.all_horizontal(
@@ -150,7 +150,7 @@ class MirrorState:
             ).unique(self.key, keep="last")
             frame = frame.join(known, on=self.key, how="left")
             info["sent"] = sent or {}
-        write_atomically(path, frame, {META_KEY: json.dumps(info)})
+        write_parquet(frame, path, {META_KEY: json.dumps(info)})
 
     # What the sinks use ----------------------------------------------------------------------
 
