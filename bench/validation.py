@@ -19,17 +19,34 @@ from listrak_assets.schemas import TABLES, Kind, TableSpec
 from listrak_assets.schemas.spec import DEFAULT_RANGES, Span
 from listrak_assets.schemas.validation import DTYPES, build_schema
 
-ROUNDS = 5
+# Each operation takes 0.5-1 s: single rounds on a shared 2-core machine vary by 2x, and a
+# drift in load between a block of one and a block of the other flipped the verdict. Rounds
+# alternate (which goes first alternates too) and the ratio is the median of the per-round
+# ratios, so a change of load falls on both sides of a ratio alike.
+ROUNDS = 11
 TEXT_KINDS = (Kind.TEXT, Kind.EMAIL, Kind.PHONE, Kind.CHOICE)
 
 
-def _median_seconds(fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def paired_rounds(
+    first: Callable[[], object], second: Callable[[], object], rounds: int = ROUNDS
+) -> tuple[list[float], list[float]]:
+    """Each function's seconds over `rounds` alternating rounds."""
+    a: list[float] = []
+    b: list[float] = []
+    for n in range(rounds):
+        if n % 2 == 0:
+            a.append(_seconds(first))
+            b.append(_seconds(second))
+        else:
+            b.append(_seconds(second))
+            a.append(_seconds(first))
+    return a, b
 
 
 def bare_checks(frame: pl.DataFrame, spec: TableSpec, today: dt.date) -> dict[str, int]:
@@ -78,18 +95,26 @@ def bare_checks(frame: pl.DataFrame, spec: TableSpec, today: dt.date) -> dict[st
 
 
 def compare(clean: str, raw: str) -> dict[str, Any]:
-    """Pandera and the bare checks, each the median of five rounds, on clean customers; then
-    the reference-library paths on the raw customers file."""
+    """Pandera and the bare checks on clean customers, in alternating rounds: each one's
+    median, and the median of the per-round ratios; then the reference-library paths on the
+    raw customers file."""
     frame = pl.read_parquet(clean)
     spec = TABLES["customers"]
     today = dt.date.today()
     schema = build_schema(spec, today=today).schema
     schema.validate(frame, lazy=True)  # valid: the stage measures a passing validation
     failing = sum(bare_checks(frame, spec, today).values())
+    pandera, bare = paired_rounds(
+        lambda: schema.validate(frame, lazy=True), lambda: bare_checks(frame, spec, today)
+    )
     return {
         "rows": frame.height,
-        "pandera": _median_seconds(lambda: schema.validate(frame, lazy=True)),
-        "bare_polars": _median_seconds(lambda: bare_checks(frame, spec, today)),
+        "rounds": len(pandera),
+        "pandera": statistics.median(pandera),
+        "bare_polars": statistics.median(bare),
+        "ratio": statistics.median(p / b for p, b in zip(pandera, bare, strict=True)),
+        "pandera_rounds": pandera,
+        "bare_polars_rounds": bare,
         "bare_failing_values": failing,
         **_library_paths(Path(raw)),
     }

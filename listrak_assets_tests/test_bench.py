@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.targets import MISS, NA, PASS, judge
+from bench.validation import ROUNDS, paired_rounds
 from listrak_assets_tests.conftest import REPO
 
 # What the stages run below measure: the floor against the pipeline, validation, the churn.
@@ -54,6 +55,8 @@ def test_bench_writes_every_target_as_pass_miss_or_na(tmp_path: Path) -> None:
     assert "sftp" not in report and "reruns" not in report
     assert report["pipeline"]["success"] and report["pipeline"]["peak_rss"] > 0
     assert report["email"]["emulator_matches"]
+    v = report["validation"]
+    assert len(v["pandera_rounds"]) == len(v["bare_polars_rounds"]) == v["rounds"] == ROUNDS
     assert report["machine"]["cores"] >= 1 and report["git_rev"]
     # The printed report is the Markdown one.
     assert md.read_text().strip() in done.stdout
@@ -78,3 +81,11 @@ def test_bench_job_runs_the_six_tables_and_the_checks_across_them(tmp_path: Path
     }
     assert len(steps) == 2 * len(FILES) + len(checks)
     assert not any("removal_guard" in s for s in steps)
+
+
+def test_validation_rounds_alternate_which_side_goes_first() -> None:
+    """A drift in the machine's load falls on both sides of the ratio alike."""
+    calls: list[str] = []
+    pandera, bare = paired_rounds(lambda: calls.append("p"), lambda: calls.append("b"), rounds=4)
+    assert "".join(calls) == "pbbppbbp"
+    assert len(pandera) == len(bare) == 4
