@@ -8,28 +8,18 @@ way to trust it in the message.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from pathlib import Path
 
 import paramiko
 
 from listrak_assets.formats import check_fingerprint
 from listrak_assets.sftp.errors import HostKeyError, SftpConfigError
+from listrak_assets.ssh_hosts import fingerprint, host_id, listed_keys
+
+__all__ = ["fingerprint", "host_id", "preferred_key_types", "verify_host_key"]
 
 # Signature algorithms that an RSA host key (stored as ssh-rsa) can be negotiated with.
 _RSA_ALGORITHMS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's SHA256 fingerprint, as `ssh-keygen -lf` and `ssh` print it."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
-
-
-def host_id(host: str, port: int) -> str:
-    """How known_hosts names a server: `host`, or `[host]:port` off port 22."""
-    return host if port == 22 else f"[{host}]:{port}"
 
 
 def _known_keys(known_hosts: Path | None, host: str, port: int) -> dict[str, paramiko.PKey]:
@@ -40,10 +30,9 @@ def _known_keys(known_hosts: Path | None, host: str, port: int) -> dict[str, par
             f"the known_hosts file {known_hosts} (LISTRAK_SFTP_KNOWN_HOSTS) does not exist"
         )
     try:
-        keys = paramiko.HostKeys(str(known_hosts)).lookup(host_id(host, port))
+        return listed_keys(known_hosts, host, port)
     except (OSError, paramiko.SSHException) as err:
         raise SftpConfigError(f"the known_hosts file {known_hosts} can't be read: {err}") from None
-    return dict(keys) if keys else {}
 
 
 def preferred_key_types(known_hosts: Path | None, host: str, port: int) -> list[str]:
