@@ -33,6 +33,7 @@ from listrak_assets.atomic import atomic_path, temp_name
 Location: TypeAlias = Path | UPath
 # URLs that name a local file: read as the local path they are, at local speed.
 _LOCAL_SCHEMES = ("file", "local")
+_SSH_SCHEMES = ("sftp", "ssh")
 
 
 def scheme(value: str) -> str | None:
@@ -81,6 +82,13 @@ def location(value: str | Path) -> Location:
             "a URL in the settings carries no password: give credentials through the "
             "filesystem's environment variables (see the README's 'Shared storage')"
         )
+    if found in _SSH_SCHEMES:
+        # Only a host key a known_hosts file lists (fsspec's default accepts any).
+        from listrak_assets.storage_trust import KnownHostsOnly
+
+        options = where.storage_options
+        policy = KnownHostsOnly(str(options.get("host", "")), int(options.get("port") or 22))
+        where = UPath(value, host_key_policy=policy)
     return where
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 import fsspec.config
+import paramiko
 import polars as pl
 import pytest
+from fsspec.implementations.sftp import SFTPFileSystem
 from upath import UPath
 
 from listrak_assets.defs.checks import REFERENTIAL_CHECKS
@@ -31,6 +33,7 @@ from listrak_assets.erasure.scrub import Erasure, Matcher, scrub_warehouse
 from listrak_assets.listrak.state import MemberState
 from listrak_assets.sandbox.emulator import Emulator
 from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.ssh_hosts import host_id
 from listrak_assets.storage import (
     location,
     read_parquet,
@@ -39,6 +42,7 @@ from listrak_assets.storage import (
     write_bytes,
     write_parquet,
 )
+from listrak_assets.storage_trust import KNOWN_HOSTS_ENV, UntrustedHost
 from listrak_assets.stored_tables import stored_files, table_file
 from listrak_assets.suppression import Suppression, digest
 from listrak_assets_tests.conftest import (
@@ -214,8 +218,45 @@ def shared(sshd_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> tuple[st
         else {"key_filename": str(sshd_server.keys.plain)}
     )
     monkeypatch.setitem(fsspec.config.conf, "sftp", login)
+    monkeypatch.setenv(KNOWN_HOSTS_ENV, str(sshd_server.known_hosts))
     url = f"sftp://{sshd_server.username}@{sshd_server.host}:{sshd_server.port}{remote}"
     return url, local
+
+
+def test_a_storage_server_is_trusted_only_with_its_key_in_known_hosts(
+    shared: tuple[str, Path],
+    sshd_server: SftpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fsspec's SFTP filesystem would accept any host key: a machine in the middle would get
+    the login and the tables. Here a key not listed is refused before anything is sent."""
+    url, on_server = shared
+    frame = pl.DataFrame({"email": ["ann@example.com"]})
+    target = location(url) / "clean" / "customers.parquet"
+    known_hosts = tmp_path / "known_hosts"
+    server = host_id(sshd_server.host, sshd_server.port)
+    monkeypatch.setenv(KNOWN_HOSTS_ENV, str(known_hosts))
+
+    known_hosts.write_text("")  # nothing listed for the server
+    SFTPFileSystem.clear_instance_cache()
+    with pytest.raises(UntrustedHost) as refused:
+        write_parquet(frame, target)
+    message = str(refused.value)
+    assert sshd_server.host_key_fingerprint in message and "not trusted" in message
+    assert KNOWN_HOSTS_ENV in message and f"has no key for {server}" in message
+
+    impostor = paramiko.ECDSAKey.generate()  # another key listed for the server's name
+    known_hosts.write_text(f"{server} {impostor.get_name()} {impostor.get_base64()}\n")
+    SFTPFileSystem.clear_instance_cache()
+    with pytest.raises(UntrustedHost, match="The key has changed"):
+        write_parquet(frame, target)
+    assert not any(on_server.rglob("*"))  # nothing reached the server
+
+    shutil.copy(sshd_server.known_hosts, known_hosts)  # the server's own key: trusted
+    SFTPFileSystem.clear_instance_cache()
+    write_parquet(frame, target)
+    assert pl.read_parquet(on_server / "clean" / "customers.parquet").equals(frame)
 
 
 def test_tables_and_state_live_on_the_shared_url_and_a_second_instance_resends_nothing(
