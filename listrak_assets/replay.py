@@ -9,8 +9,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from listrak_assets.inbox.archive import ReplayError, replay
+from listrak_assets.inbox.archive import ReplayError, day_folder, replay
 from listrak_assets.settings import SettingsError, load_settings
+from listrak_assets.storage import text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,12 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conf = load_settings(args.config)
         copied = replay(conf.archive, args.date, conf.inbox)
-    except (SettingsError, ReplayError) as err:
+    except (SettingsError, ReplayError, OSError) as err:
         print(f"replay: {err}", file=sys.stderr)
         return 1
-    print(
-        f"copied {len(copied)} file(s) from {conf.archive / args.date.isoformat()} to {conf.inbox}:"
-    )
+    source = text(day_folder(conf.archive, args.date))
+    print(f"copied {len(copied)} file(s) from {source} to {conf.inbox}:")
     for path in copied:
         print(f"  {path.name}")
     print(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from listrak_assets.inbox import find_files
 from listrak_assets.inbox.archive import ever_archived
+from listrak_assets.storage import Location
 
 
 class InputMissing(Exception):
@@ -28,7 +29,7 @@ def missing_message(table: str, inbox: Path, consequence: str, remedy: str) -> s
 
 
 def require_input(
-    inbox: Path, table: str, consequence: str, remedy: str, archive: Path | None = None
+    inbox: Path, table: str, consequence: str, remedy: str, archive: Location | None = None
 ) -> list[Path]:
     """The table's input files; InputMissing (with `missing_message`) when there are none.
 

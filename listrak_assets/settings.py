@@ -300,7 +300,7 @@ def _local_only(key: str, why: str) -> Callable[[object], object]:
 
 class Erasure(_Strict):
     """Where erasure keeps its ledger (salted hashes only; a file or a URL). The archive it
-    also scrubs is the top-level `archive` folder."""
+    also scrubs is the top-level `archive` (a folder or a URL)."""
 
     ledger: Place = Path("data/erasure/ledger.json")
 
@@ -360,16 +360,8 @@ class Settings(_Strict):
     inbox_archive: bool = False
     # true: orders and order items are kept by export day, one Listrak file per day (defs/days.py).
     orders_by_day: bool = False
-    archive: Annotated[
-        Path,
-        BeforeValidator(
-            _local_only(
-                "archive",
-                "archiving moves files out of the inbox without copying them (a hard link or "
-                "a rename on this machine's disk)",
-            )
-        ),
-    ] = Path("data/archive")
+    # A folder, or a URL: consumed files are copied there, checked, then removed from the inbox.
+    archive: Place = Path("data/archive")
     schedule: NightlySchedule = NightlySchedule()
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -507,7 +499,7 @@ def settings_from_mapping(data: object, base: Path, origin: str) -> Settings:
         update={
             "inbox": base / settings.inbox,
             "warehouse": resolve(settings.warehouse, base),
-            "archive": base / settings.archive,
+            "archive": resolve(settings.archive, base),
             "erasure": erasure,
         }
     )

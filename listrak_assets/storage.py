@@ -1,6 +1,6 @@
-"""Where the warehouse (tables and mirror state) and the erasure ledger live: a local folder, or
-a URL of any filesystem fsspec knows (`s3://bucket/warehouse`, `sftp://host/srv/warehouse`), so
-that several machines can share them.
+"""Where the warehouse (tables and mirror state), the erasure ledger and the inbox's archive
+live: a local folder, or a URL of any filesystem fsspec knows (`s3://bucket/warehouse`,
+`sftp://host/srv/warehouse`), so that several machines can share them.
 
 A local folder stays a plain `pathlib.Path` and is read and written exactly as before: polars
 reads and writes the file itself, and a write goes through `atomic.py` (temporary name, flush,
@@ -12,14 +12,23 @@ see the new object only once it is whole (an object store never shows half an ob
 writers of one key are not ordered. Remote temporary files of a killed writer are left behind
 (no process on another machine can tell whether their writer still lives).
 
+Files that must reach a URL whole before their local original goes (the archive's moves) are
+copied, then read back and compared (`upload_verified`), then given their name without
+replacing a file already there (`rename_no_replace`): on SFTP the plain SFTP rename, which
+refuses an existing target (SFTP v3; OpenSSH's server claims the name with a hard link, so two
+writers can't overwrite each other); elsewhere a look then a move, which is not race-free.
+
 fsspec's backends (paramiko for SFTP, s3fs, ...) are imported only when a URL is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
 import importlib.util
 import io
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -33,7 +42,9 @@ from listrak_assets.atomic import atomic_path, temp_name
 Location: TypeAlias = Path | UPath
 # URLs that name a local file: read as the local path they are, at local speed.
 _LOCAL_SCHEMES = ("file", "local")
+# fsspec's SFTP filesystem (paramiko): its client is `fs.ftp`.
 _SSH_SCHEMES = ("sftp", "ssh")
+_CHUNK = 1 << 20
 
 
 def scheme(value: str) -> str | None:
@@ -198,3 +209,119 @@ def read_parquet_metadata(path: Location) -> dict[str, str]:
         return pl.read_parquet_metadata(path)
     with path.open("rb") as source:
         return pl.read_parquet_metadata(source)
+
+
+def files_under(folder: Location) -> list[Location]:
+    """Every file under `folder`, at any depth and hidden ones included, in path order; none
+    when the folder does not exist. At a URL one listing of the whole tree (fsspec `find`)."""
+    if is_local(folder):
+        assert isinstance(folder, Path)
+        return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    assert isinstance(folder, UPath)
+    if not folder.is_dir():
+        return []
+    root = PurePosixPath(folder.path)
+    found = folder.fs.find(folder.path, withdirs=False)
+    return [folder.joinpath(PurePosixPath(p).relative_to(root).as_posix()) for p in sorted(found)]
+
+
+def modified(path: Location) -> dt.datetime:
+    """When the file was last modified, in UTC: a local file's mtime; at a URL, fsspec's
+    `modified()`: the file's mtime on SFTP, when the object was last written on S3, GCS and
+    Azure (a time without a zone is taken as UTC)."""
+    if is_local(path):
+        assert isinstance(path, Path)
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    assert isinstance(path, UPath)
+    when = path.fs.modified(path.path)
+    if not isinstance(when, dt.datetime):
+        raise TypeError(f"{text(path)}: the filesystem reports no modification time")
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def download(source: Location, target: Path) -> None:
+    """Copy a file's bytes to a local path (a local file with `shutil.copyfile`)."""
+    if is_local(source):
+        assert isinstance(source, Path)
+        shutil.copyfile(source, target)
+        return
+    assert isinstance(source, UPath)
+    source.fs.get_file(source.path, str(target))
+
+
+def _sha256_local(path: Path) -> str:
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, "sha256").hexdigest()
+
+
+def _sha256_remote(path: UPath) -> str:
+    digest = hashlib.sha256()
+    if path.protocol in _SSH_SCHEMES:
+        # paramiko's `getfo` reads ahead many blocks at once; a plain read asks for one at a time.
+        path.fs.ftp.getfo(path.path, _Sink(digest))
+        return digest.hexdigest()
+    with path.fs.open(path.path, "rb") as source:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Sink:
+    """A writable file that only hashes what it is given."""
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self._digest = digest
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return len(data)
+
+
+class CopyMismatch(OSError):
+    """A file read back from a URL is not the file that was sent."""
+
+
+def upload_verified(local: Path, target: UPath) -> None:
+    """Copy a local file to `target`, then check the copy: its size as the filesystem reports
+    it (fsspec `info`) and the SHA-256 of its bytes read back. CopyMismatch when either
+    differs (the copy stays, for the caller to remove)."""
+    target.fs.put_file(str(local), target.path)
+    size = local.stat().st_size
+    stored = target.fs.info(target.path).get("size")
+    if stored != size:
+        raise CopyMismatch(f"{text(target)}: {stored} bytes stored of {size} sent")
+    if _sha256_remote(target) != _sha256_local(local):
+        raise CopyMismatch(f"{text(target)}: the bytes read back differ from those sent")
+
+
+def rename_no_replace(source: UPath, target: UPath) -> bool:
+    """Give `source` the name `target` unless a file has it (then False, nothing changed).
+
+    On SFTP the plain SFTP rename (not OpenSSH's posix-rename, which replaces): the protocol
+    refuses an existing target, and OpenSSH's server makes the new name with a hard link, so
+    two writers never overwrite each other. Elsewhere (object storage has no rename: a move is
+    a copy and a delete) a look and then a move: a writer that takes the name between the two
+    is overwritten."""
+    if source.protocol in _SSH_SCHEMES:
+        try:
+            source.fs.ftp.rename(source.path, target.path)
+        except OSError:
+            if target.exists():
+                return False
+            raise
+        return True
+    if target.exists():
+        return False
+    source.fs.mv(source.path, target.path)
+    return True
+
+
+def replace_file(local: Path, target: UPath, mtime: dt.datetime | None = None) -> None:
+    """Replace the file at `target` with a local file's bytes, whole (see `write_bytes`).
+    `mtime` is kept on SFTP, where a file's modification time can be set; an object store
+    dates an object by when it was written, so there the rewrite is dated now."""
+    with _remote_target(target) as part:
+        part.fs.put_file(str(local), part.path)
+        if mtime is not None and part.protocol in _SSH_SCHEMES:
+            stamp = mtime.timestamp()
+            part.fs.ftp.utime(part.path, (stamp, stamp))

@@ -17,7 +17,8 @@ import dagster as dg
 from listrak_assets.defs.days import run_day
 from listrak_assets.defs.raw import INPUT_FINGERPRINT
 from listrak_assets.defs.settings import ListrakSettings
-from listrak_assets.inbox.archive import Consumed, archive_consumed
+from listrak_assets.inbox.archive import Consumed, archive_consumed, day_folder
+from listrak_assets.storage import text
 
 
 def consumed_inputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, Consumed]:
@@ -60,7 +61,7 @@ def inbox_archive_sensor(
     if done.moved:
         context.log.info(
             f"archived after run {run_id}: {', '.join(sorted(done.moved))} -> "
-            f"{conf.archive / day.isoformat()}"
+            f"{text(day_folder(conf.archive, day))}"
         )
     for table, why in sorted(done.kept.items()):
         context.log.info(f"{table} stays in the inbox: {why}")

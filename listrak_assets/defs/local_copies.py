@@ -10,7 +10,6 @@ own; the host's upstream assets and their storage are the host's to erase.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from listrak_assets.defs.keys import Prefix
 from listrak_assets.settings import Settings
@@ -34,7 +33,7 @@ class LocalCopies:
 
     warehouse: Location  # the root the table paths below are reported against
     tables: tuple[Location, ...]  # Parquet tables: raw, clean, rejects, the mirror state
-    inputs: tuple[Path, ...]  # input files: the inbox and the archive (inbox mode only)
+    inputs: tuple[Location, ...]  # input files: the inbox and the archive (inbox mode only)
 
     @classmethod
     def of(cls, conf: Settings, prefix: Prefix = (), inbox: bool = True) -> LocalCopies:

@@ -4,41 +4,44 @@ A rejects line keeps the value as written for `rejects_raw_days` after its input
 arrived (the file's modification time; a file no longer in the inbox or the archive counts
 as old), then the value is masked with the one masking function (`privacy.mask`). An input
 file under the archive folder is deleted `archive_days` after it was last modified.
+
+The archive may be a URL (`storage.py`): its files' ages are then what fsspec's `modified()`
+reports (SFTP: the file's mtime; object storage: when the object was written).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 
 from listrak_assets.privacy import mask
-from listrak_assets.storage import Location, read_parquet, relative, write_parquet
+from listrak_assets.storage import (
+    Location,
+    files_under,
+    modified,
+    read_parquet,
+    relative,
+    write_parquet,
+)
 from listrak_assets.stored_tables import SUFFIX, stored_files
 
 REJECTS = "_rejects"  # a rejects table's name ends so (`clean/orders_rejects`)
 
 
-def _modified(path: Path) -> dt.datetime:
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-
-
-def arrivals(folders: list[Path]) -> dict[str, dt.datetime]:
+def arrivals(folders: list[Location]) -> dict[str, dt.datetime]:
     """The newest modification time of each input file name under the folders."""
     seen: dict[str, dt.datetime] = {}
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in folder.rglob("*"):
-            if path.is_file() and not path.name.startswith("."):
-                when = _modified(path)
+        for path in files_under(folder):
+            if not path.name.startswith("."):
+                when = modified(path)
                 seen[path.name] = max(when, seen.get(path.name, when))
     return seen
 
 
 def mask_old_rejects(
-    clean_folder: Location, input_folders: list[Path], days: int, now: dt.datetime
+    clean_folder: Location, input_folders: list[Location], days: int, now: dt.datetime
 ) -> dict[str, int]:
     """Mask the values of rejects lines whose input file is older than `days`; the lines
     masked per rejects table (lines already masked count again only when not yet masked)."""
@@ -67,15 +70,13 @@ def mask_old_rejects(
     return masked
 
 
-def delete_old_archive(archive: Path, days: int, now: dt.datetime) -> list[str]:
-    """Delete the files under the archive folder last modified more than `days` ago; their
-    paths relative to it."""
+def delete_old_archive(archive: Location, days: int, now: dt.datetime) -> list[str]:
+    """Delete the files under the archive last modified more than `days` ago (temporary
+    files a failed move left behind included); their paths relative to it."""
     cutoff = now - dt.timedelta(days=days)
     deleted: list[str] = []
-    if not archive.is_dir():
-        return deleted
-    for path in sorted(archive.rglob("*")):
-        if path.is_file() and _modified(path) <= cutoff:
+    for path in files_under(archive):
+        if modified(path) <= cutoff:
             path.unlink()
-            deleted.append(str(path.relative_to(archive)))
+            deleted.append(relative(path, archive))
     return deleted

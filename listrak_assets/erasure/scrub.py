@@ -14,7 +14,9 @@ unless cleaning already masked the whole row as `forgotten` and the caller keeps
 
 A rewritten input file keeps its modification time (retention and freshness count from when
 it arrived), and a rewrite in the inbox is noted (`inbox/rewrites.py`) so that it does not
-pass for a new export.
+pass for a new export. An archive at a URL is rewritten the same way through `storage.py`
+(temporary name, then moved over the file); its files keep their modification time on SFTP,
+but an object store dates a rewritten object now, so retention counts from the rewrite there.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Required, TypedDict, Unpack
 
 import polars as pl
+from upath import UPath
 
 from listrak_assets.atomic import atomic_path
 from listrak_assets.cleaning.emails import normalise_email
@@ -39,9 +43,13 @@ from listrak_assets.formats import PhoneValidation
 from listrak_assets.inbox import rewrites
 from listrak_assets.storage import (
     Location,
+    files_under,
+    is_local,
+    modified,
     read_parquet,
     read_parquet_metadata,
     relative,
+    replace_file,
     write_parquet,
 )
 from listrak_assets.suppression import Suppression
@@ -127,7 +135,7 @@ def _own_metadata(path: Location) -> dict[str, str] | None:
     return metadata or None
 
 
-def _parquet_writer(path: Path, frame: pl.DataFrame) -> Callable[[Path], None]:
+def _parquet_writer(path: Location, frame: pl.DataFrame) -> Callable[[Path], None]:
     """Writes `frame` with the key-value metadata of the file at `path`."""
     metadata = _own_metadata(path)
 
@@ -193,9 +201,19 @@ def scrub_warehouse(warehouse: Location, matcher: Matcher, erasure: Erasure) -> 
     scrub_tables(_parquet_files(warehouse), warehouse, matcher, erasure)
 
 
-def _rewrite_input(path: Path, write: Callable[[Path], object], watched: bool) -> None:
-    """Replace an input file through `write`, keeping its modification time; in a folder the
-    inbox sensor watches, the rewrite is noted so that it is not taken for a new export."""
+def _rewrite_input(path: Location, write: Callable[[Path], object], watched: bool) -> None:
+    """Replace an input file through `write` (which writes a local file), keeping its
+    modification time; in a folder the inbox sensor watches, the rewrite is noted so that it
+    is not taken for a new export."""
+    if not is_local(path):
+        assert isinstance(path, UPath) and not watched  # the inbox is a local folder
+        when = modified(path)
+        with tempfile.TemporaryDirectory(prefix="listrak-scrub-") as folder:
+            local = Path(folder) / path.name
+            write(local)
+            replace_file(local, path, when)
+        return
+    assert isinstance(path, Path)
     old = path.stat()
     with atomic_path(path) as tmp:
         write(tmp)
@@ -222,7 +240,7 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
 
 
 def _scrub_csv(
-    path: Path,
+    path: Location,
     matcher: Matcher,
     origins: set[tuple[str, int]],
     encoding: str,
@@ -256,9 +274,9 @@ def _scrub_csv(
 
 
 def _scrub_parquet_input(
-    path: Path, matcher: Matcher, origins: set[tuple[str, int]], watched: bool
+    path: Location, matcher: Matcher, origins: set[tuple[str, int]], watched: bool
 ) -> int:
-    frame = pl.read_parquet(path)
+    frame = read_parquet(path)
     numbers = pl.Series(range(1, frame.height + 1), dtype=pl.Int64)
     mine = [row for name, row in origins if name == path.name]
     drop = matcher.rows(frame) | numbers.is_in(pl.Series(mine, dtype=pl.Int64).implode())
@@ -280,8 +298,8 @@ class ScrubOptions(TypedDict, total=False):
 
 
 def scrub_files(
-    paths: Iterable[Path],
-    root: Path,
+    paths: Iterable[Location],
+    root: Location,
     matcher: Matcher,
     erasure: Erasure,
     **options: Unpack[ScrubOptions],
@@ -302,14 +320,12 @@ def scrub_files(
             count = _scrub_parquet_input(path, matcher, origins, watched)
         else:
             count = _scrub_csv(path, matcher, origins, encoding, delimiter, watched)
-        erasure.note(f"{root.name}/{path.relative_to(root)}", count)
+        erasure.note(f"{root.name}/{relative(path, root)}", count)
 
 
 def scrub_inputs(
-    folder: Path, matcher: Matcher, erasure: Erasure, **options: Unpack[ScrubOptions]
+    folder: Location, matcher: Matcher, erasure: Erasure, **options: Unpack[ScrubOptions]
 ) -> None:
-    """The input files (CSV, TXT, Parquet) under `folder`, at any depth, without the
-    forgotten people's records (see `scrub_files`)."""
-    if not folder.is_dir():
-        return
-    scrub_files(sorted(folder.rglob("*")), folder, matcher, erasure, **options)
+    """The input files (CSV, TXT, Parquet) under `folder` (a local folder, or the archive at
+    a URL), at any depth, without the forgotten people's records (see `scrub_files`)."""
+    scrub_files(files_under(folder), folder, matcher, erasure, **options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import polars as pl
 
@@ -27,7 +28,12 @@ from listrak_assets.inbox.errors import InputFileError, library_problem
 from listrak_assets.inbox.headers import header_label, match_columns
 from listrak_assets.schemas.spec import TableSpec
 
+if TYPE_CHECKING:
+    from upath import UPath
+
 SUFFIXES = (".csv", ".txt", ".parquet")
+# A local folder (the inbox) or one at a URL (an archived day, `archive.py`).
+_Folder = TypeVar("_Folder", bound="Path | UPath")
 
 
 @dataclass(frozen=True)
@@ -47,19 +53,21 @@ class RawTable:
     files: list[RawFile]
 
 
-def find_files(inbox: Path, table: str) -> list[Path]:
+def find_files(inbox: _Folder, table: str) -> list[_Folder]:
     """Files for `table`: names starting with the table name (`customers.csv`,
     `customers_2026-11-01.parquet`), in name order so that later exports win ties."""
     if not inbox.is_dir():
         return []
+    entries = cast("list[_Folder]", sorted(inbox.iterdir()))
     return [
         path
-        for path in sorted(inbox.iterdir())
-        if path.is_file()
-        and path.name.lower().endswith(SUFFIXES)
+        for path in entries
+        if path.name.lower().endswith(SUFFIXES)
         and path.name.lower().startswith(table)
         # `customers.csv` and `customers_2026-11-01.csv`, but not `customersfoo.csv`.
         and path.name[len(table) : len(table) + 1] in (".", "_", "-", " ")
+        # Last: the names decide most, and at a URL each look is a round trip.
+        and path.is_file()
     ]
 
 
