@@ -1,4 +1,4 @@
-"""Host-key trust for a storage URL over SSH (`sftp://`: warehouse, erasure ledger).
+"""Host-key trust for a storage URL over SSH (`sftp://`: warehouse, erasure ledger, archive).
 
 fsspec's SFTP filesystem accepts any host key unless told otherwise (paramiko's
 `AutoAddPolicy`): a machine in the middle would receive the login and every table, personal

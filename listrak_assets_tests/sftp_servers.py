@@ -47,6 +47,17 @@ class SftpServer:
             os.chown(local, *self.owner)
         return f"{self.remote_root.rstrip('/')}/{local.name}", local
 
+    def url(self, remote: str) -> str:
+        """The fsspec URL of a remote folder on this server (no password in it)."""
+        return f"sftp://{self.username}@{self.host}:{self.port}{remote}"
+
+    def fsspec_login(self) -> dict[str, str]:
+        """How fsspec's SFTP filesystem logs in: what FSSPEC_SFTP_PASSWORD or
+        FSSPEC_SFTP_KEY_FILENAME set in a deployment, never listrak.yaml."""
+        if self.password:
+            return {"password": self.password}
+        return {"key_filename": str(self.keys.plain)}
+
     def config(self, **changes: object) -> SftpConfig:
         """Password login where there is one (else the plain key), known_hosts trust, and
         short waits between attempts."""

@@ -87,7 +87,8 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("warehouse: nosuchfs://bucket/wh\n", ["'warehouse'", "'nosuchfs://'"]),
         ("erasure: {ledger: 'nosuchfs://x/ledger.json'}\n", ["'erasure.ledger'", "'nosuchfs://'"]),
         ("inbox: s3://bucket/inbox\n", ["'inbox'", "local folder", "inbox sensor"]),
-        ("archive: memory:///archive\n", ["'archive'", "local folder"]),
+        ("archive: nosuchfs://x/archive\n", ["'archive'", "'nosuchfs://'"]),
+        ("archive: sftp://me:secret@example.com/archive\n", ["'archive'", "no password"]),
         ("warehouse: sftp://me:secret@example.com/wh\n", ["'warehouse'", "no password"]),
     ],
 )
@@ -212,15 +213,9 @@ def shared(sshd_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     fsspec's configuration (what FSSPEC_SFTP_PASSWORD or FSSPEC_SFTP_KEY_FILENAME set in a
     deployment), never from listrak.yaml."""
     remote, local = sshd_server.folder("warehouse")
-    login = (
-        {"password": sshd_server.password}
-        if sshd_server.password
-        else {"key_filename": str(sshd_server.keys.plain)}
-    )
-    monkeypatch.setitem(fsspec.config.conf, "sftp", login)
+    monkeypatch.setitem(fsspec.config.conf, "sftp", sshd_server.fsspec_login())
     monkeypatch.setenv(KNOWN_HOSTS_ENV, str(sshd_server.known_hosts))
-    url = f"sftp://{sshd_server.username}@{sshd_server.host}:{sshd_server.port}{remote}"
-    return url, local
+    return sshd_server.url(remote), local
 
 
 def test_a_storage_server_is_trusted_only_with_its_key_in_known_hosts(
