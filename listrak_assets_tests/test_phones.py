@@ -7,7 +7,9 @@ says, and the normaliser's output is always Listrak's E.164 form or rejected wit
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 
 import phonenumbers
 import polars as pl
@@ -81,6 +83,26 @@ def test_possible_accepts_unallocated_numbers_of_a_possible_length() -> None:
 def test_every_distinct_text_is_judged_once() -> None:
     texts = ["(717) 555-9636"] * 1000 + ["+44 20 7946 0958"] * 1000
     assert set(_phone(texts)) == {"17175559636", "442079460958"}
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_a_column_is_let_go_as_soon_as_it_is_judged(repeats: int) -> None:
+    """Text the library can't parse raises inside it, and the library keeps that exception
+    where its own traceback reaches it: a reference cycle through every caller's frame. The
+    column (a million rows in a real export) must not wait for the cycle collector."""
+    texts = ["+999 123 456 789", "call me", "+1", "(717) 555-9636", "+44 20 7946 0958"]
+    text = pl.Series("phone", [f"{t} {i}" for i in range(50) for t in texts] * repeats)
+    alive = weakref.ref(text)
+    enabled = gc.isenabled()
+    gc.disable()  # only reference counting frees it
+    try:
+        judged = normalise_phone(text, "US")
+        assert judged.reason.drop_nulls().len() > 0  # the library refused some of them
+        del text, judged
+        assert alive() is None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- properties -----------------------------------------------------------------------------
