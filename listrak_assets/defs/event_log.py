@@ -27,7 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 from dagster import DagsterInstance
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.schema import AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
@@ -74,6 +76,27 @@ class SqliteEventLog(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _store_asset_event(self, conn: Connection, event: EventLogEntry, event_id: int) -> None:
+        # Dagster inserts the asset's row and, when the key exists (every materialization but
+        # the first), catches the IntegrityError and updates it. That caught error sits in a
+        # reference cycle whose traceback holds the frames of the step that logged the event,
+        # so the step's output (a whole table) stays in memory until the cycle collector next
+        # runs. The same statements, update first: no error on the usual path.
+        dagster_event = event.dagster_event
+        if not (dagster_event and dagster_event.asset_key):
+            return
+        values = self._get_asset_entry_values(
+            event, event_id, self._has_asset_key_index_cols_on_connection(conn)
+        )
+        if not values:
+            return
+        key = dagster_event.asset_key.to_string()
+        updated = conn.execute(
+            AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+        )
+        if updated.rowcount == 0:
+            super()._store_asset_event(conn, event, event_id)  # a new key (or a race: as Dagster)
 
     def dispose(self) -> None:
         with self._engines_lock:
