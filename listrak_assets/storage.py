@@ -40,6 +40,9 @@ from upath import UPath
 from listrak_assets.atomic import atomic_path, temp_name
 
 Location: TypeAlias = Path | UPath
+# zstd, polars' own codec, at its fastest level: a third less CPU than polars' default level 3
+# for files about 2% larger (the 1M benchmark's tables), and read by anything that reads zstd.
+ZSTD_LEVEL = 1
 # URLs that name a local file: read as the local path they are, at local speed.
 _LOCAL_SCHEMES = ("file", "local")
 # fsspec's SFTP filesystem (paramiko): its client is `fs.ftp`.
@@ -154,6 +157,13 @@ def _remote_target(target: UPath) -> Iterator[UPath]:
         raise
 
 
+def write_parquet_file(
+    frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None
+) -> None:
+    """Write one local Parquet file as every stored table is written."""
+    frame.write_parquet(path, compression="zstd", compression_level=ZSTD_LEVEL, metadata=metadata)
+
+
 def write_parquet(
     frame: pl.DataFrame, target: Location, metadata: dict[str, str] | None = None
 ) -> None:
@@ -161,14 +171,14 @@ def write_parquet(
     if is_local(target):
         assert isinstance(target, Path)
         with atomic_path(target) as tmp:
-            frame.write_parquet(tmp, metadata=metadata)
+            write_parquet_file(frame, tmp, metadata)
         return
     assert isinstance(target, UPath)
     # polars writes a local file (some fsspec files, paramiko's among them, don't report
     # what they wrote, which polars requires), then the filesystem uploads it in one go.
     with tempfile.TemporaryDirectory(prefix="listrak-upload-") as folder:
         local = Path(folder) / target.name
-        frame.write_parquet(local, metadata=metadata)
+        write_parquet_file(frame, local, metadata)
         with _remote_target(target) as part:
             part.fs.put_file(str(local), part.path)
 

@@ -51,6 +51,7 @@ from listrak_assets.storage import (
     relative,
     replace_file,
     write_parquet,
+    write_parquet_file,
 )
 from listrak_assets.suppression import Suppression
 
@@ -140,7 +141,7 @@ def _parquet_writer(path: Location, frame: pl.DataFrame) -> Callable[[Path], Non
     metadata = _own_metadata(path)
 
     def write(tmp: Path) -> None:
-        frame.write_parquet(tmp, metadata=metadata)
+        write_parquet_file(frame, tmp, metadata)
 
     return write
 
