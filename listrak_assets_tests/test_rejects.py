@@ -9,7 +9,8 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from listrak_assets.cleaning.table import ROW, _failure_counts
+from listrak_assets.cleaning.table import REJECT_COLUMNS, ROW, CleanResult, _failure_counts
+from listrak_assets.defs.clean import KEY_UNIQUE, SCHEMA_VALID, _check_results
 from listrak_assets.defs.keys import clean_key, rejects_key
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.validation import build_schema
@@ -411,3 +412,27 @@ def test_schema_failures_report_what_blanking_and_de_duplication_could_break() -
     assert _failure_counts(unique, rules, blanked, spec) == {"invalid_date": 1}
     was_blanked = pl.DataFrame({ROW: [0], "column": ["birthday"]}, schema=blanked.schema)
     assert _failure_counts(unique, rules, was_blanked, spec) == {}
+
+
+@pytest.mark.parametrize("table", ["customers", "order_items"])
+def test_key_unique_reports_the_rows_whose_key_another_clean_row_has(table: str) -> None:
+    """The key_unique check reports the duplicates the schema failures counted on the clean
+    table (a key of one or of two columns), and passes when there are none."""
+    spec = TABLES[table]
+    required = {c: ["x"] * 3 for c in spec.required}
+    keys = {c: ["k1", "k1", "k2"] for c in spec.key}
+    clean = pl.DataFrame({ROW: pl.Series([0, 1, 2], dtype=pl.UInt32), **required, **keys})
+    blanked = pl.DataFrame(schema={ROW: pl.UInt32, "column": pl.String})
+    no_rules = pl.DataFrame(schema={ROW: pl.UInt32, "column": pl.String, "reason": pl.String})
+    for frame, duplicates in ((clean, 2), (clean.tail(2), 0)):
+        result = CleanResult(
+            clean=frame,
+            rejects=pl.DataFrame(schema=REJECT_COLUMNS),
+            raw_rows=frame.height,
+            merged_rows=0,
+            schema_failures=_failure_counts(frame, no_rules, blanked, spec),
+        )
+        checks = {c.check_name: c for c in _check_results(spec, result, ())}
+        assert checks[KEY_UNIQUE].passed is (duplicates == 0)
+        assert checks[KEY_UNIQUE].metadata["duplicate_rows"].value == duplicates
+        assert checks[SCHEMA_VALID].passed is (duplicates == 0)

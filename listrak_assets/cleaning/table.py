@@ -62,6 +62,7 @@ UPDATED_AT_COLUMN = "updated_at"
 BLANKED = "blanked"
 ROW_REJECTED = "row_rejected"
 FORGOTTEN = "forgotten"
+DUPLICATE_KEY = "duplicate_key"  # the reason of a key held by more than one clean row
 _IDENTIFIERS: dict[Kind, Identifier] = {Kind.EMAIL: "email", Kind.PHONE: "phone"}
 
 REJECT_COLUMNS = pl.Schema(
@@ -140,6 +141,12 @@ class CleanResult:
     @property
     def blanked_values(self) -> int:
         return sum(self.blanked.values())
+
+    @property
+    def duplicate_keys(self) -> int:
+        """Rows of `clean` whose key another row has too (0 unless cleaning has a bug): counted
+        once, with the schema failures, rather than by another pass over the table."""
+        return self.schema_failures.get(DUPLICATE_KEY, 0)
 
 
 def _timestamp_bounds(span: Span | None, options: CleanOptions) -> tuple[dt.datetime, dt.datetime]:
@@ -325,7 +332,7 @@ def _schema_failures(
         pl.when(pl.col("check") == "not_nullable")
         .then(pl.lit("missing_required"))
         .when(pl.col("check").str.contains("uniqueness|unique"))
-        .then(pl.lit("duplicate_key"))
+        .then(pl.lit(DUPLICATE_KEY))
         .otherwise(pl.col("by_number"))
     )
     found: pl.DataFrame = cases.select(
@@ -509,7 +516,7 @@ def _failure_counts(
     counts: dict[str, int] = dict(standing.group_by("reason").len().iter_rows())
     empty = sum(clean[c].null_count() for c in spec.required)
     duplicates = int(clean.select(pl.struct(spec.key).is_duplicated().sum()).item())
-    for reason, n in (("missing_required", empty), ("duplicate_key", duplicates)):
+    for reason, n in (("missing_required", empty), (DUPLICATE_KEY, duplicates)):
         if n:
             counts[reason] = counts.get(reason, 0) + n
     return counts

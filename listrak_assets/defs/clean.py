@@ -172,7 +172,6 @@ def _check_results(
 ) -> list[dg.AssetCheckResult]:
     clean = clean_key(spec.name, prefix)
     accounted = result.clean.height + result.rejected_rows + result.merged_rows
-    duplicates = result.clean.select(pl.struct(list(spec.key)).is_duplicated().sum()).item()
     return [
         dg.AssetCheckResult(
             check_name=SCHEMA_VALID,
@@ -195,8 +194,8 @@ def _check_results(
         dg.AssetCheckResult(
             check_name=KEY_UNIQUE,
             asset_key=clean,
-            passed=duplicates == 0,
-            metadata={"duplicate_rows": duplicates},
+            passed=result.duplicate_keys == 0,
+            metadata={"duplicate_rows": result.duplicate_keys},
         ),
     ]
 
