@@ -4,17 +4,27 @@ the conservation of rows, through Dagster runs."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 import pytest
 
-from listrak_assets.cleaning.table import REJECT_COLUMNS, ROW, CleanResult, _failure_counts
+from listrak_assets.cleaning.table import (
+    REJECT_COLUMNS,
+    ROW,
+    CleanOptions,
+    CleanResult,
+    _failure_counts,
+    clean_table,
+)
 from listrak_assets.defs.clean import KEY_UNIQUE, SCHEMA_VALID, _check_results
 from listrak_assets.defs.keys import clean_key, rejects_key
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.validation import build_schema
 from listrak_assets_tests.conftest import Workspace, check_results, materialization
+
+_PII_SHOWN = CleanOptions(restrict_pii=False)
 
 # A birthday still in the future when the test runs: the cases are made when the tests are
 # collected, which may be on the day before (a run that crosses midnight).
@@ -436,3 +446,36 @@ def test_key_unique_reports_the_rows_whose_key_another_clean_row_has(table: str)
         assert checks[KEY_UNIQUE].passed is (duplicates == 0)
         assert checks[KEY_UNIQUE].metadata["duplicate_rows"].value == duplicates
         assert checks[SCHEMA_VALID].passed is (duplicates == 0)
+
+
+def test_rejects_of_a_scanned_raw_table_hold_each_problem_value_as_read(tmp_path: Path) -> None:
+    """The rejects re-read a stored raw table for the problem rows and columns alone: each
+    line still holds its own raw value (`updated_at` included), and a required column the
+    file did not have is reported empty."""
+    raw = pl.DataFrame(
+        {
+            "_source_file": ["a.csv"] * 3,
+            "_source_row": [1, 2, 3],
+            "email": ["john.doe@", "b@example.com", "c@example.com"],
+            "firstname": ["Ann", "Bob", "Cy"],
+            "birthday": ["1990-01-01", "31/31/1990", "1991-02-02"],
+            "_updated_at": ["2026-01-01", "2026-01-02", "not a time"],
+        }
+    )
+    raw.write_parquet(tmp_path / "raw.parquet")
+    result = clean_table(pl.scan_parquet(tmp_path / "raw.parquet"), TABLES["customers"], _PII_SHOWN)
+    assert result.rejects.select("source_row", "column", "value", "reason").rows() == [
+        (1, "email", "john.doe@", "invalid_email"),
+        (2, "birthday", "31/31/1990", "invalid_date"),
+        (3, "updated_at", "not a time", "invalid_datetime"),
+    ]
+    raw.drop("email").write_parquet(tmp_path / "no_email.parquet")
+    result = clean_table(
+        pl.scan_parquet(tmp_path / "no_email.parquet"), TABLES["customers"], _PII_SHOWN
+    )
+    missing = result.rejects.filter(pl.col("column") == "email")
+    assert missing.select("source_row", "value", "reason").rows() == [
+        (1, None, "missing_required"),
+        (2, None, "missing_required"),
+        (3, None, "missing_required"),
+    ]

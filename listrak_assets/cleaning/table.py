@@ -345,16 +345,33 @@ def _rejects(
     raw: Raw, problems: pl.DataFrame, spec: TableSpec, options: CleanOptions
 ) -> pl.DataFrame:
     """One line per problem with the raw value as it was in the file (masked if PII); a
-    scanned raw table is read again for the problem rows alone."""
+    scanned raw table is read again for the problem rows and the columns with a problem
+    alone (a Parquet file decodes only the columns asked for)."""
     if problems.is_empty():
         return pl.DataFrame(schema=REJECT_COLUMNS)
+    named = set(problems["column"].unique())
+    wanted = [
+        c
+        for c in raw.collect_schema().names()
+        if c not in (SOURCE_FILE, SOURCE_ROW)
+        and (UPDATED_AT_COLUMN if c == UPDATED_AT else c) in named
+    ]
     rows = (
-        raw.lazy().with_row_index(ROW).filter(pl.col(ROW).is_in(problems[ROW].implode())).collect()
+        raw.lazy()
+        .select(SOURCE_FILE, SOURCE_ROW, *wanted)
+        .with_row_index(ROW)
+        .filter(pl.col(ROW).is_in(problems[ROW].implode()))
+        .collect()
     )
     if UPDATED_AT in rows.columns:
         rows = rows.rename({UPDATED_AT: UPDATED_AT_COLUMN})
     value_cols = [c for c in rows.columns if c not in (ROW, SOURCE_FILE, SOURCE_ROW)]
-    values = rows.unpivot(index=ROW, on=value_cols, variable_name="column", value_name="value")
+    values = (
+        rows.unpivot(index=ROW, on=value_cols, variable_name="column", value_name="value")
+        if value_cols
+        # unpivot takes every other column when given none
+        else pl.DataFrame(schema={ROW: rows.schema[ROW], "column": pl.String, "value": pl.String})
+    )
     where = rows.select(
         ROW, pl.col(SOURCE_FILE).alias("source_file"), pl.col(SOURCE_ROW).alias("source_row")
     )
