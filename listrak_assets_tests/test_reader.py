@@ -199,6 +199,7 @@ def test_lone_crs_end_lines_but_not_inside_quotes() -> None:
     data = b'a,b\r1,"x\ry"\r\n2,z\n3,w\r'
     assert with_lf_endings(data) == b'a,b\n1,"x\ry"\r\n2,z\n3,w\n'
     assert with_lf_endings(b"a\r\nb\r\n") == b"a\r\nb\r\n"
+    assert with_lf_endings(b'a,b\n1,"x"\n') == b'a,b\n1,"x"\n'
 
 
 def test_a_quote_that_never_closes_is_found_on_its_line() -> None:
