@@ -9,12 +9,15 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from listrak_assets.cleaning.table import (
     REJECT_COLUMNS,
     ROW,
     CleanOptions,
     CleanResult,
+    _duplicate_keys,
     _failure_counts,
     clean_table,
 )
@@ -479,3 +482,19 @@ def test_rejects_of_a_scanned_raw_table_hold_each_problem_value_as_read(tmp_path
         (2, None, "missing_required"),
         (3, None, "missing_required"),
     ]
+
+
+_KEY_PART = st.one_of(st.none(), st.sampled_from(["", "a", "b", "ab", "1"]))
+
+
+@given(st.lists(st.tuples(_KEY_PART, _KEY_PART), max_size=40))
+def test_duplicate_keys_are_counted_exactly_as_comparing_the_whole_keys(
+    rows: list[tuple[str | None, str | None]],
+) -> None:
+    """The rows narrowed by a hash of the key, then compared, are those comparing the keys
+    themselves finds: every row of a repeated key (nulls equal to nulls), of one or two
+    columns."""
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String}, orient="row")
+    for key in (["a"], ["a", "b"]):
+        expected = int(frame.select(pl.struct(key).is_duplicated().sum()).item())
+        assert _duplicate_keys(frame, key) == expected
