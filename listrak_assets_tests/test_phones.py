@@ -22,8 +22,8 @@ from listrak_assets.cleaning.phones import fast_e164, library_e164, normalise_ph
 from listrak_assets.formats import E164_PATTERN
 
 # Default countries the tests run under: single-region plans, a shared calling code (US:
-# 25 regions), a complex international prefix (AU) and regions the fast path leaves to the
-# library (CA: not its calling code's main region; BR, JP: national prefix rewrite rules).
+# 25 regions), a complex international prefix (AU), national prefix rewrite rules (BR, JP)
+# and a region the fast path leaves to the library (CA: not its calling code's main region).
 REGIONS = ["US", "GB", "DE", "FR", "AU", "IT", "IN", "NZ", "RU", "CA", "BR", "JP", "MX", "SE"]
 
 
@@ -58,6 +58,11 @@ CASES = [
     ("555-01", "US", None),
     ("call me", "US", None),
     ("１７１７５５５９６３６", "US", "17175559636"),  # full-width digits, as some forms send
+    ("+81 (0)90-1234-5678", "US", "819012345678"),  # Japan's trunk 0 in brackets
+    ("090-1234-5678", "JP", "819012345678"),
+    ("0037 68 0120 123 456", "JP", "81120123456"),  # carrier prefix 0037680, toll-free 120
+    ("(11) 96123-4567", "BR", "5511961234567"),
+    ("0 15 11 96123-4567", "BR", "5511961234567"),  # a carrier code chosen for the call
 ]
 
 
@@ -225,7 +230,7 @@ def test_fast_path_agrees_on_a_corpus_of_generated_numbers(region: str) -> None:
         texts.append("".join(chars))
     assert _disagreements(texts, region) == []
     plan = region_plan(region)
-    if region in ("CA", "BR", "JP"):
+    if region == "CA":
         assert plan is None  # left to the library on purpose
     else:
         assert plan is not None
@@ -285,3 +290,136 @@ def test_the_fast_path_reads_exit_codes_and_drops_extensions() -> None:
     # Left to the library: an exit code followed by 0, and more digits than `x` takes.
     left = fast_e164(pl.Series(["011 0 20 7946 0958", "717-555-9636 x1234567890"]), "US")
     assert left.to_list() == [None, None]
+
+
+# --- national prefix rewrite rules and calling codes no region has -----------------------------
+
+# The parts of Japanese and Brazilian numbers the national prefix rules act on: the trunk
+# prefix (JP `0`, BR `0` or `90`), JP's `003768` carrier prefix (with its optional `0`),
+# BR's carrier codes, and JP's `0002...`-style numbers that the transform keeps whole.
+_PREFIXES = {
+    "JP": ["", "0", "00", "003768", "0037680", "0003768", "010"],
+    "BR": ["", "0", "90", "0 15 ", "0 21 ", "90 41 ", "0 99 ", "0 77 ", "00"],
+}
+_JP_WHOLE = ["0002", "0005", "0006", "0009", "0003", "0001"]  # 000[2569] + 4-6 digits
+
+
+@st.composite
+def rewritten_like(draw: st.DrawFn) -> str:
+    """A Japanese or Brazilian number (an example of any type, digits changed), with the
+    national prefixes the transform rules read, written nationally or after `+81`/`+55`,
+    with spaces, dashes, brackets or `(0)`; or JP's `000[2569]` shape; or a calling code no
+    region has (`+999`, `+0`, `+28`)."""
+    region = draw(st.sampled_from(["JP", "BR"]))
+    kind = draw(st.sampled_from(list(phonenumbers.PhoneNumberType.values())))
+    example = phonenumbers.example_number_for_type(region, kind) or (
+        phonenumbers.example_number(region)
+    )
+    nsn = list(phonenumbers.national_significant_number(example))
+    for _ in range(draw(st.integers(0, 3))):
+        nsn[draw(st.integers(0, len(nsn) - 1))] = draw(st.sampled_from("0123456789"))
+    if draw(st.booleans()):
+        nsn = nsn[: draw(st.integers(1, len(nsn)))] + list(draw(st.text("0123456789", max_size=2)))
+    digits = "".join(nsn)
+    shape = draw(st.sampled_from(["national", "plus", "trunk", "whole", "nowhere"]))
+    if shape == "whole" and region == "JP":
+        digits = draw(st.sampled_from(_JP_WHOLE)) + draw(
+            st.text("0123456789", min_size=3, max_size=7)
+        )
+    elif shape == "nowhere":
+        code = draw(st.sampled_from(["999", "0", "28", "80", "42", "99 9"]))
+        return f"+{code} {digits}"
+    prefix = draw(st.sampled_from(_PREFIXES[region]))
+    cut = draw(st.integers(0, len(digits)))
+    sep = draw(st.sampled_from(["", " ", "-", ".", ") ", "/"]))
+    body = digits[:cut] + sep + digits[cut:]
+    if draw(st.booleans()):
+        body = f"({body[:2]}) {body[2:]}"
+    calling_code = "81" if region == "JP" else "55"
+    if shape == "plus":
+        return f"+{calling_code} {prefix}{body}"
+    if shape == "trunk":
+        return f"+{calling_code} ({prefix or '0'}){body}"
+    return prefix + body
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(rewritten_like(), min_size=1, max_size=20),
+    region=st.sampled_from(["JP", "BR", "US", "GB", "AU"]),
+)
+def test_fast_path_reads_national_prefix_rewrites_as_the_library_does(
+    texts: list[str], region: str
+) -> None:
+    assert _disagreements(texts, region) == []
+
+
+@pytest.mark.parametrize("region", ["JP", "BR"])
+def test_the_rewrite_rules_are_held_to_the_library_on_a_corpus(region: str) -> None:
+    """A few thousand numbers with the prefixes the rules read, under their own region and
+    from the US: zero disagreements, and every number the library accepts is decided by the
+    fast path (what it leaves are `+` numbers and exit codes the library rejects)."""
+    rng = random.Random(f"rewrite-{region}")
+    texts = []
+    for _ in range(3000):
+        example = phonenumbers.example_number_for_type(
+            region,
+            rng.choice(
+                [
+                    phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE,
+                    phonenumbers.PhoneNumberType.TOLL_FREE,
+                ]
+            ),
+        )
+        nsn = "".join(
+            rng.choice("0123456789") if rng.random() < 0.2 else c
+            for c in phonenumbers.national_significant_number(example)
+        )
+        if region == "JP" and rng.random() < 0.1:
+            nsn = rng.choice(_JP_WHOLE) + str(rng.randrange(10 ** rng.randint(3, 7)))
+        prefix = rng.choice(_PREFIXES[region])
+        texts.append(rng.choice([prefix + nsn, f"+{example.country_code} {prefix}{nsn}"]))
+    for default in (region, "US"):
+        assert _disagreements(texts, default) == [], default
+        fast = fast_e164(pl.Series(texts), default)
+        accepted = [t for t, said in zip(texts, fast, strict=True) if said is None]
+        accepted = [t for t in accepted if library_e164(t, default)]
+        assert accepted == [], default
+        assert fast.null_count() < len(texts) / 2, default
+
+
+def test_japanese_numbers_abroad_are_read_without_the_library() -> None:
+    """Japanese mobiles as a US export writes them (a tenth of the numbers abroad, and once
+    most of what the library was left): `+81`, `+81 (0)`, `011 81`, dashes. Each is decided
+    by the fast path, as the library decides it (`011` is an exit code only from the US)."""
+    texts = [
+        "+81 901 2345678",
+        "+81 (0)901 2345678",
+        "011 81 901 2345678",
+        "+81-901-2345678",
+        "+819012345678",
+        "+81 (0)3-1234-5678",
+        "+81 120-123-456",
+    ]
+    for region in ("US", "JP", "GB"):
+        fast = fast_e164(pl.Series(texts), region).to_list()
+        assert None not in fast, (region, fast)
+        assert fast == [library_e164(t, region) or "" for t in texts], region
+
+
+def test_a_calling_code_no_region_has_is_rejected_without_the_library() -> None:
+    """`+999` is no calling code: the library refuses the number unless, read again without
+    the `+`, it starts with the default region's exit code (`+011 44 ...` from the US)."""
+    texts = ["+999 123 456 789", "+999 901 2345678", "+0 20 7946 0958", "+28 1234 5678"]
+    for region in ("US", "GB", "JP", "BR"):
+        fast = fast_e164(pl.Series(texts), region).to_list()
+        assert fast == [""] * len(texts), region
+        assert [library_e164(t, region) for t in texts] == [None] * len(texts)
+    # Read again from the US, `011` is its exit code: left to the library, which finds the
+    # number; `0044` is not (Europe's exit code), and is rejected here.
+    rescued = ["+011 44 20 7946 0958", "+0044 20 7946 0958"]
+    assert fast_e164(pl.Series(rescued), "US").to_list() == [None, ""]
+    assert [library_e164(t, "US") for t in rescued] == ["442079460958", None]
+    assert fast_e164(pl.Series(rescued), "GB").to_list() == ["", None]
+    assert [library_e164(t, "GB") for t in rescued] == [None, "442079460958"]

@@ -7,14 +7,16 @@ strip the default country's calling code when written without `+`, strip the nat
 prefix, then look the national number up in the patterns of each region sharing the calling
 code. This module runs those same steps, with the same metadata, over whole columns.
 
-It covers a region only where every step is a plain pattern test (no national-prefix
-transform rule, patterns polars can compile) and leaves out any number that starts like the
-region's international prefix; everything else goes to the library. The differential tests
-hold it to the library's answer on generated numbers.
+It covers a region only where every step is a pattern test or a regex replace polars can run
+(patterns it compiles, a national-prefix transform rule made only of group references, as
+Japan's and Brazil's) and leaves out any number that starts like the region's international
+prefix; everything else goes to the library. The differential tests hold it to the library's
+answer on generated numbers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -43,6 +45,14 @@ def _false(like: pl.Series) -> pl.Series:
 
 def _full(pattern: str) -> str:
     return f"^(?:{pattern})$"
+
+
+def _replacement(rule: str) -> str | None:
+    """A national-prefix transform rule in polars' replacement syntax (`\\1` -> `${1}`), or
+    None when it holds anything but group references and digits."""
+    if not re.fullmatch(r"(?:\\[0-9]|[0-9])*", rule):
+        return None
+    return re.sub(r"\\([0-9])", r"${\1}", rule)
 
 
 @dataclass(frozen=True)
@@ -132,23 +142,32 @@ class RegionPlan:
     calling_code: str
     international_prefix: str | None
     national_prefix: str | None  # national_prefix_for_parsing (a pattern)
+    # national_prefix_transform_rule in polars' syntax (`${1}`), and the number of groups of
+    # the national prefix pattern: the rule applies only when its last group took part.
+    transform: str | None
+    prefix_groups: int
     rules: _Rules
     # The regions sharing the calling code, in the library's order, for validity.
     regions: tuple[_Rules, ...]
 
     def _strip_national_prefix(self, frame: pl.LazyFrame, src: str, dst: str) -> pl.LazyFrame:
-        """`_maybe_strip_national_prefix_carrier_code` without a transform rule: column `dst`
-        is column `src` with the national prefix stripped."""
+        """`_maybe_strip_national_prefix_carrier_code`: column `dst` is column `src` with the
+        national prefix stripped, or rewritten by the transform rule where the pattern's last
+        group took part (Japan's `0002...` numbers keep their zeros, Brazil's carrier code
+        goes), unless that leaves a number the general pattern no longer matches."""
         x = pl.col(src)
         if not self.national_prefix:
             return frame.with_columns(x.alias(dst))
+        pattern = f"^(?:{self.national_prefix})"
         prefix = x.str.extract(f"^({self.national_prefix})", 0)
-        frame = frame.with_columns(
-            x.str.slice(prefix.str.len_bytes().fill_null(0)).alias("_after"),
-            prefix.is_null().alias("_none"),
-        )
-        after = pl.col("_after")
+        after = x.str.slice(prefix.str.len_bytes().fill_null(0))
+        if self.transform is not None:
+            rewrites = x.str.extract(pattern, self.prefix_groups).is_not_null()
+            rewritten = x.str.replace(pattern, self.transform)
+            after = pl.when(rewrites).then(rewritten).otherwise(after)
+        frame = frame.with_columns(after.alias("_after"), prefix.is_null().alias("_none"))
         general = self.rules.general_expr
+        after = pl.col("_after")
         keep = pl.col("_none") | (x.str.len_bytes() == 0) | (general(x) & ~general(after))
         return frame.with_columns(pl.when(keep).then(x).otherwise(after).alias(dst))
 
@@ -232,8 +251,13 @@ class RegionPlan:
 def region_plan(region: str) -> RegionPlan | None:
     """The fast plan for a default region, or None when the library must decide all of it."""
     meta = PhoneMetadata.metadata_for_region(region)
-    if meta is None or meta.national_prefix_transform_rule:
+    if meta is None:
         return None
+    transform = None
+    if meta.national_prefix_transform_rule:
+        transform = _replacement(meta.national_prefix_transform_rule)
+        if transform is None or not meta.national_prefix_for_parsing:
+            return None
     code = meta.country_code
     if code is None:
         return None
@@ -248,6 +272,8 @@ def region_plan(region: str) -> RegionPlan | None:
         calling_code=str(code),
         international_prefix=meta.international_prefix,
         national_prefix=meta.national_prefix_for_parsing,
+        transform=transform,
+        prefix_groups=re.compile(meta.national_prefix_for_parsing or "").groups,
         rules=_Rules.of(meta),
         regions=regions,
     )

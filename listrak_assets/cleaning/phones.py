@@ -131,6 +131,8 @@ def _international(
         return out
     numbers = after.gather(abroad)
     codes = _calling_codes(numbers)
+    unknown = (codes.is_null() & plus.gather(abroad)) & ~_read_from_default_region(numbers, region)
+    out = out.scatter(abroad.filter(unknown), "")
     for code in codes.drop_nulls().unique().to_list():
         plan = region_plan(phonenumbers.region_code_for_country_code(int(code)))
         if plan is None or plan.calling_code != code:
@@ -142,6 +144,23 @@ def _international(
         accepted = e164.is_not_null()
         out = out.scatter(abroad.filter(mine).filter(accepted), e164.filter(accepted))
     return out
+
+
+def _read_from_default_region(digits: pl.Series, region: str) -> pl.Series:
+    """Where the library, finding no calling code after a `+` (`+999 ...`), could still read
+    a number: it drops the `+` and reads the digits again as dialled in the default region,
+    after its international prefix or with its calling code. Everywhere else it refuses the
+    text. True also where the region's prefix pattern is beyond polars."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return pl.repeat(True, digits.len(), dtype=pl.Boolean, eager=True)
+    rescued = digits.str.starts_with(str(meta.country_code))
+    if meta.international_prefix:
+        try:
+            rescued = rescued | digits.str.contains(f"^(?:{meta.international_prefix})")
+        except pl.exceptions.ComputeError:
+            return pl.repeat(True, digits.len(), dtype=pl.Boolean, eager=True)
+    return rescued.fill_null(True)
 
 
 def _calling_codes(digits: pl.Series) -> pl.Series:
