@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import random
 import weakref
+from dataclasses import replace
 
 import phonenumbers
 import polars as pl
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listrak_assets.cleaning.phone_rules import region_plan
+from listrak_assets.cleaning.phone_rules import _first_claimer, region_plan
 from listrak_assets.cleaning.phones import fast_e164, library_e164, normalise_phone
 from listrak_assets.formats import E164_PATTERN
 
@@ -423,3 +424,21 @@ def test_a_calling_code_no_region_has_is_rejected_without_the_library() -> None:
     assert [library_e164(t, "US") for t in rescued] == ["442079460958", None]
     assert fast_e164(pl.Series(rescued), "GB").to_list() == ["", None]
     assert [library_e164(t, "GB") for t in rescued] == [None, "442079460958"]
+
+
+def test_a_run_of_regions_with_leading_digits_is_claimed_in_the_librarys_order() -> None:
+    """North America's regions after the US claim a number by its leading digits (Antigua
+    `268`, ...): all of a run are tried in one pass, and the first in the library's order
+    that matches wins, as in `region_code_for_number`, even where a later one matches too."""
+    plan = region_plan("US")
+    assert plan is not None
+    run = tuple(r for r in plan.regions if r.leading_digits is not None)[:3]
+    overlapping = (*run, replace(run[0], leading_digits="2"), replace(run[1], leading_digits="26"))
+    numbers = pl.Series(["2684601234", "2644612345", "2601234567", "2001234567", "9001234567"])
+    assert _first_claimer(numbers, run).to_list() == [0, 1, None, None, None]
+    assert _first_claimer(numbers, overlapping).to_list() == [0, 1, 3, 3, None]
+    assert _first_claimer(numbers, overlapping[::-1]).to_list() == [0, 0, 0, 1, None]
+    # The library says the same of the regions themselves.
+    assert [phonenumbers.region_code_for_number(phonenumbers.parse("+1" + n)) for n in numbers] == [
+        "AG", "AI", None, None, None,
+    ]  # fmt: skip

@@ -217,24 +217,27 @@ class RegionPlan:
 
     def is_valid(self, nsn: pl.Series) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
-        (by leading digits, or by a valid type) must find it valid. Each region only looks
-        at the numbers no earlier region claimed."""
+        (by leading digits, or by a valid type) must find it valid. Each step only looks at
+        the numbers no earlier region claimed; a run of regions that claim by leading digits
+        (23 of North America's 25) is one step, its first match deciding the region."""
         valid = _false(nsn)
         open_ = nsn.is_not_null().arg_true()
-        for region in self.regions:
+        for run in _runs(self.regions):
             if open_.len() == 0:
                 break
             x = nsn.gather(open_)
-            if region.leading_digits is not None:
-                # Claimed by its leading digits: valid only if this region's types say so.
-                claims = x.str.contains(f"^(?:{region.leading_digits})").fill_null(False)
-                claimed = open_.filter(claims)
-                typed = region.is_valid_type(nsn.gather(claimed))
-                valid = valid.scatter(claimed.filter(typed), True)
-            else:
-                claims = region.is_valid_type(x)
+            if run[0].leading_digits is None:
+                claims = run[0].is_valid_type(x)
                 valid = valid.scatter(open_.filter(claims), True)
-            open_ = open_.filter(~claims)
+                open_ = open_.filter(~claims)
+                continue
+            # Claimed by its leading digits: valid only if this region's types say so.
+            claimer = _first_claimer(x, run)
+            for i in claimer.drop_nulls().unique().to_list():
+                claimed = open_.filter((claimer == i).fill_null(False))
+                typed = run[i].is_valid_type(nsn.gather(claimed))
+                valid = valid.scatter(claimed.filter(typed), True)
+            open_ = open_.filter(claimer.is_null())
         return valid
 
     def is_possible(self, nsn: pl.Series) -> pl.Series:
@@ -245,6 +248,29 @@ class RegionPlan:
     def accepts(self, nsn: pl.Series, validation: PhoneValidation) -> pl.Series:
         """What the project's `phone_validation` setting accepts: valid, or merely possible."""
         return self.is_valid(nsn) if validation == "valid" else self.is_possible(nsn)
+
+
+def _runs(regions: tuple[_Rules, ...]) -> list[tuple[_Rules, ...]]:
+    """The regions in order, each that claims by a valid type alone, and each run of
+    consecutive ones that claim by leading digits together."""
+    runs: list[tuple[_Rules, ...]] = []
+    for region in regions:
+        if region.leading_digits is not None and runs and runs[-1][0].leading_digits is not None:
+            runs[-1] = (*runs[-1], region)
+        else:
+            runs.append((region,))
+    return runs
+
+
+def _first_claimer(x: pl.Series, run: tuple[_Rules, ...]) -> pl.Series:
+    """For each number, the index in `run` of the first region whose leading digits it
+    starts with (null for none), in one pass over the numbers."""
+    col = pl.col("x")
+    first: pl.Expr = pl.lit(None, dtype=pl.Int32)
+    for i, region in reversed(list(enumerate(run))):
+        starts = col.str.contains(f"^(?:{region.leading_digits})").fill_null(False)
+        first = pl.when(starts).then(pl.lit(i, dtype=pl.Int32)).otherwise(first)
+    return x.to_frame("x").select(first.alias("claimer")).to_series()
 
 
 @cache
