@@ -12,6 +12,10 @@ from collections.abc import Iterable, Sequence
 from listrak_assets.storage import Location
 
 SUFFIX = ".parquet"
+# The key-value metadata in which a stored table records what it was built from (its inputs'
+# fingerprint and a few counts), so that any instance sharing the warehouse can tell it is
+# current. A rewrite that is not a build (a local erasure, retention) must not keep it.
+BUILT_FROM = "listrak_assets.built_from"
 
 
 def table_file(warehouse: Location, key: Sequence[str], day: str | None = None) -> Location:

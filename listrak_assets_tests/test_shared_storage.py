@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import fsspec.config
@@ -26,12 +26,19 @@ from listrak_assets.defs.keys import clean_key, raw_key, rejects_key
 from listrak_assets.defs.raw import RAW_ASSETS
 from listrak_assets.defs.resources import ListrakEmailApi, ListrakSftp
 from listrak_assets.defs.sftp_sinks import FILE_ASSETS, FILE_SINKS, SENT_FILES, file_key
-from listrak_assets.defs.unchanged import UNCHANGED
+from listrak_assets.defs.unchanged import (
+    FINGERPRINT,
+    FORCE_TAG,
+    FROM_STORED_TABLE,
+    UNCHANGED,
+    UNCHANGED_FROM,
+)
 from listrak_assets.erasure.ledger import Ledger
 from listrak_assets.erasure.retention import mask_old_rejects
 from listrak_assets.erasure.scrub import Erasure, Matcher, scrub_warehouse
 from listrak_assets.listrak.state import MemberState
 from listrak_assets.sandbox.emulator import Emulator
+from listrak_assets.schemas import TABLES
 from listrak_assets.settings import SettingsError, load_settings
 from listrak_assets.ssh_hosts import host_id
 from listrak_assets.storage import (
@@ -43,12 +50,13 @@ from listrak_assets.storage import (
     write_parquet,
 )
 from listrak_assets.storage_trust import KNOWN_HOSTS_ENV, UntrustedHost
-from listrak_assets.stored_tables import stored_files, table_file
+from listrak_assets.stored_tables import BUILT_FROM, stored_files, table_file
 from listrak_assets.suppression import Suppression, digest
 from listrak_assets_tests.conftest import (
     INSTANCE_CONFIG,
     REPO,
     Workspace,
+    check_results,
     failure_messages,
     materialization,
 )
@@ -355,6 +363,155 @@ def test_the_file_sinks_of_a_second_instance_on_the_shared_url_send_nothing(
         meta = materialization(second, file_key(table))
         assert meta[SENT_FILES] == 0
         assert "another instance" in str(meta[UNCHANGED])
+
+
+# Two instances, one warehouse: the stored tables say what they were built from -------------------
+
+Stat = tuple[int, int]  # a stored file's (inode, modification time in ns)
+CHANGED = "sms_audience"  # the table whose input file changes
+
+
+def _table_keys(tables: list[str]) -> list[dg.AssetKey]:
+    return [k for t in tables for k in (raw_key(t), clean_key(t), rejects_key(t))]
+
+
+def _stats(folder: Path) -> dict[str, Stat]:
+    """Each stored table's (inode, mtime): a table written again (to a new name, then moved
+    into place) changes both."""
+    out = {}
+    for key in _table_keys(list(TABLES)):
+        stat = folder.joinpath(*key.path).with_suffix(".parquet").stat()
+        out[key.to_user_string()] = (stat.st_ino, stat.st_mtime_ns)
+    return out
+
+
+def _run(workspace: Workspace, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    result = Workspace(workspace.root, instance).materialize(*TABLES)
+    assert result.success, failure_messages(result)
+    return result
+
+
+def _two_instances_share_the_tables(workspace: Workspace, on_disk: Path) -> None:
+    """Instance A builds every table; instance B, with its own event log, finds each stored
+    table built from its inputs and rewrites none; a changed input file makes B rebuild that
+    table's chain only, and A then keeps what B built."""
+    for path in (REPO / "data" / "inbox").iterdir():
+        shutil.copy(path, workspace.inbox)
+    first = _run(workspace, workspace.instance)
+    built = _stats(on_disk)
+    keys = _table_keys(list(TABLES))
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        second = _run(workspace, other)
+        assert _stats(on_disk) == built  # nothing rewritten
+        for key in keys:
+            meta = materialization(second, key)
+            assert "unchanged, 0 sent" in str(meta[UNCHANGED]), key
+            assert meta[UNCHANGED_FROM] == FROM_STORED_TABLE, key
+            # What the UI and the freshness check read is carried from the stored table.
+            original = materialization(first, key)
+            assert meta[FINGERPRINT] == original[FINGERPRINT], key
+            assert meta["dagster/row_count"] == original["dagster/row_count"], key
+            assert meta["path"] == original["path"], key
+            assert "preview" not in meta, key  # values stay in A's event log
+        raw = materialization(second, raw_key("customers"))
+        assert (
+            raw["input_fingerprint"]
+            == materialization(first, raw_key("customers"))["input_fingerprint"]
+        )
+        checks = check_results(second)
+        for table in TABLES:
+            for name in ("schema_valid", "conservation", "key_unique"):
+                evaluation = checks[("/".join(clean_key(table).path), name)]
+                assert evaluation.passed and evaluation.metadata[UNCHANGED].value, (table, name)
+
+        # One input file changes: B rebuilds that table's chain and nothing else.
+        audience = workspace.inbox / f"{CHANGED}.csv"
+        lines = audience.read_text(encoding="utf-8").splitlines(keepends=True)
+        audience.write_text("".join(lines[:-1]), encoding="utf-8")
+        third = _run(workspace, other)
+    after = _stats(on_disk)
+    rebuilt = {k for k in built if built[k] != after[k]}
+    assert rebuilt == {k.to_user_string() for k in _table_keys([CHANGED])}
+    for key in keys:
+        meta = materialization(third, key)
+        assert (UNCHANGED in meta) == (key.to_user_string() not in rebuilt), key
+    assert materialization(third, raw_key(CHANGED))["dagster/row_count"] == (
+        materialization(first, raw_key(CHANGED))["dagster/row_count"] - 1
+    )
+
+    # A's own records describe the old sms_audience tables; the stored ones say B built them
+    # from today's inputs, so A keeps them.
+    fourth = _run(workspace, workspace.instance)
+    assert _stats(on_disk) == after
+    for key in _table_keys([CHANGED]):
+        assert materialization(fourth, key)[UNCHANGED_FROM] == FROM_STORED_TABLE, key
+    assert UNCHANGED_FROM not in materialization(fourth, raw_key("customers"))
+
+
+def test_a_second_instance_keeps_the_tables_the_first_built_on_the_shared_url(
+    workspace: Workspace, shared: tuple[str, Path]
+) -> None:
+    url, on_server = shared
+    workspace.settings(warehouse=url)
+    _two_instances_share_the_tables(workspace, on_server)
+    assert not workspace.warehouse.exists()
+
+
+def test_a_second_instance_keeps_the_tables_the_first_built_in_a_local_folder(
+    workspace: Workspace,
+) -> None:
+    _two_instances_share_the_tables(workspace, workspace.warehouse)
+
+
+def test_a_table_rewritten_by_erasure_or_a_forced_run_is_rebuilt_by_another_instance(
+    workspace: Workspace,
+) -> None:
+    """A local erasure rewrites the stored tables without their record (they were not built
+    from those inputs): another instance rebuilds exactly those; a forced run rebuilds all."""
+    for path in (REPO / "data" / "inbox").iterdir():
+        shutil.copy(path, workspace.inbox)
+    _run(workspace, workspace.instance)
+    on_disk = workspace.warehouse
+    gone = pl.read_csv(workspace.inbox / "customers.csv", infer_schema=False)["Email"][0]
+    salt = "erasure-test-salt-0123456789abcdef"
+    matcher = Matcher(Suppression(salt, emails=frozenset({digest(salt, "email", gone)})))
+    erasure = Erasure()
+    scrub_warehouse(on_disk, matcher, erasure)
+    scrubbed = {str(PurePosixPath(p).with_suffix("")) for p in erasure.removed}
+    assert {"raw/customers", "clean/customers"} <= scrubbed
+    for name in scrubbed:
+        assert BUILT_FROM not in read_parquet_metadata(on_disk / f"{name}.parquet"), name
+    kept = on_disk / "clean" / "orders.parquet"
+    assert BUILT_FROM in read_parquet_metadata(kept)
+
+    before = _stats(on_disk)
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        second = _run(workspace, other)
+        after = _stats(on_disk)
+        rebuilt = {k for k in before if before[k] != after[k]}
+        # The scrubbed tables, and what is built from them (the clean step writes its rejects
+        # with its clean table).
+        assert scrubbed <= rebuilt
+        assert "clean/orders" not in rebuilt
+        assert rebuilt == {
+            k.to_user_string()
+            for k in _table_keys(list(TABLES))
+            if UNCHANGED not in materialization(second, k)
+        }
+        assert gone in read_parquet(on_disk / "raw" / "customers.parquet")["email"].to_list()
+
+        forced = Workspace(workspace.root, other)
+        result = dg.materialize(
+            _assets(),
+            selection=dg.AssetSelection.assets(*_table_keys(list(TABLES))),
+            resources=forced.resources(),
+            instance=other,
+            tags={FORCE_TAG: "true"},
+            raise_on_error=False,
+        )
+        assert result.success, failure_messages(result)
+    again = _stats(on_disk)
+    assert all(again[k] != after[k] for k in after)
 
 
 def _assets() -> list[dg.AssetsDefinition]:

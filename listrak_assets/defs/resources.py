@@ -13,7 +13,7 @@ import polars as pl
 
 from listrak_assets.defs.keys import ResourceKeys
 from listrak_assets.defs.settings import ListrakSettings
-from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED
+from listrak_assets.defs.unchanged import FORCE_TAG, KEEP_STORED, PATH, STORED, record
 from listrak_assets.erasure.ledger import Ledger
 from listrak_assets.fingerprints import file_stat
 from listrak_assets.listrak.auth import (
@@ -45,7 +45,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     `<warehouse>/<asset key path>/<YYYY-MM-DD>.parquet` (`defs/days.py`).
 
     Our own because dagster-polars can't load Parquet under polars 2.x, and because it must
-    add no data samples (PII) to metadata.
+    add no data samples (PII) to metadata. Each file records what it was built from
+    (`defs/unchanged.py`), so an instance sharing the warehouse keeps what another built.
     """
 
     settings: dg.ResourceDependency[ListrakSettings]
@@ -54,6 +55,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _path(self, key: dg.AssetKey, day: str | None = None) -> Location:
         base = location(self.base_dir) if self.base_dir else self.settings.load().warehouse
         return table_file(base, key.path, day)
+
+    def stored_table(self, key: dg.AssetKey, day: str | None = None) -> Location:
+        """Where the table of `key` (of `day`, for a table kept by day) is stored."""
+        return self._path(key, day)
 
     def _output_path(self, context: dg.OutputContext) -> Location:
         if context.has_asset_partitions:
@@ -75,7 +80,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 raise dg.Failure(f"{path} is gone: re-run with the tag {FORCE_TAG}=true")
         else:
             # Readers (and a second run writing the same table) never see a half-written table.
-            write_parquet(obj, path)
+            write_parquet(obj, path, record(context.output_metadata, context.run_id))
         context.add_output_metadata(
             {
                 PATH: dg.MetadataValue.path(text(path)),

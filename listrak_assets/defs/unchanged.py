@@ -7,6 +7,12 @@ materialization stored is still the file it wrote, the asset records a materiali
 says so ("unchanged") and carries the last one's metadata, so freshness stays green and the
 UI says why nothing happened. The run tag `listrak/force=true` re-does everything.
 
+Each instance keeps its materializations in its own event log, so the Parquet IO manager also
+records in the stored file itself what it was built from (`record`: the fingerprint, the run,
+a few counts; no values). When the instance's own record does not match, a stored table whose
+record does is kept too: a second instance (machine) sharing the warehouse does not rebuild
+what the first built. A rewrite that is not a build (erasure, retention) drops that record.
+
 A stored table is fingerprinted by its file's size and modification time, so anything that
 rewrites it (a run, a local erasure) makes everything downstream of it re-done.
 """
@@ -14,14 +20,17 @@ rewrites it (a run, a local erasure) makes everything downstream of it re-done.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import dagster as dg
+import polars as pl
 
 from listrak_assets.fingerprints import code_version, digest, file_stat
-from listrak_assets.storage import location
+from listrak_assets.storage import Location, location, read_parquet_metadata
+from listrak_assets.stored_tables import BUILT_FROM
 
 FINGERPRINT = "listrak/fingerprint"
 FINGERPRINT_INPUTS = "listrak/fingerprint_inputs"
@@ -31,6 +40,33 @@ FORCE_TAG = "listrak/force"
 PATH = "path"
 STORED = "stored_file"
 _IO_MANAGER_KEYS = (PATH, STORED, "dagster/uri")
+# Set on a materialization found unchanged by the record in the stored table itself.
+UNCHANGED_FROM = "unchanged_from"
+FROM_STORED_TABLE = "stored table"
+# What a stored table's record keeps of its materialization's metadata: fingerprints, times
+# and counts, never values (the previews stay in the event log). `input_fingerprint` seeds the
+# inbox sensor and guards the archive; `check_results` are the clean table's checks.
+RECORDED = (
+    "dagster/row_count",
+    "dagster/last_updated_timestamp",
+    "input_fingerprint",
+    "files",
+    "rejected_rows",
+    "merged_duplicates",
+    "rejects_by_reason",
+    "blanked_values",
+    "blanked_by_column",
+    "check_results",
+)
+_KINDS: dict[type[dg.MetadataValue], tuple[str, Callable[[Any], dg.MetadataValue]]] = {
+    dg.IntMetadataValue: ("int", dg.MetadataValue.int),
+    dg.FloatMetadataValue: ("float", dg.MetadataValue.float),
+    dg.BoolMetadataValue: ("bool", dg.MetadataValue.bool),
+    dg.TextMetadataValue: ("text", dg.MetadataValue.text),
+    dg.JsonMetadataValue: ("json", dg.MetadataValue.json),
+    dg.TimestampMetadataValue: ("timestamp", dg.MetadataValue.timestamp),
+}
+_MAKERS = dict(_KINDS.values())
 
 
 class _Stored:
@@ -48,12 +84,21 @@ def forced(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(FORCE_TAG, "").lower() in ("true", "1", "yes")
 
 
+@runtime_checkable
+class TableStore(Protocol):
+    """An IO manager that stores each table as one Parquet file and can say where."""
+
+    def stored_table(self, key: dg.AssetKey, day: str | None = None) -> Location: ...
+
+
 @dataclass(frozen=True)
 class Last:
-    """An asset's latest materialization and the run that recorded it."""
+    """An asset's latest materialization and the run that recorded it; or, `from_stored`, what
+    the stored table's own record says of the run that built it."""
 
     materialization: dg.AssetMaterialization
     run_id: str
+    from_stored: bool = False
 
     def value(self, name: str) -> Any:
         entry = self.materialization.metadata.get(name)
@@ -127,21 +172,80 @@ def today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
+def record(metadata: Mapping[str, Any], run_id: str) -> dict[str, str]:
+    """The key-value metadata a stored table is written with: what it was built from (the
+    output's fingerprint), by which run, and the `RECORDED` entries of its metadata. Nothing
+    for an output without a fingerprint: such a table is always rebuilt."""
+    fingerprint = metadata.get(FINGERPRINT)
+    if isinstance(fingerprint, dg.MetadataValue):
+        fingerprint = fingerprint.value
+    if not isinstance(fingerprint, str):
+        return {}
+    kept = {}
+    for name in RECORDED:
+        entry = metadata.get(name)
+        kind = _KINDS.get(type(entry))
+        if entry is not None and kind is not None:
+            kept[name] = [kind[0], entry.value]
+    built = {"fingerprint": fingerprint, "run_id": run_id, "metadata": kept}
+    return {BUILT_FROM: json.dumps(built, separators=(",", ":"))}
+
+
+def _store(context: dg.AssetExecutionContext, key: dg.AssetKey) -> TableStore | None:
+    """The IO manager that stores `key`, when it keeps a Parquet file this step can read."""
+    name = context.assets_def.get_io_manager_key_for_asset_key(key)
+    store = getattr(context.resources, name, None)
+    return store if isinstance(store, TableStore) else None
+
+
+def stored_record(context: dg.AssetExecutionContext, key: dg.AssetKey) -> Last | None:
+    """What the stored table of `key` (of the step's day) records it was built from, as the
+    materialization of the run that built it; None without a table or a record."""
+    store = _store(context, key)
+    if store is None:
+        return None
+    try:
+        text = read_parquet_metadata(store.stored_table(key, _day_of(context, key))).get(BUILT_FROM)
+    except (OSError, pl.exceptions.PolarsError):
+        return None  # no table there (or not one polars can read): build it
+    try:
+        built = json.loads(text) if text else None
+        metadata = {name: _MAKERS[kind](value) for name, (kind, value) in built["metadata"].items()}
+        metadata[FINGERPRINT] = dg.MetadataValue.text(built["fingerprint"])
+        run_id = str(built["run_id"])
+    except (TypeError, ValueError, KeyError):
+        return None  # not a record this code wrote: build it
+    return Last(dg.AssetMaterialization(asset_key=key, metadata=metadata), run_id, True)
+
+
+def _own(context: dg.AssetExecutionContext, key: dg.AssetKey, fingerprint: str) -> Last | None:
+    """The instance's latest materialization of `key` when it recorded `fingerprint` and the
+    table it stored is still as written."""
+    last = latest(context, key)
+    if last is None or last.value(FINGERPRINT) != fingerprint:
+        return None
+    path, stored = last.value(PATH), last.value(STORED)
+    if path is not None and (stored is None or file_stat(location(path)) != stored):
+        return None  # the table was removed or rewritten since: build it again
+    return last
+
+
 def unchanged_since(
     context: dg.AssetExecutionContext, keys: list[dg.AssetKey], fingerprint: str
 ) -> list[Last] | None:
-    """The latest materializations of `keys` when each recorded `fingerprint` and the table it
-    stored is still as written; None when anything differs, or the run is forced."""
+    """For each of `keys`, the latest materialization when it recorded `fingerprint` and the
+    table it stored is still as written, or else the stored table's own record when that says
+    it was built from `fingerprint` (another instance built it); None when anything differs,
+    or the run is forced."""
     if forced(context):
         return None
     found = []
     for key in keys:
-        last = latest(context, key)
-        if last is None or last.value(FINGERPRINT) != fingerprint:
-            return None
-        path, stored = last.value(PATH), last.value(STORED)
-        if path is not None and (stored is None or file_stat(location(path)) != stored):
-            return None  # the table was removed or rewritten since: build it again
+        last = _own(context, key, fingerprint)
+        if last is None:
+            last = stored_record(context, key)
+            if last is None or last.value(FINGERPRINT) != fingerprint:
+                return None
         found.append(last)
     return found
 
@@ -155,12 +259,15 @@ def fingerprint_metadata(fingerprint: str, parts: Mapping[str, object]) -> dict[
 
 
 SAME_INPUTS = "same inputs, settings and code version as run"
+SAME_AS_STORED = "the stored table records the same inputs, settings and code version, from run"
 
 
 def carried(
     context: dg.AssetExecutionContext, last: Last, why: str = SAME_INPUTS
 ) -> dict[str, Any]:
     """The last materialization's metadata, marked unchanged (the IO manager adds its own)."""
+    if last.from_stored:
+        why = SAME_AS_STORED
     note = (
         f"unchanged, 0 sent: {why} {last.run_id[:8]}; nothing was re-done (a run tagged "
         f"{FORCE_TAG}=true re-does it)"
@@ -168,8 +275,10 @@ def carried(
     metadata: dict[str, Any] = {
         k: v
         for k, v in last.materialization.metadata.items()
-        if k not in (*_IO_MANAGER_KEYS, UNCHANGED)
+        if k not in (*_IO_MANAGER_KEYS, UNCHANGED, UNCHANGED_FROM)
     }
+    if last.from_stored:
+        metadata[UNCHANGED_FROM] = dg.MetadataValue.text(FROM_STORED_TABLE)
     # The note is in the materialization, which the run's log shows: no log line of its own
     # (each is an event written to the instance, a real share of an unchanged run's time).
     metadata[UNCHANGED] = dg.MetadataValue.text(note)

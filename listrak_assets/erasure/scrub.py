@@ -53,6 +53,7 @@ from listrak_assets.storage import (
     write_parquet,
     write_parquet_file,
 )
+from listrak_assets.stored_tables import BUILT_FROM
 from listrak_assets.suppression import Suppression
 
 INPUT_SUFFIXES = (".csv", ".txt", ".parquet")
@@ -130,9 +131,12 @@ def _origin_rows(frame: pl.DataFrame, origins: set[tuple[str, int]]) -> pl.Serie
 
 def _own_metadata(path: Location) -> dict[str, str] | None:
     """The key-value metadata of the file at `path` (the mirror state's version), without the
-    Arrow schema polars writes itself."""
+    Arrow schema polars writes itself, nor the record of what a stored table was built from:
+    the rewritten table was not built from those inputs, so no instance may keep it as
+    unchanged on the strength of that record."""
     metadata = read_parquet_metadata(path)
     metadata.pop("ARROW:schema", None)
+    metadata.pop(BUILT_FROM, None)
     return metadata or None
 
 
