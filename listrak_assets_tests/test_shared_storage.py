@@ -375,11 +375,11 @@ def _table_keys(tables: list[str]) -> list[dg.AssetKey]:
     return [k for t in tables for k in (raw_key(t), clean_key(t), rejects_key(t))]
 
 
-def _stats(folder: Path) -> dict[str, Stat]:
+def _stats(folder: Path, tables: list[str] | None = None) -> dict[str, Stat]:
     """Each stored table's (inode, mtime): a table written again (to a new name, then moved
     into place) changes both."""
     out = {}
-    for key in _table_keys(list(TABLES)):
+    for key in _table_keys(tables or list(TABLES)):
         stat = folder.joinpath(*key.path).with_suffix(".parquet").stat()
         out[key.to_user_string()] = (stat.st_ino, stat.st_mtime_ns)
     return out
@@ -461,6 +461,36 @@ def test_a_second_instance_keeps_the_tables_the_first_built_in_a_local_folder(
     workspace: Workspace,
 ) -> None:
     _two_instances_share_the_tables(workspace, workspace.warehouse)
+
+
+def test_a_second_instance_that_runs_only_the_clean_step_keeps_the_clean_table(
+    workspace: Workspace,
+) -> None:
+    """B never materialized the raw table: the clean step fingerprints the raw table's file
+    where the IO manager stores it, which is what A's clean table was built from."""
+    shutil.copy(REPO / "data" / "inbox" / "customers.csv", workspace.inbox)
+    _run_keys(workspace, workspace.instance, _table_keys(["customers"]))
+    before = _stats(workspace.warehouse, ["customers"])
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        keys = [clean_key("customers"), rejects_key("customers")]
+        second = _run_keys(workspace, other, keys)
+    assert _stats(workspace.warehouse, ["customers"]) == before
+    for key in keys:
+        assert materialization(second, key)[UNCHANGED_FROM] == FROM_STORED_TABLE, key
+
+
+def _run_keys(
+    workspace: Workspace, instance: dg.DagsterInstance, keys: list[dg.AssetKey]
+) -> dg.ExecuteInProcessResult:
+    result = dg.materialize(
+        _assets(),
+        selection=dg.AssetSelection.assets(*keys),
+        resources=workspace.resources(),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert result.success, failure_messages(result)
+    return result
 
 
 def test_a_table_rewritten_by_erasure_or_a_forced_run_is_rebuilt_by_another_instance(

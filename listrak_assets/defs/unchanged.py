@@ -155,10 +155,15 @@ def latest(context: dg.AssetExecutionContext, key: dg.AssetKey) -> Last | None:
 
 def stored_stat(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str | None:
     """The size and modification time of the table the asset's latest materialization stored,
-    as it is now: None when unknown (another IO manager) or gone."""
+    as it is now; without one on this instance, of the file its IO manager stores it in (a
+    table another instance sharing the warehouse built). None when unknown (another IO
+    manager) or gone."""
     last = latest(context, key)
     path = last.value(PATH) if last else None
-    return file_stat(location(path)) if path else None
+    if path:
+        return file_stat(location(path))
+    store = _store(context, key)
+    return file_stat(store.stored_table(key, _day_of(context, key))) if store else None
 
 
 def fingerprint_of(parts: Mapping[str, object]) -> tuple[str, dict[str, object]]:
@@ -192,9 +197,12 @@ def record(metadata: Mapping[str, Any], run_id: str) -> dict[str, str]:
 
 
 def _store(context: dg.AssetExecutionContext, key: dg.AssetKey) -> TableStore | None:
-    """The IO manager that stores `key`, when it keeps a Parquet file this step can read."""
-    name = context.assets_def.get_io_manager_key_for_asset_key(key)
-    store = getattr(context.resources, name, None)
+    """The IO manager that stores `key` (the step's own or one it reads), when it keeps a
+    Parquet file this step can read."""
+    layer = context.job_def.asset_layer
+    if not layer.has(key):
+        return None
+    store = getattr(context.resources, layer.get(key).io_manager_key, None)
     return store if isinstance(store, TableStore) else None
 
 
