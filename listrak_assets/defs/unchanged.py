@@ -58,7 +58,7 @@ RECORDED = (
     "blanked_by_column",
     "check_results",
 )
-_KINDS: dict[type[dg.MetadataValue], tuple[str, Callable[[Any], dg.MetadataValue]]] = {
+_KINDS: dict[type, tuple[str, Callable[[Any], dg.MetadataValue]]] = {
     dg.IntMetadataValue: ("int", dg.MetadataValue.int),
     dg.FloatMetadataValue: ("float", dg.MetadataValue.float),
     dg.BoolMetadataValue: ("bool", dg.MetadataValue.bool),
@@ -216,8 +216,10 @@ def stored_record(context: dg.AssetExecutionContext, key: dg.AssetKey) -> Last |
         text = read_parquet_metadata(store.stored_table(key, _day_of(context, key))).get(BUILT_FROM)
     except (OSError, pl.exceptions.PolarsError):
         return None  # no table there (or not one polars can read): build it
+    if not text:
+        return None  # written with no record (by older code, erasure or retention)
     try:
-        built = json.loads(text) if text else None
+        built = json.loads(text)
         metadata = {name: _MAKERS[kind](value) for name, (kind, value) in built["metadata"].items()}
         metadata[FINGERPRINT] = dg.MetadataValue.text(built["fingerprint"])
         run_id = str(built["run_id"])
