@@ -25,14 +25,20 @@ from listrak_assets.defs.resources import ListrakSettings
 from listrak_assets.defs.schedules import NAME
 from listrak_assets.defs.sensors import TABLES_TAG, inbox_sensor
 from listrak_assets.defs.sftp_sinks import SENT_FILES, file_key
-from listrak_assets.defs.unchanged import UNCHANGED
+from listrak_assets.defs.unchanged import FROM_STORED_TABLE, UNCHANGED, UNCHANGED_FROM
 from listrak_assets.erasure.retention import mask_old_rejects
 from listrak_assets.inbox.errors import InputFileError
 from listrak_assets.inbox.export_date import export_date, files_of_day
 from listrak_assets.sandbox.emulator import run_emulator
 from listrak_assets.sandbox.sftp_server import run_sandbox_sftp
 from listrak_assets.settings import NightlySchedule
-from listrak_assets_tests.conftest import REPO, Workspace, failure_messages, materialization
+from listrak_assets_tests.conftest import (
+    INSTANCE_CONFIG,
+    REPO,
+    Workspace,
+    failure_messages,
+    materialization,
+)
 from listrak_assets_tests.sftp_servers import SftpServer
 
 DAILY = ("orders", "order_items")
@@ -257,6 +263,29 @@ def test_a_day_run_again_with_its_files_unchanged_redoes_and_resends_nothing(
         for key in (raw_key(table), clean_key(table), file_key(table)):
             assert "unchanged, 0 sent" in str(materialization(again, key)[UNCHANGED]), key
         assert materialization(again, file_key(table))[SENT_FILES] == 0
+
+
+def test_a_day_another_instance_built_is_kept_from_its_stored_file(
+    sandbox_server: SftpServer, by_day: Workspace
+) -> None:
+    """Each day's file records what it was built from: a second instance (its own event log)
+    running the 30th keeps that day's tables, not the 29th's, and rewrites none."""
+    remote, _ = sandbox_server.folder("shared")
+    for day in ("2026-11-30", "2026-11-29"):
+        assert _publish(by_day, sandbox_server, remote, day).success
+    days = [
+        by_day.warehouse.joinpath(*key(t).path, "2026-11-30.parquet")
+        for t in DAILY
+        for key in (raw_key, clean_key, rejects_key)
+    ]
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in days}
+    with dg.instance_for_test(overrides=INSTANCE_CONFIG) as other:
+        again = _publish(Workspace(by_day.root, other), sandbox_server, remote, "2026-11-30")
+    assert again.success, failure_messages(again)
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in days} == before
+    for table in DAILY:
+        for key in (raw_key(table), clean_key(table), rejects_key(table)):
+            assert materialization(again, key)[UNCHANGED_FROM] == FROM_STORED_TABLE, key
 
 
 def test_retention_masks_the_rejects_of_every_day(tmp_path: Path) -> None:
