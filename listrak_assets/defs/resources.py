@@ -80,7 +80,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 raise dg.Failure(f"{path} is gone: re-run with the tag {FORCE_TAG}=true")
         else:
             # Readers (and a second run writing the same table) never see a half-written table.
-            write_parquet(obj, path, record(context.output_metadata, context.run_id))
+            write_parquet(obj, path, record(context.output_metadata, context.run_id) or None)
         context.add_output_metadata(
             {
                 PATH: dg.MetadataValue.path(text(path)),
