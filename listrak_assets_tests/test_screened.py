@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from listrak_assets.formats import E164_PATTERN, EMAIL_PATTERN
 from listrak_assets.schemas import TABLES, Kind, TableSpec
+from listrak_assets.schemas.screened import ScreenedSchema
 from listrak_assets.schemas.spec import DEFAULT_RANGES, Col, Span
 from listrak_assets.schemas.validation import DTYPES, build_schema
 
@@ -240,3 +241,34 @@ def test_a_lazy_frame_is_checked_for_shape_only_as_pandera_does() -> None:
     rows[0]["gender"] = "Q"
     lazy = _frame(spec, rows).lazy()
     assert isinstance(build_schema(spec, today=TODAY).schema.validate(lazy), pl.LazyFrame)
+
+
+@pytest.mark.parametrize(
+    ("values", "repeats"),
+    [
+        (["a", "b", None], False),
+        (["a", None, None], True),  # two nulls repeat, as in Pandera's own check
+        (["a", "b", "a"], True),
+        ([None], False),
+    ],
+)
+def test_uniqueness_is_screened_as_pandera_judges_it(values: list[Any], repeats: bool) -> None:
+    """The screen's count of distinct values keeps a column's and a key's uniqueness rule
+    exactly when Pandera's `is_duplicated` finds a repeat, nulls included."""
+    frame = pl.DataFrame(
+        {"k": values, "j": ["x"] * len(values)}, schema={"k": pl.String, "j": pl.String}
+    )
+    column = {"k": pa.Column(pl.String, nullable=True, unique=True), "j": pa.Column(pl.String)}
+    single = ScreenedSchema(column)
+    assert single.screen(frame).columns["k"].unique is repeats
+    key = ScreenedSchema(
+        {"k": pa.Column(pl.String, nullable=True), "j": pa.Column(pl.String)}, unique=["k", "j"]
+    )
+    assert (key.screen(frame).unique is not None) is repeats
+    for screened, builtin in (
+        (single, pa.DataFrameSchema(column)),
+        (key, pa.DataFrameSchema(key.columns, unique=["k", "j"])),
+    ):
+        report = _report(screened, frame)
+        assert report == _report(builtin, frame)
+        assert bool(report) is repeats
