@@ -131,7 +131,7 @@ def _looked_up(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dg.EventL
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
         ).records
         return records[0].event_log_entry if records else None
-    step = (context.run_id, context.op_def.name, context.retry_number)
+    step = (context.run.run_id, context.op_def.name, context.retry_number)
     view = _step_view.get(step)
     if view is None:
         keys = {*context.assets_def.keys, *context.assets_def.dependency_keys}
