@@ -38,6 +38,7 @@ import polars as pl
 from upath import UPath
 
 from listrak_assets.atomic import atomic_path, temp_name
+from listrak_assets.fingerprints import content_hash
 
 Location: TypeAlias = Path | UPath
 # zstd, polars' own codec, at its fastest level: a third less CPU than polars' default level 3
@@ -259,11 +260,6 @@ def download(source: Location, target: Path) -> None:
     source.fs.get_file(source.path, str(target))
 
 
-def _sha256_local(path: Path) -> str:
-    with path.open("rb") as source:
-        return hashlib.file_digest(source, "sha256").hexdigest()
-
-
 def _sha256_remote(path: UPath) -> str:
     digest = hashlib.sha256()
     if path.protocol in _SSH_SCHEMES:
@@ -300,7 +296,7 @@ def upload_verified(local: Path, target: UPath) -> None:
     stored = target.fs.info(target.path).get("size")
     if stored != size:
         raise CopyMismatch(f"{text(target)}: {stored} bytes stored of {size} sent")
-    if _sha256_remote(target) != _sha256_local(local):
+    if _sha256_remote(target) != content_hash(local):
         raise CopyMismatch(f"{text(target)}: the bytes read back differ from those sent")
 
 
