@@ -11,7 +11,11 @@ _WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)
 
 def boolean_expr(text: pl.Expr) -> pl.Expr:
     """True/false from Y/N, yes/no, true/false, 1/0, on/off in any case; anything else null."""
-    return text.str.to_lowercase().replace_strict(_WORDS, default=None, return_dtype=pl.Boolean)
+    return text.str.to_lowercase().map_batches(
+        lambda s: s.replace_strict(_WORDS, default=None, return_dtype=pl.Boolean),
+        return_dtype=pl.Boolean,
+        is_elementwise=True,
+    )
 
 
 def normalise_boolean(text: pl.Series) -> pl.Series:

@@ -13,7 +13,11 @@ def choice_expr(
     """One of `choices` whatever its case, or the choice another spelling means (None: blank).
     Unknown values are kept as written so that the schema rejects them with the value shown."""
     mapping = {**{c.lower(): c for c in choices}, **spellings}
-    return text.str.to_lowercase().replace_strict(mapping, default=text, return_dtype=pl.String)
+
+    def look_up(s: pl.Series) -> pl.Series:
+        return s.str.to_lowercase().replace_strict(mapping, default=s, return_dtype=pl.String)
+
+    return text.map_batches(look_up, return_dtype=pl.String, is_elementwise=True)
 
 
 def normalise_choice(
@@ -28,7 +32,12 @@ def status_expr(text: pl.Expr, statuses: tuple[str, ...]) -> pl.Expr:
     low = text.str.to_lowercase().str.replace("cancelled", "canceled", literal=True)
     by_name = {name.lower(): i for i, name in enumerate(statuses)}
     by_number = {str(i): i for i in range(len(statuses))}
-    return low.replace_strict({**by_name, **by_number}, default=None, return_dtype=pl.Int64)
+    both = {**by_name, **by_number}
+    return low.map_batches(
+        lambda s: s.replace_strict(both, default=None, return_dtype=pl.Int64),
+        return_dtype=pl.Int64,
+        is_elementwise=True,
+    )
 
 
 def normalise_status(text: pl.Series, statuses: tuple[str, ...]) -> pl.Series:

@@ -310,7 +310,7 @@ def localised(naive: pl.Expr, time_zone: str) -> pl.Expr:
     hours of the column (a few tens of thousands), not to each of its values."""
     if time_zone == "UTC":
         return localised_each(naive, time_zone)
-    return naive.map_batches(_by_hour(time_zone), return_dtype=_UTC)
+    return naive.map_batches(_by_hour(time_zone), return_dtype=_UTC, is_elementwise=True)
 
 
 # The shapes most exports write, exact to the digit: read at fixed places with one `strptime`

@@ -72,4 +72,4 @@ def per_distinct(
         where = column.replace_strict(distinct, at, default=None, return_dtype=pl.UInt32)
         return read(distinct).gather(where).alias(column.name)
 
-    return text.map_batches(scattered, return_dtype=dtype)
+    return text.map_batches(scattered, return_dtype=dtype, is_elementwise=True)

@@ -227,8 +227,18 @@ _JUDGED = "__judged__"  # prefix of the library's (value, reason) of email and p
 
 def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFrame:
     """Typed columns, plus one reason column per column (why a written value has no value)
-    and the parsed `updated_at`: one lazy plan, collected once. Each column's clean text is
-    computed once and shared by its value and its reason."""
+    and the parsed `updated_at`: one lazy plan, collected once.
+
+    Every step but a library column's is elementwise, so the streaming engine runs the plan
+    in batches and lets the intermediate columns of a batch go before the next (the
+    in-memory engine held every intermediate column of the table at once). A library column
+    judges each distinct value of the whole column once, so its input alone is gathered."""
+    return _normalise_plan(raw, spec, options).collect(engine="streaming")
+
+
+def _normalise_plan(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.LazyFrame:
+    """The plan of `_normalised`. Each column's clean text is computed once and shared by its
+    value and its reason."""
     present = set(raw.collect_schema().names())
     texts = {
         c: clean_text_expr(pl.col(c)) if c in present else pl.lit(None, pl.String)
@@ -240,10 +250,14 @@ def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFram
     if UPDATED_AT in present:
         texts[UPDATED_AT] = clean_text_expr(pl.col(UPDATED_AT))
     extras = extra_columns(raw, spec)
-    plan = raw.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
-        *(text.alias(_TEXT + c) for c, text in texts.items()),
-        *(clean_text_expr(pl.col(c)).alias(_TEXT + c) for c in extras),
+    plan = (
+        raw.lazy()
+        .with_row_index(ROW)
+        .select(
+            ROW,
+            *(text.alias(_TEXT + c) for c, text in texts.items()),
+            *(clean_text_expr(pl.col(c)).alias(_TEXT + c) for c in extras),
+        )
     )
     library = [c for c in spec.columns if c.kind in _LIBRARY_KINDS]
     if library:
@@ -292,7 +306,7 @@ def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFram
     for stage in stages:
         plan = plan.with_columns(**stage)
     cut = [cut_expr(pl.col(_TEXT + c), spec.extra_max_len).alias(c) for c in extras]
-    return plan.select(ROW, *values, *cut, *reasons).collect()
+    return plan.select(ROW, *values, *cut, *reasons)
 
 
 def extra_columns(frame: Raw, spec: TableSpec) -> list[str]:
