@@ -1,17 +1,25 @@
-"""What keeps the clean step's memory low, checked by polars' own plan: the normalise plan
-streams."""
+"""What keeps the clean step's memory low, checked by its behaviour and by polars' own plan:
+the normalise plan streams, and the rewrites that avoid a copy or a hash table of the whole
+table give what the plain way gives."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from listrak_assets.cleaning.table import (
+    _ORDER,
     ROW,
     CleanOptions,
+    _merged,
     _normalise_plan,
+    _shares_hash,
+    _taken,
 )
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.schemas import TABLES
@@ -69,3 +77,59 @@ def test_the_normalise_plan_check_sees_a_step_that_needs_the_whole_column() -> N
     plan = _normalise_plan(_raw(spec), spec, CleanOptions())
     whole = plan.with_columns(pl.col(ROW).map_batches(lambda s: s, return_dtype=pl.UInt32))
     assert any(n.startswith(_WHOLE_INPUT) for n in _physical_nodes(whole))
+
+
+_KEY_PART = st.sampled_from(["a", "b", "ab"])
+_ROWS = st.lists(
+    st.tuples(
+        _KEY_PART,
+        _KEY_PART,
+        st.one_of(st.none(), st.integers(0, 3)),  # updated_at, in hours
+        st.one_of(st.none(), st.booleans()),  # the sticky column
+    ),
+    max_size=40,
+)
+
+
+@given(_ROWS)
+def test_merged_rows_are_those_a_group_by_over_every_key_drops(
+    rows: list[tuple[str, str, int | None, bool | None]],
+) -> None:
+    """The rows narrowed by a hash of the key, then grouped by the key, lose to the same
+    winners as grouping every row by its key: newest, then read last, a sticky true first."""
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    frame = pl.DataFrame(
+        {
+            ROW: pl.Series(range(len(rows)), dtype=pl.UInt32),
+            "a": [r[0] for r in rows],
+            "b": [r[1] for r in rows],
+            _ORDER: [None if r[2] is None else base + dt.timedelta(hours=r[2]) for r in rows],
+            "optedout": [r[3] for r in rows],
+        },
+        schema_overrides={_ORDER: pl.Datetime("us", "UTC")},
+    )
+    for key, sticky in ((("a",), ()), (("a", "b"), ()), (("a",), ("optedout",))):
+        spec = TableSpec("t", columns=(), key=key, description="", sticky_true=sticky)
+        flags = [pl.col(c).fill_null(False) for c in sticky]
+        winner = pl.col(ROW).sort_by(*flags, _ORDER, ROW, nulls_last=False).last()
+        winners = frame.group_by(list(key)).agg(winner)[ROW]
+        expected = frame.filter(~pl.col(ROW).is_in(winners.implode()))[ROW].sort()
+        assert _merged(frame.lazy(), spec).sort().to_list() == expected.to_list()
+
+
+@given(st.lists(st.integers(0, 5), max_size=30))
+def test_shares_hash_is_is_duplicated(values: list[int]) -> None:
+    hashes = pl.Series("h", values, dtype=pl.UInt64)
+    assert _shares_hash(hashes).to_list() == hashes.is_duplicated().to_list()
+
+
+def test_taken_keeps_the_rows_in_order_and_moves_the_columns_out() -> None:
+    """The kept rows equal a filter of the whole frame, and the frame is left empty: its
+    columns are let go while the copy is made, not after."""
+    frame = pl.DataFrame({"n": [1, 2, 3, 4], "s": ["a", None, "c", "d"]}).with_columns(
+        pl.lit(None, pl.String).alias("blank")
+    )
+    keep = pl.Series([True, False, True, True])
+    expected = frame.filter(keep)
+    assert _taken(frame, keep).equals(expected)
+    assert frame.width == 0

@@ -56,6 +56,7 @@ ROW = "_row"
 Raw = pl.DataFrame | pl.LazyFrame
 _WHY = "__why__"  # prefix of the per-column reason columns
 _ORDER = "__order"  # the parsed `updated_at`
+_HASH = "__hash"  # a 64-bit hash of the key
 # The name rejects give the bookkeeping `updated_at` column.
 UPDATED_AT_COLUMN = "updated_at"
 
@@ -504,8 +505,8 @@ def _no_problems() -> pl.DataFrame:
     )
 
 
-def _blank(frame: pl.LazyFrame, blanked: pl.DataFrame) -> pl.LazyFrame:
-    """`frame` with the blanked values set to null."""
+def _blank(frame: pl.DataFrame, blanked: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the blanked values set to null (the other columns are shared, not copied)."""
     if blanked.is_empty():
         return frame
     return frame.with_columns(
@@ -517,28 +518,55 @@ def _blank(frame: pl.LazyFrame, blanked: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _newest_per_key(frame: pl.LazyFrame, spec: TableSpec) -> pl.LazyFrame:
-    """One row per key: the one updated last (a row without a time counts as oldest), and
-    of equals the one read last; kept in the order the rows were read. A true in a sticky
-    column (an opt-out) anywhere among the key's rows wins over newer rows.
+def _merged(frame: pl.LazyFrame, spec: TableSpec) -> pl.Series:
+    """Row numbers of the rows a row of the same key wins over; the winner is the one updated
+    last (a row without a time counts as oldest), and of equals the one read last. A true in
+    a sticky column (an opt-out) anywhere among the key's rows wins over newer rows.
 
-    The winners are found by one aggregation per key over the key and ordering columns
-    alone, then kept by row number: neither a sort of the whole table nor a window over it
-    (which held a copy of every row's group beside the table)."""
+    Most keys are held by one row, and a row whose key's 64-bit hash no other row has is
+    alone with its key (equal keys hash equally). So the hashes are sorted to find the rows
+    that share one, and only those are grouped by the key itself: a group-by over every key
+    of the table held its hash table beside the table, the largest allocation of a clean
+    step."""
+    hashes = frame.select(ROW, pl.struct(spec.key).hash().alias(_HASH)).collect()
+    shared = hashes[ROW].filter(_shares_hash(hashes[_HASH]))
+    if shared.is_empty():
+        return shared
     sticky = [pl.col(c).fill_null(False) for c in spec.sticky_true]
     winner = pl.col(ROW).sort_by(*sticky, _ORDER, ROW, nulls_last=False).last()
-    winners = frame.group_by(list(spec.key)).agg(winner).collect()[ROW]
-    return frame.filter(pl.col(ROW).is_in(winners.implode()))
+    among = frame.filter(pl.col(ROW).is_in(shared.implode()))
+    winners = among.group_by(list(spec.key)).agg(winner).collect()[ROW]
+    return shared.filter(~shared.is_in(winners.implode()))
+
+
+def _taken(frame: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
+    """The rows of `frame` where `keep` is true, in their order. The columns are moved out of
+    `frame` (left empty) one at a time and each is let go once filtered, so the table is not
+    held twice, as a filter of the whole frame does until it is done."""
+    kept: list[pl.DataFrame] = []
+    for name in frame.columns:
+        kept.append(frame.select(name).filter(keep))
+        frame.drop_in_place(name)
+    return pl.concat(kept, how="horizontal")
+
+
+def _shares_hash(hashes: pl.Series) -> pl.Series:
+    """Whether another value of `hashes` equals each: found among the sorted hashes (8 bytes
+    a row) rather than by `is_duplicated`, whose hash table of every value was the largest
+    allocation left in a clean step."""
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    return hashes.is_in(repeated.implode())
 
 
 def _duplicate_keys(frame: pl.DataFrame, key: Sequence[str]) -> int:
     """Rows whose key another row has. The rows are first narrowed to those whose key's
     64-bit hash another row has (a column of 8 bytes a row; comparing the keys themselves
-    held an encoded copy of every key, the largest allocation of a clean step), then counted
-    exactly among them: equal keys hash equally, so no duplicate is missed."""
+    held an encoded copy of every key), then counted exactly among them: equal keys hash
+    equally, so no duplicate is missed."""
     if frame.is_empty():
         return 0
-    candidates = frame.select(key).hash_rows().is_duplicated()
+    candidates = _shares_hash(frame.select(key).hash_rows())
     if not candidates.any():
         return 0
     among = frame.filter(candidates)
@@ -583,11 +611,14 @@ def clean_table(raw: Raw, spec: TableSpec, options: CleanOptions) -> CleanResult
     blanked = problems.filter(pl.col("action") == BLANKED)
     # Every rejected row is a row of `frame`, so the valid rows are counted, not copied.
     valid_rows = frame.height - rejected[ROW].n_unique()
-    # Blank, drop the rejected rows and keep the newest per key in one plan: the table is
-    # copied once here, not once per step, and `frame` is let go before the rejects are made.
-    valid = _blank(frame.lazy(), blanked).filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
-    newest = _newest_per_key(valid, spec).collect()
-    del frame, valid
+    # Blank, then drop the rejected rows and those a row of their key wins over (kept in the
+    # order they were read): `frame` is moved into `newest` a column at a time.
+    frame = _blank(frame, blanked)
+    valid = frame.lazy().filter(~pl.col(ROW).is_in(rejected[ROW].implode()))
+    dropped = pl.concat([rejected[ROW], _merged(valid, spec)])
+    del valid
+    newest = _taken(frame, ~frame[ROW].is_in(dropped.implode()))
+    del frame
     clean = newest.select(*spec.column_names, *extra_columns(raw, spec))
     failures = _failure_counts(newest, rules, blanked.select(ROW, "column"), spec)
     del newest
