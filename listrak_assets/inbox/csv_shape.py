@@ -11,13 +11,13 @@ positions of quotes, delimiters and line ends.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
 _QUOTE, _NEWLINE, _CR = ord('"'), ord("\n"), ord("\r")
-_QUOTED = re.compile(rb'"[^"]*"')  # one quoted value; a doubled quote splits it in two
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,48 @@ def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
     return np.flatnonzero(arr == byte)
 
 
+# Bytes compared at a time: numpy compares a slice at memory speed, and the mask of one slice
+# is small, where a mask of the whole file would be as large as the file.
+_CHUNK = 1 << 20
+
+
+def _slices(arr: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    for start in range(0, len(arr), _CHUNK):
+        yield start, arr[start : start + _CHUNK]
+
+
+def _count(arr: np.ndarray, byte: int) -> int:
+    """How many times `byte` occurs: `bytes.count` compares one byte at a time, numpy many."""
+    return sum(int(np.count_nonzero(part == byte)) for _, part in _slices(arr))
+
+
+def _positions_of(arr: np.ndarray, byte: int) -> np.ndarray:
+    """`_positions` without a mask the size of the file."""
+    found = [np.flatnonzero(part == byte) + start for start, part in _slices(arr)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
+
+
+def _lone_crs(arr: np.ndarray) -> np.ndarray:
+    """Positions of the CRs that are not followed by LF, quoted or not."""
+    lone = []
+    for start, part in _slices(arr):
+        crs = np.flatnonzero(part == _CR) + start
+        after = np.minimum(crs + 1, len(arr) - 1)
+        lone.append(crs[(crs + 1 == len(arr)) | (arr[after] != _NEWLINE)])
+    return np.concatenate(lone) if lone else np.zeros(0, dtype=np.intp)
+
+
 def with_lf_endings(data: bytes) -> bytes:
     """`data` with every CR that ends a line on its own turned into LF, so that CR-only and
     mixed line endings read like LF and CRLF. A CR inside a quoted value is part of the value
     and stays; CRLF stays (polars reads it)."""
-    count = data.count(b"\r")  # most files have none: then one pass of memchr, not two
-    if count == 0 or count == data.count(b"\r\n"):
+    if data.find(b"\r") < 0:  # most files have none: one memchr
         return data
     arr = np.frombuffer(data, dtype=np.uint8)
-    crs = _positions(arr, _CR)
-    after = np.minimum(crs + 1, len(arr) - 1)
-    lone = crs[(crs + 1 == len(arr)) | (arr[after] != _NEWLINE)]
-    lone = lone[_outside_quotes(lone, _positions(arr, _QUOTE))]
+    lone = _lone_crs(arr)
+    if len(lone) == 0:  # CRLF only: no quote is looked at
+        return data
+    lone = lone[_outside_quotes(lone, _positions_of(arr, _QUOTE))]
     if len(lone) == 0:
         return data
     out = arr.copy()
@@ -64,7 +94,7 @@ def with_lf_endings(data: bytes) -> bytes:
 def unclosed_quote(data: bytes) -> int | None:
     """The 1-based line of a quote that opens a value and never closes it, or None. Quotes
     pair up in order, so with an odd number of them the last one is the unpaired opener."""
-    if data.count(b'"') % 2 == 0:
+    if _count(np.frombuffer(data, dtype=np.uint8), _QUOTE) % 2 == 0:
         return None
     return data.count(b"\n", 0, data.rfind(b'"')) + 1
 
@@ -72,11 +102,23 @@ def unclosed_quote(data: bytes) -> int | None:
 def delimiters_outside_quotes(data: bytes, delimiter: str = ",") -> int:
     """How many delimiters separate fields: the cheap check of a file's shape. A file whose
     records all have the header's width has (records x (width - 1)) of them. Counts all, then
-    takes away those inside quoted values (quotes pair up in order; call it only when
-    `unclosed_quote` found none)."""
+    takes away those inside quoted values (quotes pair up in order, the first with the second;
+    call it only when `unclosed_quote` found none)."""
     sep = delimiter.encode()
-    inside = sum(span.group().count(sep) for span in _QUOTED.finditer(data))
-    return data.count(sep) - inside
+    arr = np.frombuffer(data, dtype=np.uint8)
+    total = 0 if len(sep) == 1 else data.count(sep)
+    inside = 0
+    unpaired = np.zeros(0, dtype=np.intp)  # a quote whose pair is in a later slice
+    for start, part in _slices(arr):
+        if len(sep) == 1:
+            total += int(np.count_nonzero(part == sep[0]))
+        quotes = np.concatenate((unpaired, np.flatnonzero(part == _QUOTE) + start))
+        pairs = len(quotes) // 2
+        unpaired = quotes[2 * pairs :]
+        starts, stops = quotes[0 : 2 * pairs : 2].tolist(), (quotes[1 : 2 * pairs : 2] + 1).tolist()
+        # Each quoted value with its quotes; `bytes.count` between two offsets copies nothing.
+        inside += sum(map(data.count, repeat(sep), starts, stops))
+    return total - inside
 
 
 def field_counts(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
