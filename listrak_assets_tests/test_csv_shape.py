@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from listrak_assets.inbox import csv_shape
 from listrak_assets.inbox.csv_shape import (
+    Counts,
+    counts,
     delimiters_outside_quotes,
     field_counts,
     first_ragged,
@@ -88,10 +90,12 @@ def test_the_delimiter_count_is_the_precise_scans(text: bytes, delimiter: str, c
     data = with_lf_endings(text)
     with mock.patch.object(csv_shape, "_CHUNK", chunk):
         count = delimiters_outside_quotes(data, delimiter)
+        both = counts(data, delimiter)
     assert count == _delimiters_paired(data, delimiter.encode())
+    assert both == Counts(quotes=data.count(b'"'), delimiters=count)
     if unclosed_quote(data) is not None:
         return
-    counts, _ = field_counts(data, delimiter)
-    assert count == int((counts - 1).sum())
-    if len(counts) and first_ragged(data, delimiter) is None:
-        assert count == len(counts) * (int(counts[0]) - 1)
+    fields, _ = field_counts(data, delimiter)
+    assert count == int((fields - 1).sum())
+    if len(fields) and first_ragged(data, delimiter) is None:
+        assert count == len(fields) * (int(fields[0]) - 1)

@@ -96,7 +96,40 @@ def unclosed_quote(data: bytes) -> int | None:
     pair up in order, so with an odd number of them the last one is the unpaired opener."""
     if _count(np.frombuffer(data, dtype=np.uint8), _QUOTE) % 2 == 0:
         return None
+    return last_quote_line(data)
+
+
+def last_quote_line(data: bytes) -> int:
+    """The 1-based line of the file's last quote: the unpaired one when quotes are odd."""
     return data.count(b"\n", 0, data.rfind(b'"')) + 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    quotes: int
+    delimiters: int  # outside quoted values: see `delimiters_outside_quotes`
+
+
+def counts(data: bytes, delimiter: str = ",") -> Counts:
+    """The quotes and the delimiters outside quoted values, in one pass over the file: what
+    `unclosed_quote` and `delimiters_outside_quotes` count, each slice read once for both."""
+    sep = delimiter.encode()
+    arr = np.frombuffer(data, dtype=np.uint8)
+    total = 0 if len(sep) == 1 else data.count(sep)
+    inside = quoted = 0
+    unpaired = np.zeros(0, dtype=np.intp)  # a quote whose pair is in a later slice
+    for start, part in _slices(arr):
+        if len(sep) == 1:
+            total += int(np.count_nonzero(part == sep[0]))
+        found = np.flatnonzero(part == _QUOTE) + start
+        quoted += len(found)
+        quotes = np.concatenate((unpaired, found))
+        pairs = len(quotes) // 2
+        unpaired = quotes[2 * pairs :]
+        starts, stops = quotes[0 : 2 * pairs : 2].tolist(), (quotes[1 : 2 * pairs : 2] + 1).tolist()
+        # Each quoted value with its quotes; `bytes.count` between two offsets copies nothing.
+        inside += sum(map(data.count, repeat(sep), starts, stops))
+    return Counts(quotes=quoted, delimiters=total - inside)
 
 
 def delimiters_outside_quotes(data: bytes, delimiter: str = ",") -> int:
@@ -104,21 +137,7 @@ def delimiters_outside_quotes(data: bytes, delimiter: str = ",") -> int:
     records all have the header's width has (records x (width - 1)) of them. Counts all, then
     takes away those inside quoted values (quotes pair up in order, the first with the second;
     call it only when `unclosed_quote` found none)."""
-    sep = delimiter.encode()
-    arr = np.frombuffer(data, dtype=np.uint8)
-    total = 0 if len(sep) == 1 else data.count(sep)
-    inside = 0
-    unpaired = np.zeros(0, dtype=np.intp)  # a quote whose pair is in a later slice
-    for start, part in _slices(arr):
-        if len(sep) == 1:
-            total += int(np.count_nonzero(part == sep[0]))
-        quotes = np.concatenate((unpaired, np.flatnonzero(part == _QUOTE) + start))
-        pairs = len(quotes) // 2
-        unpaired = quotes[2 * pairs :]
-        starts, stops = quotes[0 : 2 * pairs : 2].tolist(), (quotes[1 : 2 * pairs : 2] + 1).tolist()
-        # Each quoted value with its quotes; `bytes.count` between two offsets copies nothing.
-        inside += sum(map(data.count, repeat(sep), starts, stops))
-    return total - inside
+    return counts(data, delimiter).delimiters
 
 
 def field_counts(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:

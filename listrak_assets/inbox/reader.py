@@ -18,9 +18,9 @@ import polars as pl
 
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
 from listrak_assets.inbox.csv_shape import (
-    delimiters_outside_quotes,
+    counts,
     first_ragged,
-    unclosed_quote,
+    last_quote_line,
     with_lf_endings,
 )
 from listrak_assets.inbox.encoding import to_utf8, valid_utf8
@@ -80,13 +80,14 @@ def _read_csv(path: Path, encoding: str, delimiter: str, restrict_pii: bool) -> 
     data = with_lf_endings(data)
     if not data or data.isspace():
         raise InputFileError(path.name, "the file is empty; a header row is required", line=1)
-    line = unclosed_quote(data)
-    if line is not None:
+    # Counted before polars reads: an unclosed quote fails the file whatever polars makes of it.
+    shape = counts(data, delimiter)
+    if shape.quotes % 2:
         raise InputFileError(
             path.name,
             'a quoted value starts here and never ends; close the quote, and double any " '
             'inside a quoted value ("")',
-            line=line,
+            line=last_quote_line(data),
         )
     try:
         frame = pl.read_csv(
@@ -104,7 +105,7 @@ def _read_csv(path: Path, encoding: str, delimiter: str, restrict_pii: bool) -> 
         ) from None
     # polars fills a short record with nulls without a word: every record of the header's
     # width has (width - 1) delimiters, so any other total means a ragged (or blank) line.
-    if delimiters_outside_quotes(data, delimiter) != frame.height * (frame.width - 1):
+    if shape.delimiters != frame.height * (frame.width - 1):
         _refuse_ragged(path, data, delimiter)
     _require_rows(path, data, frame)
     return frame
