@@ -147,7 +147,8 @@ def to_utf8(name: str, data: bytes, encoding: str = "utf-8", *, validate: bool =
         decoded = valid_utf8(name, data) if validate else data
     else:
         decoded = _decoded(name, data, codec)
-    nul = decoded.find(b"\x00")
+    # Bytes that were UTF-8 already were searched above.
+    nul = decoded.find(b"\x00") if decoded is not data else -1
     if nul >= 0:
         raise InputFileError(
             name,
