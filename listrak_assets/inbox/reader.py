@@ -206,4 +206,7 @@ def read_table(
     else:
         combined = pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64})
     first = [SOURCE_FILE, SOURCE_ROW]
+    # `select` also copies the table into one chunk (0.1 s on 1M customers). Kept: the stored
+    # table then has even row groups, not one per polars chunk, and the clean step reads
+    # that with less memory (about 100 MB less at 1M rows) and no more CPU.
     return RawTable(combined.select(first + [c for c in combined.columns if c not in first]), files)
