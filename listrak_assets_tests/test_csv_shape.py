@@ -40,6 +40,8 @@ _PIECES = [
 TEXTS = st.lists(st.sampled_from(_PIECES), max_size=60).map(b"".join)
 # Slices of 1 to 9 bytes, and the real size.
 CHUNKS = st.one_of(st.integers(1, 9), st.just(csv_shape._CHUNK))
+# Quoted stretches counted per value (0), by a running count (10**9), and as they come.
+DENSITIES = st.sampled_from([0, 10**9, csv_shape._DENSE])
 
 
 def _lf_endings_byte_by_byte(data: bytes) -> bytes:
@@ -81,19 +83,24 @@ def test_an_unclosed_quote_is_found_exactly_when_quotes_are_odd(data: bytes, chu
         assert line == data[:last].count(b"\n") + 1
 
 
-@settings(max_examples=1000, deadline=None)
-@given(TEXTS, st.sampled_from([",", ";"]), CHUNKS)
-def test_the_delimiter_count_is_the_precise_scans(text: bytes, delimiter: str, chunk: int) -> None:
+@settings(max_examples=1500, deadline=None)
+@given(TEXTS, st.sampled_from([",", ";", '"', ',"']), CHUNKS, DENSITIES)
+def test_the_delimiter_count_is_the_precise_scans(
+    text: bytes, delimiter: str, chunk: int, dense: int
+) -> None:
     """With quotes closed (what the reader asks), the count is the sum of every record's
     delimiters in `field_counts`; so when it equals records x (width - 1) and all records
     have the header's width, `first_ragged` finds none."""
     data = with_lf_endings(text)
-    with mock.patch.object(csv_shape, "_CHUNK", chunk):
+    with (
+        mock.patch.object(csv_shape, "_CHUNK", chunk),
+        mock.patch.object(csv_shape, "_DENSE", dense),
+    ):
         count = delimiters_outside_quotes(data, delimiter)
         both = counts(data, delimiter)
     assert count == _delimiters_paired(data, delimiter.encode())
     assert both == Counts(quotes=data.count(b'"'), delimiters=count)
-    if unclosed_quote(data) is not None:
+    if unclosed_quote(data) is not None or delimiter not in ",;":
         return
     fields, _ = field_counts(data, delimiter)
     assert count == int((fields - 1).sum())

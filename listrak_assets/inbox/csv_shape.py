@@ -45,6 +45,9 @@ def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
 # Bytes compared at a time: numpy compares a slice at memory speed, and the mask of one slice
 # is small, where a mask of the whole file would be as large as the file.
 _CHUNK = 1 << 20
+# A slice with more than one quote in this many bytes (a file that quotes every value) finds
+# its quoted bytes from a running count of quotes, not with a `bytes.count` per quoted value.
+_DENSE = 64
 
 
 def _slices(arr: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -112,24 +115,56 @@ class Counts:
 
 def counts(data: bytes, delimiter: str = ",") -> Counts:
     """The quotes and the delimiters outside quoted values, in one pass over the file: what
-    `unclosed_quote` and `delimiters_outside_quotes` count, each slice read once for both."""
+    `unclosed_quote` and `delimiters_outside_quotes` count, each slice read once for both.
+    A delimiter is inside when an odd number of quotes comes before it; with an odd number in
+    all, the last quote pairs with none and what follows it is outside."""
     sep = delimiter.encode()
+    if len(sep) != 1 or sep == b'"':
+        return _counts_paired(data, sep)  # a delimiter no slice can split, and not a quote
     arr = np.frombuffer(data, dtype=np.uint8)
-    total = 0 if len(sep) == 1 else data.count(sep)
+    total = inside = quoted = 0
+    for start, part in _slices(arr):
+        is_quote = part == _QUOTE
+        found = np.flatnonzero(is_quote)
+        is_sep = part == sep[0]
+        total += int(np.count_nonzero(is_sep))
+        opened = quoted % 2  # the slice starts inside a quoted value
+        if len(found) * _DENSE > len(part):
+            # Quotes up to each byte, modulo 256 (an even count stays even).
+            before = np.cumsum(is_quote, dtype=np.uint8)
+            before += opened
+            inside += int(np.count_nonzero(is_sep & (before & 1).view(np.bool_)))
+        else:
+            # The quoted stretches of the slice, from an opening quote to its closing one.
+            edges = found + start
+            if opened:
+                edges = np.concatenate(([start], edges))
+            if len(edges) % 2:
+                edges = np.append(edges, start + len(part))
+            starts, stops = edges[0::2].tolist(), edges[1::2].tolist()
+            # `bytes.count` between two offsets copies nothing.
+            inside += sum(map(data.count, repeat(sep), starts, stops))
+        quoted += len(found)
+    if quoted % 2:
+        inside -= data.count(sep, data.rfind(b'"'))
+    return Counts(quotes=quoted, delimiters=total - inside)
+
+
+def _counts_paired(data: bytes, sep: bytes) -> Counts:
+    """`counts` for a delimiter of several bytes, or a quote: the delimiters in each quoted
+    value, from its opening quote to its closing one included, taken from all of them."""
+    arr = np.frombuffer(data, dtype=np.uint8)
     inside = quoted = 0
     unpaired = np.zeros(0, dtype=np.intp)  # a quote whose pair is in a later slice
     for start, part in _slices(arr):
-        if len(sep) == 1:
-            total += int(np.count_nonzero(part == sep[0]))
         found = np.flatnonzero(part == _QUOTE) + start
         quoted += len(found)
         quotes = np.concatenate((unpaired, found))
         pairs = len(quotes) // 2
         unpaired = quotes[2 * pairs :]
         starts, stops = quotes[0 : 2 * pairs : 2].tolist(), (quotes[1 : 2 * pairs : 2] + 1).tolist()
-        # Each quoted value with its quotes; `bytes.count` between two offsets copies nothing.
         inside += sum(map(data.count, repeat(sep), starts, stops))
-    return Counts(quotes=quoted, delimiters=total - inside)
+    return Counts(quotes=quoted, delimiters=data.count(sep) - inside)
 
 
 def delimiters_outside_quotes(data: bytes, delimiter: str = ",") -> int:
