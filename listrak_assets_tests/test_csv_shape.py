@@ -106,3 +106,10 @@ def test_the_delimiter_count_is_the_precise_scans(
     assert count == int((fields - 1).sum())
     if len(fields) and first_ragged(data, delimiter) is None:
         assert count == len(fields) * (int(fields[0]) - 1)
+
+
+def test_a_running_count_past_255_quotes_keeps_their_parity() -> None:
+    """The running count of quotes is kept in a byte: 300 quoted values in one slice."""
+    data = b"a,b\n" + b'"x,y",z\n' * 300 + b"1,2\n"
+    with mock.patch.object(csv_shape, "_DENSE", 10**9):
+        assert counts(data) == Counts(quotes=600, delimiters=302)
