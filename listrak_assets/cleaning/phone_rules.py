@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import phonenumbers
 import polars as pl
@@ -89,12 +90,6 @@ class _Rules:
         """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
         if self.general is None:
             return _false(x)
-        return x.to_frame("x").select(self.general_expr(pl.col("x"))).to_series()
-
-    def general_expr(self, x: pl.Expr) -> pl.Expr:
-        """`matches_general` as an expression."""
-        if self.general is None:
-            return pl.lit(False)
         return x.str.contains(_full(self.general)).fill_null(False)
 
     def is_valid_type(self, x: pl.Series) -> pl.Series:
@@ -114,11 +109,11 @@ class _Rules:
     def length(self, x: pl.Series) -> pl.Series:
         """`_test_number_length(x)` for an unknown type: local, possible, short, long or
         invalid."""
-        return x.to_frame("x").select(self.length_expr(pl.col("x"))).to_series()
-
-    def length_expr(self, x: pl.Expr) -> pl.Expr:
-        """`length` as an expression."""
         n = x.str.len_bytes()
+        return n.to_frame("n").select(self.length_expr(pl.col("n"))).to_series()
+
+    def length_expr(self, n: pl.Expr) -> pl.Expr:
+        """`length` of numbers with `n` digits, as an expression."""
         lengths = sorted(self.general_lengths)
         return (
             pl.when(n.is_in(self.local_lengths))
@@ -133,6 +128,34 @@ class _Rules:
             .then(pl.lit("possible"))
             .otherwise(pl.lit("invalid"))
         )
+
+    def possible_length(self, n: pl.Series) -> pl.Series:
+        """`length` is "possible" for numbers with `n` digits (a test on the numbers alone,
+        which costs a tenth of building the words)."""
+        local = n.is_in(self.local_lengths)
+        return (~local & n.is_in(self.general_lengths)).fill_null(False)
+
+    def too_long(self, n: pl.Series) -> pl.Series:
+        """`length` is "long" for numbers with `n` digits."""
+        local = n.is_in(self.local_lengths)
+        return (~local & (n > max(self.general_lengths))).fill_null(False)
+
+    def refused_length(self, n: pl.Series) -> pl.Series:
+        """`length` is "short", "local" or "invalid": neither possible nor long."""
+        return ~self.possible_length(n) & ~self.too_long(n)
+
+
+class _Read(NamedTuple):
+    """A candidate national number, and whether the general pattern matches it (carried
+    along, so that no step matches the same text twice)."""
+
+    text: pl.Series
+    general: pl.Series
+
+
+def _none(like: pl.Series) -> pl.Series:
+    """A null for each value of `like`, of its type."""
+    return pl.repeat(None, like.len(), dtype=like.dtype, eager=True)
 
 
 @dataclass(frozen=True)
@@ -150,26 +173,48 @@ class RegionPlan:
     # The regions sharing the calling code, in the library's order, for validity.
     regions: tuple[_Rules, ...]
 
-    def _strip_national_prefix(self, frame: pl.LazyFrame, src: str, dst: str) -> pl.LazyFrame:
-        """`_maybe_strip_national_prefix_carrier_code`: column `dst` is column `src` with the
-        national prefix stripped, or rewritten by the transform rule where the pattern's last
-        group took part (Japan's `0002...` numbers keep their zeros, Brazil's carrier code
-        goes), unless that leaves a number the general pattern no longer matches."""
-        x = pl.col(src)
+    def _general(self, x: pl.Series) -> pl.Series:
+        """`matches_general` of a series (the one regex pass of each step below)."""
+        return self.rules.matches_general(x)
+
+    def _strip_national_prefix(self, x: pl.Series, general: pl.Series) -> _Read:
+        """`_maybe_strip_national_prefix_carrier_code`: `x` with the national prefix stripped,
+        or rewritten by the transform rule where the pattern's last group took part (Japan's
+        `0002...` numbers keep their zeros, Brazil's carrier code goes), unless that leaves a
+        number the general pattern (`general`, of `x`) no longer matches. Only the numbers
+        that start with the prefix are read further: most have none."""
         if not self.national_prefix:
-            return frame.with_columns(x.alias(dst))
+            return _Read(x, general)
+        if self.national_prefix.isdigit() and self.transform is None:
+            starts = x.str.starts_with(self.national_prefix)  # a literal: no regex
+        else:
+            starts = x.str.contains(f"^(?:{self.national_prefix})")
+        where = (starts & (x.str.len_bytes() > 0)).fill_null(False).arg_true()
+        if where.len() == 0:
+            return _Read(x, general)
+        sub = x.gather(where)
+        after = self._after_prefix(sub)
+        after_general = self._general(after)
+        strip = ~(general.gather(where) & ~after_general)
+        at = where.filter(strip)
+        return _Read(
+            x.clone().scatter(at, after.filter(strip)),
+            general.clone().scatter(at, after_general.filter(strip)),
+        )
+
+    def _after_prefix(self, x: pl.Series) -> pl.Series:
+        """What is left of numbers that start with the national prefix: the prefix cut off,
+        or the transform rule applied where the pattern's last group took part."""
+        assert self.national_prefix is not None
+        if self.national_prefix.isdigit() and self.transform is None:
+            return x.str.slice(len(self.national_prefix))
         pattern = f"^(?:{self.national_prefix})"
         prefix = x.str.extract(f"^({self.national_prefix})", 0)
         after = x.str.slice(prefix.str.len_bytes().fill_null(0))
-        if self.transform is not None:
-            rewrites = x.str.extract(pattern, self.prefix_groups).is_not_null()
-            rewritten = x.str.replace(pattern, self.transform)
-            after = pl.when(rewrites).then(rewritten).otherwise(after)
-        frame = frame.with_columns(after.alias("_after"), prefix.is_null().alias("_none"))
-        general = self.rules.general_expr
-        after = pl.col("_after")
-        keep = pl.col("_none") | (x.str.len_bytes() == 0) | (general(x) & ~general(after))
-        return frame.with_columns(pl.when(keep).then(x).otherwise(after).alias(dst))
+        if self.transform is None:
+            return after
+        rewrites = x.str.extract(pattern, self.prefix_groups).is_not_null()
+        return x.str.replace(pattern, self.transform).zip_with(rewrites, after)
 
     def covers(self, digits: pl.Series) -> pl.Series:
         """Digit strings this plan decides: long enough to be viable, and not starting like
@@ -177,73 +222,78 @@ class RegionPlan:
         n = digits.str.len_bytes()
         ok = (n >= 3) & (n <= 250)
         if self.international_prefix:
-            ok = ok & ~digits.str.contains(f"^(?:{self.international_prefix})")
+            if self.international_prefix.isdigit():  # a literal (`011`): no regex
+                ok = ok & ~digits.str.starts_with(self.international_prefix)
+            else:
+                ok = ok & ~digits.str.contains(f"^(?:{self.international_prefix})")
         return ok.fill_null(False)
 
     def national_number(self, digits: pl.Series) -> pl.Series:
         """The national significant number the library parses from `digits` (null when it
-        would refuse to parse them). One lazy plan: its steps share what they compute and
-        run side by side."""
+        would refuse to parse them). Whether the general pattern matches is carried along
+        with each candidate, so each distinct text is matched against it once."""
         code = self.calling_code
-        frame = digits.to_frame("digits").lazy()
-        frame = frame.with_columns(pl.col("digits").str.slice(len(code)).alias("_code_off"))
-        frame = self._strip_national_prefix(frame, "_code_off", "_rest")
-        d, rest = pl.col("digits"), pl.col("_rest")
-        general = self.rules.general_expr
-        with_code = d.str.starts_with(code) & (
-            (~general(d) & general(rest)) | (self.rules.length_expr(d) == "long")
-        )
-        frame = frame.with_columns(pl.when(with_code).then(rest).otherwise(d).alias("_national"))
-        return self._after_calling_code(frame, "_national").alias(digits.name)
+        general = self._general(digits)
+        national = _Read(digits, general)
+        with_code = digits.str.starts_with(code).fill_null(False)
+        if with_code.any():
+            after_code = digits.str.slice(len(code))
+            rest = self._strip_national_prefix(after_code, self._general(after_code))
+            long = self.rules.too_long(digits.str.len_bytes())
+            with_code = with_code & ((~general & rest.general) | long)
+            national = _Read(
+                rest.text.zip_with(with_code, digits), rest.general.zip_with(with_code, general)
+            )
+        return self._after_calling_code(national).alias(digits.name)
 
     def after_calling_code(self, national: pl.Series) -> pl.Series:
         """The national significant number the library keeps of the digits after the calling
         code: the national prefix stripped where what is left is still a viable number (null
         when it would refuse to parse them)."""
-        frame = national.to_frame("_national").lazy()
-        return self._after_calling_code(frame, "_national").alias(national.name)
+        read = _Read(national, self._general(national))
+        return self._after_calling_code(read).alias(national.name)
 
-    def _after_calling_code(self, frame: pl.LazyFrame, src: str) -> pl.Series:
-        """`after_calling_code` of column `src`, collected."""
-        frame = self._strip_national_prefix(frame, src, "_stripped")
-        national, stripped = pl.col(src), pl.col("_stripped")
-        refused = self.rules.length_expr(stripped).is_in(["short", "local", "invalid"])
-        frame = frame.with_columns(
-            pl.when(refused).then(national).otherwise(stripped).alias("_kept")
-        )
-        n = pl.col("_kept").str.len_bytes()
-        nsn = pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(pl.col("_kept"))
-        return frame.select(nsn.alias("nsn")).collect().to_series()
+    def _after_calling_code(self, national: _Read) -> pl.Series:
+        """`after_calling_code` of a number whose general match is known."""
+        stripped = self._strip_national_prefix(national.text, national.general).text
+        refused = self.rules.refused_length(stripped.str.len_bytes())
+        kept = national.text.zip_with(refused, stripped)
+        n = kept.str.len_bytes()
+        return kept.zip_with(((n >= _MIN_NSN) & (n <= _MAX_NSN)).fill_null(False), _none(kept))
 
     def is_valid(self, nsn: pl.Series) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
-        (by leading digits, or by a valid type) must find it valid. Each step only looks at
-        the numbers no earlier region claimed; a run of regions that claim by leading digits
-        (23 of North America's 25) is one step, its first match deciding the region."""
+        (by leading digits, or by a valid type) must find it valid. The first step reads the
+        whole column as it is (a null number claims nothing); each later one only the numbers
+        no earlier region claimed. A run of regions that claim by leading digits (23 of North
+        America's 25) is one step, its first match deciding the region."""
         valid = _false(nsn)
-        open_ = nsn.is_not_null().arg_true()
-        for run in _runs(self.regions):
-            if open_.len() == 0:
+        open_ = nsn.is_not_null()
+        for step, run in enumerate(_runs(self.regions)):
+            at = open_.arg_true() if step else None
+            if at is not None and at.len() == 0:
                 break
-            x = nsn.gather(open_)
+            x = nsn if at is None else nsn.gather(at)
             if run[0].leading_digits is None:
-                claims = run[0].is_valid_type(x)
-                valid = valid.scatter(open_.filter(claims), True)
-                open_ = open_.filter(~claims)
-                continue
-            # Claimed by its leading digits: valid only if this region's types say so.
-            claimer = _first_claimer(x, run)
-            for i in claimer.drop_nulls().unique().to_list():
-                claimed = open_.filter((claimer == i).fill_null(False))
-                typed = run[i].is_valid_type(nsn.gather(claimed))
-                valid = valid.scatter(claimed.filter(typed), True)
-            open_ = open_.filter(claimer.is_null())
+                claims = typed = run[0].is_valid_type(x)
+            else:
+                # Claimed by its leading digits: valid only if this region's types say so.
+                claimer = _first_claimer(x, run)
+                claims, typed = claimer.is_not_null(), _false(x)
+                for i in claimer.drop_nulls().unique().to_list():
+                    mine = (claimer == i).fill_null(False)
+                    typed = typed.scatter(mine.arg_true(), run[i].is_valid_type(x.filter(mine)))
+            if at is None:
+                valid, open_ = valid | typed, open_ & ~claims
+            else:
+                valid = valid.scatter(at.filter(typed), True)
+                open_ = open_.scatter(at.filter(claims), False)
         return valid
 
     def is_possible(self, nsn: pl.Series) -> pl.Series:
         """`is_possible_number_with_reason(...) == IS_POSSIBLE` (local-only lengths are not
         enough: Listrak needs a number it can reach from anywhere)."""
-        return (self.rules.length(nsn) == "possible").fill_null(False)
+        return self.rules.possible_length(nsn.str.len_bytes())
 
     def accepts(self, nsn: pl.Series, validation: PhoneValidation) -> pl.Series:
         """What the project's `phone_validation` setting accepts: valid, or merely possible."""
