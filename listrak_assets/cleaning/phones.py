@@ -11,6 +11,7 @@ code's region has a plan take a vectorised path that applies the library's own m
 from __future__ import annotations
 
 import traceback
+from typing import NamedTuple
 
 import phonenumbers
 import polars as pl
@@ -27,6 +28,8 @@ REASON = "invalid_phone"
 # number" cut (`/ x`) can't apply.
 _EXTENSION = r"^(\+?[0-9 ().\-/]*[0-9]) *[xX] ?[0-9]{1,9}$"
 _MAX_INPUT = 250  # the library refuses longer text before it looks for an extension
+# Digits alone, as `PLAIN` takes them: plain, and no extension.
+_DIGITS = r"^[0-9]{1,250}$"
 
 
 def library_e164(text: str, region: str, validation: PhoneValidation = "valid") -> str | None:
@@ -65,25 +68,51 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
     """The vectorised path, text by text: E.164 digits, "" where it rejects, null where
     it leaves the text to the library."""
     out = _nulls(texts)
-    texts = _without_extension(texts)
-    digits = texts.str.replace_all(r"[^0-9]", "")
+    read = _read(texts)
     plan = region_plan(region)
     if plan is not None:
-        covered = (texts.str.contains(PLAIN).fill_null(False) & plan.covers(digits)).arg_true()
-        if covered.len():
-            nsn = plan.national_number(digits.gather(covered))
+        covered = read.plain & plan.covers(read.digits)
+        if covered.any():
+            nsn = plan.national_number(read.digits.filter(covered))
             ok = plan.accepts(nsn, validation)
             e164 = pl.select(
                 pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
             ).to_series()
-            out = out.scatter(covered, e164)
+            out = out.scatter(covered.arg_true(), e164)
     # A number the plan covered is neither `+` nor after an exit code: only the rest (a
     # tenth of a typical export) is read for a calling code.
     rest = out.is_null().arg_true()
     if rest.len() == 0:
         return out
-    abroad = _international(texts.gather(rest), digits.gather(rest), region, validation)
+    abroad = _international(read.gather(rest), region, validation)
     return out.scatter(rest, abroad)
+
+
+class _Texts(NamedTuple):
+    """What the steps read of each text: its digits (the extension left out), and whether
+    it is a plain number (`PLAIN`) or a `+` one (`INTERNATIONAL`)."""
+
+    digits: pl.Series
+    plain: pl.Series
+    plus: pl.Series
+
+    def gather(self, at: pl.Series) -> _Texts:
+        return _Texts(self.digits.gather(at), self.plain.gather(at), self.plus.gather(at))
+
+
+def _read(texts: pl.Series) -> _Texts:
+    """`_Texts` of each text. Most are ASCII digits alone (`17175559636`): their own digits,
+    plain, no extension. One test finds them; the regex steps read only the others."""
+    simple = texts.str.contains(_DIGITS).fill_null(False)
+    others = (~simple).arg_true()
+    if others.len() == 0:
+        return _Texts(texts, simple, ~simple)
+    odd = _without_extension(texts.gather(others))
+    return _Texts(
+        texts.clone().scatter(others, odd.str.replace_all(r"[^0-9]", "")),
+        simple.clone().scatter(others, odd.str.contains(PLAIN).fill_null(False)),
+        (~simple).scatter(others, odd.str.contains(INTERNATIONAL).fill_null(False)),
+    )
 
 
 def _without_extension(texts: pl.Series) -> pl.Series:
@@ -96,11 +125,12 @@ def _without_extension(texts: pl.Series) -> pl.Series:
     return pl.select(pl.when(viable).then(number).otherwise(texts)).to_series().alias(texts.name)
 
 
-def _after_exit_code(texts: pl.Series, digits: pl.Series, region: str) -> pl.Series:
+def _after_exit_code(read: _Texts, region: str) -> pl.Series:
     """The digits after the default region's international prefix (`011 44 20 7946 0958`
     from the US), where the library reads a calling code next as after `+`: a plain number
     whose digits start with that prefix. Null elsewhere. (The library does not strip the
     prefix when a 0 follows; no calling code starts with 0, so those stay with it.)"""
+    digits = read.digits
     none = _nulls(digits)
     meta = PhoneMetadata.metadata_for_region(region)
     if meta is None or not meta.international_prefix:
@@ -110,21 +140,19 @@ def _after_exit_code(texts: pl.Series, digits: pl.Series, region: str) -> pl.Ser
     except pl.exceptions.ComputeError:
         return none  # a pattern polars can't compile: the library decides
     rest = digits.str.slice(exit_code.str.len_bytes().fill_null(0))
-    read = texts.str.contains(PLAIN).fill_null(False) & (exit_code.str.len_bytes() > 0)
-    return pl.select(pl.when(read.fill_null(False)).then(rest)).to_series()
+    after = read.plain & (exit_code.str.len_bytes() > 0)
+    return pl.select(pl.when(after.fill_null(False)).then(rest)).to_series()
 
 
-def _international(
-    texts: pl.Series, digits: pl.Series, region: str, validation: PhoneValidation
-) -> pl.Series:
+def _international(read: _Texts, region: str, validation: PhoneValidation) -> pl.Series:
     """`+` or the default region's international prefix, a calling code, then a plain number
     (`+44 (0)20 7946 0958`): whatever the default region, the calling code's main region
     reads the rest, as in the library. Only numbers it accepts are decided here; the rest
     (and regions without a plan) stay null for the library."""
-    out = _nulls(texts)
-    plus = texts.str.contains(INTERNATIONAL).fill_null(False)
+    out = _nulls(read.digits)
+    plus = read.plus
     after = pl.select(
-        pl.when(plus).then(digits).otherwise(_after_exit_code(texts, digits, region))
+        pl.when(plus).then(read.digits).otherwise(_after_exit_code(read, region))
     ).to_series()
     abroad = after.is_not_null().arg_true()
     if abroad.len() == 0:
