@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 from typing import NamedTuple
 
@@ -88,21 +89,31 @@ class _Rules:
 
     def matches_general(self, x: pl.Series) -> pl.Series:
         """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
+        return _on(x, self.general_expr)
+
+    def general_expr(self, x: pl.Expr) -> pl.Expr:
+        """`matches_general` as an expression."""
         if self.general is None:
-            return _false(x)
+            return pl.lit(False)
         return x.str.contains(_full(self.general)).fill_null(False)
 
     def is_valid_type(self, x: pl.Series) -> pl.Series:
         """`_number_type_helper(x) != UNKNOWN`: the general description (lengths and
-        pattern), then any number type."""
-        out = self.matches_general(x)
+        pattern), then any number type. One select: a few thousand numbers of one calling
+        code cost what its steps cost, not what a dozen separate calls cost."""
+        return _on(x, self.valid_type_expr)
+
+    def valid_type_expr(self, x: pl.Expr) -> pl.Expr:
+        """`is_valid_type` as an expression."""
+        n = x.str.len_bytes()
+        out = self.general_expr(x)
         if self.general_lengths:
-            out = out & x.str.len_bytes().is_in(self.general_lengths)
-        any_type = _false(x)
+            out = out & n.is_in(self.general_lengths)
+        any_type = pl.lit(False)
         for lengths, pattern in self.types:
             hit = x.str.contains(_full(pattern)).fill_null(False)
             if lengths:
-                hit = hit & x.str.len_bytes().is_in(lengths)
+                hit = hit & n.is_in(lengths)
             any_type = any_type | hit
         return out & any_type
 
@@ -129,20 +140,28 @@ class _Rules:
             .otherwise(pl.lit("invalid"))
         )
 
-    def possible_length(self, n: pl.Series) -> pl.Series:
-        """`length` is "possible" for numbers with `n` digits (a test on the numbers alone,
-        which costs a tenth of building the words)."""
-        local = n.is_in(self.local_lengths)
-        return (~local & n.is_in(self.general_lengths)).fill_null(False)
+    def possible_expr(self, n: pl.Expr) -> pl.Expr:
+        """`length` is "possible" for numbers with `n` digits: a test on the numbers alone,
+        a tenth of the cost of building the words."""
+        return (~n.is_in(self.local_lengths) & n.is_in(self.general_lengths)).fill_null(False)
 
-    def too_long(self, n: pl.Series) -> pl.Series:
+    def long_expr(self, n: pl.Expr) -> pl.Expr:
         """`length` is "long" for numbers with `n` digits."""
-        local = n.is_in(self.local_lengths)
-        return (~local & (n > max(self.general_lengths))).fill_null(False)
+        return (~n.is_in(self.local_lengths) & (n > max(self.general_lengths))).fill_null(False)
 
-    def refused_length(self, n: pl.Series) -> pl.Series:
+    def refused_expr(self, n: pl.Expr) -> pl.Expr:
         """`length` is "short", "local" or "invalid": neither possible nor long."""
-        return ~self.possible_length(n) & ~self.too_long(n)
+        return ~self.possible_expr(n) & ~self.long_expr(n)
+
+
+def _frame(x: pl.Series, **exprs: pl.Expr) -> pl.DataFrame:
+    """Expressions of a series (column `x`) computed together: one select."""
+    return x.to_frame("x").select(**exprs)
+
+
+def _on(x: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`expr` of a series as one select (a literal answer is repeated for each value)."""
+    return x.to_frame("x").with_columns(expr(pl.col("x")).alias("_out"))["_out"]
 
 
 class _Read(NamedTuple):
@@ -177,36 +196,53 @@ class RegionPlan:
         """`matches_general` of a series (the one regex pass of each step below)."""
         return self.rules.matches_general(x)
 
+    @property
+    def _literal_prefix(self) -> bool:
+        """The national prefix is digits alone (`0`, `1`, `8`) and rewrites nothing: a text
+        test and a cut, no regex."""
+        return bool(self.national_prefix) and self.national_prefix.isdigit() and not self.transform
+
     def _strip_national_prefix(self, x: pl.Series, general: pl.Series) -> _Read:
         """`_maybe_strip_national_prefix_carrier_code`: `x` with the national prefix stripped,
         or rewritten by the transform rule where the pattern's last group took part (Japan's
         `0002...` numbers keep their zeros, Brazil's carrier code goes), unless that leaves a
         number the general pattern (`general`, of `x`) no longer matches. Only the numbers
         that start with the prefix are read further: most have none."""
-        if not self.national_prefix:
+        prefix = self.national_prefix
+        if not prefix:
             return _Read(x, general)
-        if self.national_prefix.isdigit() and self.transform is None:
-            starts = x.str.starts_with(self.national_prefix)  # a literal: no regex
-        else:
-            starts = x.str.contains(f"^(?:{self.national_prefix})")
-        where = (starts & (x.str.len_bytes() > 0)).fill_null(False).arg_true()
+
+        def starts(x: pl.Expr) -> pl.Expr:
+            found = (
+                x.str.starts_with(prefix)
+                if self._literal_prefix
+                else x.str.contains(f"^(?:{prefix})")
+            )
+            return (found & (x.str.len_bytes() > 0)).fill_null(False)
+
+        where = _on(x, starts).arg_true()
         if where.len() == 0:
             return _Read(x, general)
-        sub = x.gather(where)
-        after = self._after_prefix(sub)
-        after_general = self._general(after)
-        strip = ~(general.gather(where) & ~after_general)
+        after = (
+            x.gather(where)
+            .to_frame("x")
+            .lazy()
+            .select(self._after_prefix(pl.col("x")).alias("after"))
+            .with_columns(self.rules.general_expr(pl.col("after")).alias("general"))
+            .collect()
+        )
+        strip = ~(general.gather(where) & ~after["general"])
         at = where.filter(strip)
         return _Read(
-            x.clone().scatter(at, after.filter(strip)),
-            general.clone().scatter(at, after_general.filter(strip)),
+            x.clone().scatter(at, after["after"].filter(strip)),
+            general.clone().scatter(at, after["general"].filter(strip)),
         )
 
-    def _after_prefix(self, x: pl.Series) -> pl.Series:
-        """What is left of numbers that start with the national prefix: the prefix cut off,
-        or the transform rule applied where the pattern's last group took part."""
+    def _after_prefix(self, x: pl.Expr) -> pl.Expr:
+        """What is left of a number that starts with the national prefix: the prefix cut
+        off, or the transform rule applied where the pattern's last group took part."""
         assert self.national_prefix is not None
-        if self.national_prefix.isdigit() and self.transform is None:
+        if self._literal_prefix:
             return x.str.slice(len(self.national_prefix))
         pattern = f"^(?:{self.national_prefix})"
         prefix = x.str.extract(f"^({self.national_prefix})", 0)
@@ -214,7 +250,7 @@ class RegionPlan:
         if self.transform is None:
             return after
         rewrites = x.str.extract(pattern, self.prefix_groups).is_not_null()
-        return x.str.replace(pattern, self.transform).zip_with(rewrites, after)
+        return pl.when(rewrites).then(x.str.replace(pattern, self.transform)).otherwise(after)
 
     def covers(self, digits: pl.Series) -> pl.Series:
         """Digit strings this plan decides: long enough to be viable, and not starting like
@@ -233,16 +269,21 @@ class RegionPlan:
         would refuse to parse them). Whether the general pattern matches is carried along
         with each candidate, so each distinct text is matched against it once."""
         code = self.calling_code
-        general = self._general(digits)
-        national = _Read(digits, general)
-        with_code = digits.str.starts_with(code).fill_null(False)
-        if with_code.any():
-            after_code = digits.str.slice(len(code))
+        d = pl.col("x")
+        first = _frame(
+            digits,
+            general=self.rules.general_expr(d),
+            with_code=d.str.starts_with(code).fill_null(False),
+            long=self.rules.long_expr(d.str.len_bytes()),
+        )
+        national = _Read(digits, first["general"])
+        if first["with_code"].any():
+            after_code = _on(digits, lambda d: d.str.slice(len(code)))
             rest = self._strip_national_prefix(after_code, self._general(after_code))
-            long = self.rules.too_long(digits.str.len_bytes())
-            with_code = with_code & ((~general & rest.general) | long)
+            with_code = first["with_code"] & ((~national.general & rest.general) | first["long"])
             national = _Read(
-                rest.text.zip_with(with_code, digits), rest.general.zip_with(with_code, general)
+                rest.text.zip_with(with_code, digits),
+                rest.general.zip_with(with_code, national.general),
             )
         return self._after_calling_code(national).alias(digits.name)
 
@@ -256,10 +297,12 @@ class RegionPlan:
     def _after_calling_code(self, national: _Read) -> pl.Series:
         """`after_calling_code` of a number whose general match is known."""
         stripped = self._strip_national_prefix(national.text, national.general).text
-        refused = self.rules.refused_length(stripped.str.len_bytes())
-        kept = national.text.zip_with(refused, stripped)
-        n = kept.str.len_bytes()
-        return kept.zip_with(((n >= _MIN_NSN) & (n <= _MAX_NSN)).fill_null(False), _none(kept))
+        frame = pl.DataFrame({"national": national.text, "stripped": stripped}).lazy()
+        refused = self.rules.refused_expr(pl.col("stripped").str.len_bytes())
+        kept = pl.when(refused).then(pl.col("national")).otherwise(pl.col("stripped"))
+        n = pl.col("kept").str.len_bytes()
+        nsn = pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(pl.col("kept"))
+        return frame.with_columns(kept.alias("kept")).select(nsn).collect().to_series()
 
     def is_valid(self, nsn: pl.Series) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
@@ -293,7 +336,7 @@ class RegionPlan:
     def is_possible(self, nsn: pl.Series) -> pl.Series:
         """`is_possible_number_with_reason(...) == IS_POSSIBLE` (local-only lengths are not
         enough: Listrak needs a number it can reach from anywhere)."""
-        return self.rules.possible_length(nsn.str.len_bytes())
+        return _on(nsn, lambda x: self.rules.possible_expr(x.str.len_bytes()))
 
     def accepts(self, nsn: pl.Series, validation: PhoneValidation) -> pl.Series:
         """What the project's `phone_validation` setting accepts: valid, or merely possible."""
