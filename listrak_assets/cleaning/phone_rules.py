@@ -172,9 +172,9 @@ class _Read(NamedTuple):
     general: pl.Series
 
 
-def _none(like: pl.Series) -> pl.Series:
-    """A null for each value of `like`, of its type."""
-    return pl.repeat(None, like.len(), dtype=like.dtype, eager=True)
+def _none(like: pl.Series, n: int | None = None) -> pl.Series:
+    """A null of the type of `like` for each of its values (or `n` of them)."""
+    return pl.repeat(None, like.len() if n is None else n, dtype=like.dtype, eager=True)
 
 
 @dataclass(frozen=True)
@@ -357,13 +357,18 @@ def _runs(regions: tuple[_Rules, ...]) -> list[tuple[_Rules, ...]]:
 
 def _first_claimer(x: pl.Series, run: tuple[_Rules, ...]) -> pl.Series:
     """For each number, the index in `run` of the first region whose leading digits it
-    starts with (null for none), in one pass over the numbers."""
+    starts with (null for none). One pass over the numbers finds those any region claims
+    (most of what reaches a run is claimed by none: North America's invalid numbers); only
+    they are tried region by region, in one more pass."""
+    claimed = x.str.contains(f"^(?:{'|'.join(f'(?:{r.leading_digits})' for r in run)})")
+    at = claimed.fill_null(False).arg_true()
     col = pl.col("x")
     first: pl.Expr = pl.lit(None, dtype=pl.Int32)
     for i, region in reversed(list(enumerate(run))):
         starts = col.str.contains(f"^(?:{region.leading_digits})").fill_null(False)
         first = pl.when(starts).then(pl.lit(i, dtype=pl.Int32)).otherwise(first)
-    return x.to_frame("x").select(first.alias("claimer")).to_series()
+    found = x.gather(at).to_frame("x").select(first.alias("claimer")).to_series()
+    return _none(found, x.len()).scatter(at, found)
 
 
 @cache
