@@ -14,13 +14,15 @@ from dataclasses import replace
 
 import phonenumbers
 import polars as pl
+from phonenumbers import PhoneMetadata, ValidationResult
+from phonenumbers.phonenumberutil import _test_number_length
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listrak_assets.cleaning.phone_rules import _first_claimer, region_plan
+from listrak_assets.cleaning.phone_rules import _first_claimer, _on, _Rules, region_plan
 from listrak_assets.cleaning.phones import fast_e164, library_e164, normalise_phone
-from listrak_assets.formats import E164_PATTERN
+from listrak_assets.formats import E164_PATTERN, PhoneValidation
 
 # Default countries the tests run under: single-region plans, a shared calling code (US:
 # 25 regions), a complex international prefix (AU), national prefix rewrite rules (BR, JP)
@@ -442,3 +444,68 @@ def test_a_run_of_regions_with_leading_digits_is_claimed_in_the_librarys_order()
     assert [phonenumbers.region_code_for_number(phonenumbers.parse("+1" + n)) for n in numbers] == [
         "AG", "AI", None, None, None,
     ]  # fmt: skip
+
+
+# --- the shortcuts of the fast path --------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["US", "DE", "JP", "AU"])
+def test_texts_of_digits_alone_are_read_as_the_library_reads_them(region: str) -> None:
+    """Most texts of an export are digits alone (`17175559636`): the fast path reads them
+    without its regexes for separators, `+` and extensions. Next to them, texts one character
+    off that shape (which the regexes must still read), and the 250 characters the library
+    reads at most."""
+    rng = random.Random(f"digits-{region}")
+    texts = ["1" * 250, "1" * 251, "17175559636" + "0" * 239, "17175559636" + "0" * 240]
+    for _ in range(1500):
+        example = phonenumbers.example_number_for_type(
+            rng.choice(REGIONS), phonenumbers.PhoneNumberType.MOBILE
+        )
+        digits = rng.choice(_formats(example)[3:])  # E.164 without `+`, or national
+        digits = "".join(rng.choice("0123456789") if rng.random() < 0.2 else c for c in digits)
+        digits = rng.choice(["", "", "0", "1", "00", "011", "0011", "8"]) + digits
+        texts.append(digits[: rng.randint(1, len(digits))] if rng.random() < 0.2 else digits)
+        cut = rng.randint(0, len(digits))
+        odd = rng.choice(["+", " ", "-", "x1", " x12", "\uff11", "a", "/", "."])
+        texts.append(digits[:cut] + odd + digits[cut:])
+    assert _disagreements(texts, region) == []
+
+
+# National prefixes of digits alone (`1`, `0`, `8`), cut without a regex: written once or
+# twice, after the calling code, or where cutting one leaves no number the library takes.
+# Indonesia's `0` before `0218...` stays: cut, the rest no longer matches the region's
+# general pattern (seen with `possible`, which asks for a possible length alone).
+_PREFIXED = {
+    ("US", "valid"): ["1 717 555 9636", "11 717 555 9636", "117175559636", "1 (1) 717 555 9636"],
+    ("DE", "valid"): ["030 123456", "0301 23456", "49 030 123456", "4930123456", "0301", "030"],
+    ("RU", "valid"): ["8 912 345 67 89", "78 912 345 67 89", "88123456789", "7 8 812 345 67 89"],
+    ("GB", "valid"): ["020 7946 0958", "440 20 7946 0958", "44 020 7946 0958", "0207 946 095"],
+    ("ID", "possible"): ["00218350123", "0 0218 350 123", "62 0 0218350123", "021 8350 123"],
+}
+
+
+@pytest.mark.parametrize(("region", "validation"), sorted(_PREFIXED))
+def test_a_national_prefix_of_digits_alone_is_cut_as_the_library_cuts_it(
+    region: str, validation: PhoneValidation
+) -> None:
+    texts = _PREFIXED[region, validation]
+    fast = fast_e164(pl.Series(texts), region, validation).to_list()
+    assert None not in fast, fast
+    assert fast == [library_e164(t, region, validation) or "" for t in texts]
+
+
+def test_length_tests_say_what_the_library_says_of_each_length() -> None:
+    """Whether a number's length is possible, too long, or refused (too short, local only,
+    invalid) is tested on its length alone, for every region the library knows."""
+    lengths = pl.Series(list(range(25)), dtype=pl.UInt32)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        meta = PhoneMetadata.metadata_for_region(region)
+        assert meta is not None
+        rules = _Rules.of(meta)
+        said = [_test_number_length("5" * n, meta) for n in range(25)]
+        possible = [r == ValidationResult.IS_POSSIBLE for r in said]
+        long = [r == ValidationResult.TOO_LONG for r in said]
+        assert _on(lengths, rules.possible_expr).to_list() == possible, region
+        assert _on(lengths, rules.long_expr).to_list() == long, region
+        refused = [not (p or g) for p, g in zip(possible, long, strict=True)]
+        assert _on(lengths, rules.refused_expr).to_list() == refused, region
