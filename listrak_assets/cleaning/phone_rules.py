@@ -17,8 +17,8 @@ answer on generated numbers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
@@ -103,10 +103,10 @@ class _Rules:
         code cost what its steps cost, not what a dozen separate calls cost."""
         return _on(x, self.valid_type_expr)
 
-    def valid_type_expr(self, x: pl.Expr) -> pl.Expr:
-        """`is_valid_type` as an expression."""
+    def valid_type_expr(self, x: pl.Expr, general: pl.Expr | None = None) -> pl.Expr:
+        """`is_valid_type` as an expression (`general`: `matches_general`, when known)."""
         n = x.str.len_bytes()
-        out = self.general_expr(x)
+        out = self.general_expr(x) if general is None else general
         if self.general_lengths:
             out = out & n.is_in(self.general_lengths)
         any_type = pl.lit(False)
@@ -264,7 +264,7 @@ class RegionPlan:
                 ok = ok & ~digits.str.contains(f"^(?:{self.international_prefix})")
         return ok.fill_null(False)
 
-    def national_number(self, digits: pl.Series) -> pl.Series:
+    def national_number(self, digits: pl.Series) -> _Read:
         """The national significant number the library parses from `digits` (null when it
         would refuse to parse them). Whether the general pattern matches is carried along
         with each candidate, so each distinct text is matched against it once."""
@@ -285,31 +285,49 @@ class RegionPlan:
                 rest.text.zip_with(with_code, digits),
                 rest.general.zip_with(with_code, national.general),
             )
-        return self._after_calling_code(national).alias(digits.name)
+        nsn = self._after_calling_code(national)
+        return _Read(nsn.text.alias(digits.name), nsn.general)
 
-    def after_calling_code(self, national: pl.Series) -> pl.Series:
+    def after_calling_code(self, national: pl.Series) -> _Read:
         """The national significant number the library keeps of the digits after the calling
         code: the national prefix stripped where what is left is still a viable number (null
         when it would refuse to parse them)."""
-        read = _Read(national, self._general(national))
-        return self._after_calling_code(read).alias(national.name)
+        nsn = self._after_calling_code(_Read(national, self._general(national)))
+        return _Read(nsn.text.alias(national.name), nsn.general)
 
-    def _after_calling_code(self, national: _Read) -> pl.Series:
-        """`after_calling_code` of a number whose general match is known."""
-        stripped = self._strip_national_prefix(national.text, national.general).text
-        frame = pl.DataFrame({"national": national.text, "stripped": stripped}).lazy()
+    def _after_calling_code(self, national: _Read) -> _Read:
+        """`after_calling_code` of a number whose general match is known, with that of the
+        number it keeps (false where none)."""
+        stripped = self._strip_national_prefix(national.text, national.general)
+        frame = pl.DataFrame(
+            {
+                "national": national.text,
+                "national_general": national.general,
+                "stripped": stripped.text,
+                "stripped_general": stripped.general,
+            }
+        ).lazy()
         refused = self.rules.refused_expr(pl.col("stripped").str.len_bytes())
         kept = pl.when(refused).then(pl.col("national")).otherwise(pl.col("stripped"))
+        general = pl.when(refused).then(pl.col("national_general"))
+        frame = frame.with_columns(
+            kept.alias("kept"), general.otherwise(pl.col("stripped_general")).alias("general")
+        )
         n = pl.col("kept").str.len_bytes()
-        nsn = pl.when((n >= _MIN_NSN) & (n <= _MAX_NSN)).then(pl.col("kept"))
-        return frame.with_columns(kept.alias("kept")).select(nsn).collect().to_series()
+        viable = (n >= _MIN_NSN) & (n <= _MAX_NSN)
+        nsn = frame.select(
+            pl.when(viable).then(pl.col("kept")).alias("nsn"),
+            (viable & pl.col("general")).fill_null(False).alias("general"),
+        ).collect()
+        return _Read(nsn["nsn"], nsn["general"])
 
-    def is_valid(self, nsn: pl.Series) -> pl.Series:
+    def is_valid(self, nsn: pl.Series, general: pl.Series | None = None) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
         (by leading digits, or by a valid type) must find it valid. The first step reads the
         whole column as it is (a null number claims nothing); each later one only the numbers
         no earlier region claimed. A run of regions that claim by leading digits (23 of North
-        America's 25) is one step, its first match deciding the region."""
+        America's 25) is one step, its first match deciding the region. `general`, whether
+        the plan's own general pattern matches each number, spares the first step a pass."""
         valid = _false(nsn)
         open_ = nsn.is_not_null()
         for step, run in enumerate(_runs(self.regions)):
@@ -318,7 +336,14 @@ class RegionPlan:
                 break
             x = nsn if at is None else nsn.gather(at)
             if run[0].leading_digits is None:
-                claims = typed = run[0].is_valid_type(x)
+                if at is None and general is not None and run[0] == self.rules:
+                    frame = pl.DataFrame({"x": nsn, "general": general})
+                    typed = frame.select(
+                        self.rules.valid_type_expr(pl.col("x"), pl.col("general"))
+                    ).to_series()
+                else:
+                    typed = run[0].is_valid_type(x)
+                claims = typed
             else:
                 # Claimed by its leading digits: valid only if this region's types say so.
                 claimer = _first_claimer(x, run)
@@ -338,9 +363,11 @@ class RegionPlan:
         enough: Listrak needs a number it can reach from anywhere)."""
         return _on(nsn, lambda x: self.rules.possible_expr(x.str.len_bytes()))
 
-    def accepts(self, nsn: pl.Series, validation: PhoneValidation) -> pl.Series:
+    def accepts(self, nsn: _Read, validation: PhoneValidation) -> pl.Series:
         """What the project's `phone_validation` setting accepts: valid, or merely possible."""
-        return self.is_valid(nsn) if validation == "valid" else self.is_possible(nsn)
+        if validation == "valid":
+            return self.is_valid(nsn.text, nsn.general)
+        return self.is_possible(nsn.text)
 
 
 def _runs(regions: tuple[_Rules, ...]) -> list[tuple[_Rules, ...]]:
@@ -403,7 +430,7 @@ def region_plan(region: str) -> RegionPlan | None:
     )
     try:  # every pattern must compile in polars' regex engine, or no fast path
         probe = pl.Series(["2025550123"])
-        plan.is_valid(plan.national_number(probe))
+        plan.is_valid(plan.national_number(probe).text)
         plan.covers(probe)
     except pl.exceptions.ComputeError:
         return None

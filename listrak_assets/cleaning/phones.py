@@ -74,9 +74,9 @@ def fast_e164(texts: pl.Series, region: str, validation: PhoneValidation = "vali
         covered = read.plain & plan.covers(read.digits)
         if covered.any():
             nsn = plan.national_number(read.digits.filter(covered))
-            ok = plan.accepts(nsn, validation)
+            ok = plan.accepts(nsn, validation) & nsn.text.is_not_null()
             e164 = pl.select(
-                pl.when(ok & nsn.is_not_null()).then(plan.calling_code + nsn).otherwise(pl.lit(""))
+                pl.when(ok).then(plan.calling_code + nsn.text).otherwise(pl.lit(""))
             ).to_series()
             out = out.scatter(covered.arg_true(), e164)
     # A number the plan covered is neither `+` nor after an exit code: only the rest (a
@@ -167,8 +167,8 @@ def _international(read: _Texts, region: str, validation: PhoneValidation) -> pl
             continue
         mine = (codes == code).fill_null(False)
         nsn = plan.after_calling_code(numbers.filter(mine).str.slice(len(code)))
-        ok = plan.accepts(nsn, validation)
-        e164 = pl.select(pl.when(ok & nsn.is_not_null()).then(code + nsn)).to_series()
+        ok = plan.accepts(nsn, validation) & nsn.text.is_not_null()
+        e164 = pl.select(pl.when(ok).then(code + nsn.text)).to_series()
         accepted = e164.is_not_null()
         out = out.scatter(abroad.filter(mine).filter(accepted), e164.filter(accepted))
     return out
