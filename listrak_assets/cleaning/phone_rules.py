@@ -172,6 +172,28 @@ class _Read(NamedTuple):
     general: pl.Series
 
 
+class _Stripped(NamedTuple):
+    """Where a national prefix is stripped: the positions, what is left there, and whether
+    the general pattern matches that."""
+
+    at: pl.Series
+    text: pl.Series
+    general: pl.Series
+
+    @staticmethod
+    def nowhere(text: pl.Series, general: pl.Series) -> _Stripped:
+        return _Stripped(pl.Series(dtype=pl.get_index_type()), text.clear(), general.clear())
+
+    def applied(self, read: _Read) -> _Read:
+        """`read` with these numbers in their places (as it is when there are none)."""
+        if self.at.len() == 0:
+            return read
+        return _Read(
+            read.text.clone().scatter(self.at, self.text),
+            read.general.clone().scatter(self.at, self.general),
+        )
+
+
 def _none(like: pl.Series, n: int | None = None) -> pl.Series:
     """A null of the type of `like` for each of its values (or `n` of them)."""
     return pl.repeat(None, like.len() if n is None else n, dtype=like.dtype, eager=True)
@@ -202,15 +224,15 @@ class RegionPlan:
         test and a cut, no regex."""
         return bool(self.national_prefix) and self.national_prefix.isdigit() and not self.transform
 
-    def _strip_national_prefix(self, x: pl.Series, general: pl.Series) -> _Read:
-        """`_maybe_strip_national_prefix_carrier_code`: `x` with the national prefix stripped,
-        or rewritten by the transform rule where the pattern's last group took part (Japan's
+    def _strip_national_prefix(self, x: pl.Series, general: pl.Series) -> _Stripped:
+        """`_maybe_strip_national_prefix_carrier_code`: where `x` loses the national prefix,
+        or is rewritten by the transform rule where the pattern's last group took part (Japan's
         `0002...` numbers keep their zeros, Brazil's carrier code goes), unless that leaves a
         number the general pattern (`general`, of `x`) no longer matches. Only the numbers
         that start with the prefix are read further: most have none."""
         prefix = self.national_prefix
         if not prefix:
-            return _Read(x, general)
+            return _Stripped.nowhere(x, general)
 
         def starts(x: pl.Expr) -> pl.Expr:
             found = (
@@ -222,7 +244,7 @@ class RegionPlan:
 
         where = _on(x, starts).arg_true()
         if where.len() == 0:
-            return _Read(x, general)
+            return _Stripped.nowhere(x, general)
         after = (
             x.gather(where)
             .to_frame("x")
@@ -232,10 +254,8 @@ class RegionPlan:
             .collect()
         )
         strip = ~(general.gather(where) & ~after["general"])
-        at = where.filter(strip)
-        return _Read(
-            x.clone().scatter(at, after["after"].filter(strip)),
-            general.clone().scatter(at, after["general"].filter(strip)),
+        return _Stripped(
+            where.filter(strip), after["after"].filter(strip), after["general"].filter(strip)
         )
 
     def _after_prefix(self, x: pl.Expr) -> pl.Expr:
@@ -279,7 +299,8 @@ class RegionPlan:
         national = _Read(digits, first["general"])
         if first["with_code"].any():
             after_code = _on(digits, lambda d: d.str.slice(len(code)))
-            rest = self._strip_national_prefix(after_code, self._general(after_code))
+            rest = _Read(after_code, self._general(after_code))
+            rest = self._strip_national_prefix(*rest).applied(rest)
             with_code = first["with_code"] & ((~national.general & rest.general) | first["long"])
             national = _Read(
                 rest.text.zip_with(with_code, digits),
@@ -298,28 +319,17 @@ class RegionPlan:
     def _after_calling_code(self, national: _Read) -> _Read:
         """`after_calling_code` of a number whose general match is known, with that of the
         number it keeps (false where none)."""
-        stripped = self._strip_national_prefix(national.text, national.general)
-        frame = pl.DataFrame(
-            {
-                "national": national.text,
-                "national_general": national.general,
-                "stripped": stripped.text,
-                "stripped_general": stripped.general,
-            }
-        ).lazy()
-        refused = self.rules.refused_expr(pl.col("stripped").str.len_bytes())
-        kept = pl.when(refused).then(pl.col("national")).otherwise(pl.col("stripped"))
-        general = pl.when(refused).then(pl.col("national_general"))
-        frame = frame.with_columns(
-            kept.alias("kept"), general.otherwise(pl.col("stripped_general")).alias("general")
-        )
-        n = pl.col("kept").str.len_bytes()
-        viable = (n >= _MIN_NSN) & (n <= _MAX_NSN)
-        nsn = frame.select(
-            pl.when(viable).then(pl.col("kept")).alias("nsn"),
-            (viable & pl.col("general")).fill_null(False).alias("general"),
-        ).collect()
-        return _Read(nsn["nsn"], nsn["general"])
+        stripped = self._strip_national_prefix(*national)
+        # Where nothing was stripped the library keeps `national` as it is; elsewhere what
+        # is left, unless its length is refused.
+        keep = ~_on(stripped.text, lambda x: self.rules.refused_expr(x.str.len_bytes()))
+        kept = _Stripped(*(part.filter(keep) for part in stripped)).applied(national)
+        n = kept.text.str.len_bytes()
+        unviable = ((n < _MIN_NSN) | (n > _MAX_NSN)).fill_null(False)
+        if not unviable.any():
+            return _Read(kept.text, kept.general & kept.text.is_not_null())
+        text = kept.text.clone().scatter(unviable.arg_true(), None)
+        return _Read(text, kept.general & ~unviable & kept.text.is_not_null())
 
     def is_valid(self, nsn: pl.Series, general: pl.Series | None = None) -> pl.Series:
         """`is_valid_number`: the first region of the calling code that claims the number
