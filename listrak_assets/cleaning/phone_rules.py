@@ -222,7 +222,8 @@ class RegionPlan:
     def _literal_prefix(self) -> bool:
         """The national prefix is digits alone (`0`, `1`, `8`) and rewrites nothing: a text
         test and a cut, no regex."""
-        return bool(self.national_prefix) and self.national_prefix.isdigit() and not self.transform
+        prefix = self.national_prefix
+        return prefix is not None and prefix.isdigit() and self.transform is None
 
     def _strip_national_prefix(self, x: pl.Series, general: pl.Series) -> _Stripped:
         """`_maybe_strip_national_prefix_carrier_code`: where `x` loses the national prefix,
