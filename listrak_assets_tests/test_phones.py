@@ -14,11 +14,11 @@ from dataclasses import replace
 
 import phonenumbers
 import polars as pl
-from phonenumbers import PhoneMetadata, ValidationResult
-from phonenumbers.phonenumberutil import _test_number_length
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata, ValidationResult
+from phonenumbers.phonenumberutil import _test_number_length
 
 from listrak_assets.cleaning.phone_rules import _first_claimer, _on, _Rules, region_plan
 from listrak_assets.cleaning.phones import fast_e164, library_e164, normalise_phone
@@ -505,7 +505,7 @@ def test_length_tests_say_what_the_library_says_of_each_length() -> None:
         said = [_test_number_length("5" * n, meta) for n in range(25)]
         possible = [r == ValidationResult.IS_POSSIBLE for r in said]
         long = [r == ValidationResult.TOO_LONG for r in said]
-        assert _on(lengths, rules.possible_expr).to_list() == possible, region
-        assert _on(lengths, rules.long_expr).to_list() == long, region
+        assert _on(lengths, rules.possible_expr(pl.col("x"))).to_list() == possible, region
+        assert _on(lengths, rules.long_expr(pl.col("x"))).to_list() == long, region
         refused = [not (p or g) for p, g in zip(possible, long, strict=True)]
-        assert _on(lengths, rules.refused_expr).to_list() == refused, region
+        assert _on(lengths, rules.refused_expr(pl.col("x"))).to_list() == refused, region

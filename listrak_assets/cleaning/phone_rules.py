@@ -17,9 +17,8 @@ answer on generated numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import NamedTuple
 
 import phonenumbers
@@ -89,7 +88,35 @@ class _Rules:
 
     def matches_general(self, x: pl.Series) -> pl.Series:
         """`_match_national_number(x, general_desc)`: the pattern alone, no lengths."""
-        return _on(x, self.general_expr)
+        return _on(x, self.general_test)
+
+    # The tests as expressions over a column `x`, built once: building one costs about what
+    # running it over the few thousand numbers of one calling code costs.
+
+    @cached_property
+    def general_test(self) -> pl.Expr:
+        """`matches_general` of column `x`."""
+        return self.general_expr(pl.col("x"))
+
+    @cached_property
+    def valid_type_test(self) -> pl.Expr:
+        """`is_valid_type` of column `x`."""
+        return self.valid_type_expr(pl.col("x"))
+
+    @cached_property
+    def valid_type_given_general_test(self) -> pl.Expr:
+        """`is_valid_type` of column `x`, whose general match is column `general`."""
+        return self.valid_type_expr(pl.col("x"), pl.col("general"))
+
+    @cached_property
+    def refused_test(self) -> pl.Expr:
+        """`refused_expr` of the length of column `x`."""
+        return self.refused_expr(pl.col("x").str.len_bytes())
+
+    @cached_property
+    def possible_test(self) -> pl.Expr:
+        """`possible_expr` of the length of column `x`."""
+        return self.possible_expr(pl.col("x").str.len_bytes())
 
     def general_expr(self, x: pl.Expr) -> pl.Expr:
         """`matches_general` as an expression."""
@@ -101,7 +128,7 @@ class _Rules:
         """`_number_type_helper(x) != UNKNOWN`: the general description (lengths and
         pattern), then any number type. One select: a few thousand numbers of one calling
         code cost what its steps cost, not what a dozen separate calls cost."""
-        return _on(x, self.valid_type_expr)
+        return _on(x, self.valid_type_test)
 
     def valid_type_expr(self, x: pl.Expr, general: pl.Expr | None = None) -> pl.Expr:
         """`is_valid_type` as an expression (`general`: `matches_general`, when known)."""
@@ -159,9 +186,10 @@ def _frame(x: pl.Series, **exprs: pl.Expr) -> pl.DataFrame:
     return x.to_frame("x").select(**exprs)
 
 
-def _on(x: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
-    """`expr` of a series as one select (a literal answer is repeated for each value)."""
-    return x.to_frame("x").with_columns(expr(pl.col("x")).alias("_out"))["_out"]
+def _on(x: pl.Series, expr: pl.Expr) -> pl.Series:
+    """`expr` of a series (column `x`) as one select (a literal answer is repeated for each
+    value)."""
+    return x.to_frame("x").with_columns(expr.alias("_out"))["_out"]
 
 
 class _Read(NamedTuple):
@@ -231,38 +259,42 @@ class RegionPlan:
         `0002...` numbers keep their zeros, Brazil's carrier code goes), unless that leaves a
         number the general pattern (`general`, of `x`) no longer matches. Only the numbers
         that start with the prefix are read further: most have none."""
-        prefix = self.national_prefix
-        if not prefix:
+        if not self.national_prefix:
             return _Stripped.nowhere(x, general)
-
-        def starts(x: pl.Expr) -> pl.Expr:
-            found = (
-                x.str.starts_with(prefix)
-                if self._literal_prefix
-                else x.str.contains(f"^(?:{prefix})")
-            )
-            return (found & (x.str.len_bytes() > 0)).fill_null(False)
-
-        where = _on(x, starts).arg_true()
+        where = _on(x, self._prefix_test).arg_true()
         if where.len() == 0:
             return _Stripped.nowhere(x, general)
         after = (
             x.gather(where)
             .to_frame("x")
             .lazy()
-            .select(self._after_prefix(pl.col("x")).alias("after"))
-            .with_columns(self.rules.general_expr(pl.col("after")).alias("general"))
+            .select(self._after_prefix.alias("x"))
+            .with_columns(general=self.rules.general_test)
             .collect()
         )
         strip = ~(general.gather(where) & ~after["general"])
         return _Stripped(
-            where.filter(strip), after["after"].filter(strip), after["general"].filter(strip)
+            where.filter(strip), after["x"].filter(strip), after["general"].filter(strip)
         )
 
-    def _after_prefix(self, x: pl.Expr) -> pl.Expr:
-        """What is left of a number that starts with the national prefix: the prefix cut
-        off, or the transform rule applied where the pattern's last group took part."""
+    @cached_property
+    def _prefix_test(self) -> pl.Expr:
+        """Column `x` starts with the national prefix (and is not empty)."""
         assert self.national_prefix is not None
+        x = pl.col("x")
+        if self._literal_prefix:
+            found = x.str.starts_with(self.national_prefix)
+        else:
+            found = x.str.contains(f"^(?:{self.national_prefix})")
+        return (found & (x.str.len_bytes() > 0)).fill_null(False)
+
+    @cached_property
+    def _after_prefix(self) -> pl.Expr:
+        """What is left of numbers (column `x`) that start with the national prefix: the
+        prefix cut off, or the transform rule applied where the pattern's last group took
+        part."""
+        assert self.national_prefix is not None
+        x = pl.col("x")
         if self._literal_prefix:
             return x.str.slice(len(self.national_prefix))
         pattern = f"^(?:{self.national_prefix})"
@@ -299,7 +331,7 @@ class RegionPlan:
         )
         national = _Read(digits, first["general"])
         if first["with_code"].any():
-            after_code = _on(digits, lambda d: d.str.slice(len(code)))
+            after_code = _on(digits, d.str.slice(len(code)))
             rest = _Read(after_code, self._general(after_code))
             rest = self._strip_national_prefix(*rest).applied(rest)
             with_code = first["with_code"] & ((~national.general & rest.general) | first["long"])
@@ -323,7 +355,7 @@ class RegionPlan:
         stripped = self._strip_national_prefix(*national)
         # Where nothing was stripped the library keeps `national` as it is; elsewhere what
         # is left, unless its length is refused.
-        keep = ~_on(stripped.text, lambda x: self.rules.refused_expr(x.str.len_bytes()))
+        keep = ~_on(stripped.text, self.rules.refused_test)
         kept = _Stripped(*(part.filter(keep) for part in stripped)).applied(national)
         n = kept.text.str.len_bytes()
         unviable = ((n < _MIN_NSN) | (n > _MAX_NSN)).fill_null(False)
@@ -349,9 +381,7 @@ class RegionPlan:
             if run[0].leading_digits is None:
                 if at is None and general is not None and run[0] == self.rules:
                     frame = pl.DataFrame({"x": nsn, "general": general})
-                    typed = frame.select(
-                        self.rules.valid_type_expr(pl.col("x"), pl.col("general"))
-                    ).to_series()
+                    typed = frame.select(self.rules.valid_type_given_general_test).to_series()
                 else:
                     typed = run[0].is_valid_type(x)
                 claims = typed
@@ -372,7 +402,7 @@ class RegionPlan:
     def is_possible(self, nsn: pl.Series) -> pl.Series:
         """`is_possible_number_with_reason(...) == IS_POSSIBLE` (local-only lengths are not
         enough: Listrak needs a number it can reach from anywhere)."""
-        return _on(nsn, lambda x: self.rules.possible_expr(x.str.len_bytes()))
+        return _on(nsn, self.rules.possible_test)
 
     def accepts(self, nsn: _Read, validation: PhoneValidation) -> pl.Series:
         """What the project's `phone_validation` setting accepts: valid, or merely possible."""
@@ -398,15 +428,23 @@ def _first_claimer(x: pl.Series, run: tuple[_Rules, ...]) -> pl.Series:
     starts with (null for none). One pass over the numbers finds those any region claims
     (most of what reaches a run is claimed by none: North America's invalid numbers); only
     they are tried region by region, in one more pass."""
-    claimed = x.str.contains(f"^(?:{'|'.join(f'(?:{r.leading_digits})' for r in run)})")
-    at = claimed.fill_null(False).arg_true()
+    claimed, first = _claimer_tests(run)
+    at = _on(x, claimed).arg_true()
+    found = _on(x.gather(at), first)
+    return _none(found, x.len()).scatter(at, found)
+
+
+@cache
+def _claimer_tests(run: tuple[_Rules, ...]) -> tuple[pl.Expr, pl.Expr]:
+    """For `_first_claimer`, over column `x`: whether any region of the run claims each
+    number, and the index of the first that does. Built once per run."""
     col = pl.col("x")
+    claimed = col.str.contains(f"^(?:{'|'.join(f'(?:{r.leading_digits})' for r in run)})")
     first: pl.Expr = pl.lit(None, dtype=pl.Int32)
     for i, region in reversed(list(enumerate(run))):
         starts = col.str.contains(f"^(?:{region.leading_digits})").fill_null(False)
         first = pl.when(starts).then(pl.lit(i, dtype=pl.Int32)).otherwise(first)
-    found = x.gather(at).to_frame("x").select(first.alias("claimer")).to_series()
-    return _none(found, x.len()).scatter(at, found)
+    return claimed.fill_null(False), first
 
 
 @cache
