@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import polars as pl
+
+from listrak_assets.defs.checks import _orphans
 from listrak_assets_tests.conftest import Workspace, check_results
 
 
@@ -47,3 +50,18 @@ def test_consistent_tables_pass(workspace: Workspace) -> None:
     result = workspace.materialize()
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_orphans_count_each_child_row_once_whatever_the_parents_repeat() -> None:
+    """A parent key that repeats (orders of several days stacked) neither hides an orphan nor
+    counts a child row twice; a child without a key is no orphan."""
+    parent = pl.LazyFrame({"ordernumber": ["1", "1", "2", "2", "2", None]})
+    child = pl.LazyFrame(
+        {"ordernumber": ["1", "1", "3", "3", "4", None], "sku": ["a", "b", "c", "d", "e", "f"]}
+    )
+    result = _orphans(child, parent, "ordernumber", "order items point at an unknown order", "sku")
+    assert not result.passed
+    assert result.metadata["orphans"].value == 3
+    assert result.metadata["rows"].value == 6
+    assert result.metadata["examples"].value == ["c", "d", "e"]
+    assert result.description == "3 of 6 order items point at an unknown order"

@@ -16,12 +16,13 @@ def _orphans(
     child: pl.LazyFrame, parent: pl.LazyFrame, on: str, what: str, column: str
 ) -> dg.AssetCheckResult:
     """Rows of `child` whose `on` is not in `parent`, reported by `column`. The tables are
-    scanned, and only these columns read: neither table is ever whole in memory."""
-    parents = parent.select(on).unique()
+    scanned, and only these columns read: neither table is ever whole in memory. The parent
+    keys are not made unique first: an anti join keeps or drops each child row once whatever
+    the repeats, and hashing the keys for `unique` cost a third of the check."""
     orphans = (
         child.select(list(dict.fromkeys((on, column))))
         .filter(pl.col(on).is_not_null())
-        .join(parents, on=on, how="anti", maintain_order="left")
+        .join(parent.select(on), on=on, how="anti", maintain_order="left")
     )
     total, count, examples = pl.collect_all(
         [
