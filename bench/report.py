@@ -16,6 +16,19 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.2f} GB"
 
 
+def _stored(run: dict[str, Any]) -> str:
+    """How much of the raw and clean steps went to storing their tables (results written
+    before this was measured have none)."""
+    stored = run.get("stored")
+    if not stored:
+        return ""
+    parts = [
+        f"{layer} steps {s['steps']:.2f} s, of which {s['writing']:.2f} s storing tables"
+        for layer, s in stored.items()
+    ]
+    return f"Storing outputs (the Parquet write and its materialization): {'; '.join(parts)}. "
+
+
 def markdown(r: dict[str, Any], verdicts: list[Verdict]) -> str:
     m = r["machine"]
     out = [
@@ -72,6 +85,7 @@ def markdown(r: dict[str, Any], verdicts: list[Verdict]) -> str:
             "",
             f"Project: the Dagster run's own duration; per table its raw and clean steps. "
             f"Steps outside the tables (checks across tables): {run['other_steps']:.2f} s. "
+            f"{_stored(run)}"
             f"Definitions load (imports and build) {run['definitions_load']:.2f} s, process "
             f"wall time {run['wall']:.1f} s (interpreter start included). Peak RSS of the "
             f"process tree: floor {_gb(floor['peak_rss'])}, project {_gb(run['peak_rss'])}.",

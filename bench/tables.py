@@ -127,7 +127,7 @@ def pipeline(inbox: str, work: str) -> dict[str, Any]:
             dg.execute_job(job, instance, run_config=QUIET, raise_on_error=False) as result,
         ):
             stats = instance.get_run_stats(result.run_id)
-            steps = step_seconds(instance, result.run_id)
+            steps, stored = step_seconds(instance, result.run_id)
             success = result.success
             materializations = len(result.get_asset_materialization_events())
     per_table = {
@@ -140,23 +140,44 @@ def pipeline(inbox: str, work: str) -> dict[str, Any]:
         "steps": steps,
         "per_table": per_table,
         "other_steps": sum(steps.values()) - sum(per_table.values()),
+        # The raw and the clean steps' time, and the part of it spent storing their tables.
+        "stored": {
+            layer: {
+                "steps": sum(steps[k] for k in keys),
+                "writing": sum(stored[k] for k in keys),
+            }
+            for layer in ("raw", "clean")
+            if (keys := [k for k in steps if re.fullmatch(f"{layer}_+({'|'.join(FILES)})", k)])
+        },
         "materializations": materializations,
     }
 
 
-def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
-    """Each step's duration, from its start and end events in the run's event log."""
+def step_seconds(instance: Any, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Each step's duration, from its start and end events in the run's event log; and the
+    part of it spent storing its outputs: from each output's STEP_OUTPUT event to its
+    HANDLED_OUTPUT (the IO manager's write and the materialization it records)."""
     import dagster as dg
 
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
+    yielded: dict[tuple[str, str], float] = {}
+    stored: dict[str, float] = {}
     ended = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
-        if event is None or entry.step_key is None:
+        step = entry.step_key
+        if event is None or step is None:
             continue
         if event.event_type == dg.DagsterEventType.STEP_START:
-            starts[entry.step_key] = entry.timestamp
+            starts[step] = entry.timestamp
         elif event.event_type in ended:
-            ends[entry.step_key] = entry.timestamp
-    return {k: ends[k] - starts[k] for k in starts if k in ends}
+            ends[step] = entry.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_OUTPUT:
+            yielded[step, event.step_output_data.output_name] = entry.timestamp
+        elif event.event_type == dg.DagsterEventType.HANDLED_OUTPUT:
+            began = yielded.get((step, event.event_specific_data.output_name))
+            if began is not None:
+                stored[step] = stored.get(step, 0.0) + entry.timestamp - began
+    durations = {k: ends[k] - starts[k] for k in starts if k in ends}
+    return durations, {k: stored.get(k, 0.0) for k in durations}

@@ -54,6 +54,11 @@ def test_bench_writes_every_target_as_pass_miss_or_na(tmp_path: Path) -> None:
     # The stages not asked for were not run; the ones asked for were, each in its process.
     assert "sftp" not in report and "reruns" not in report
     assert report["pipeline"]["success"] and report["pipeline"]["peak_rss"] > 0
+    # Of the raw and clean steps' time, the part spent storing tables: a share of each.
+    stored = report["pipeline"]["stored"]
+    assert set(stored) == {"raw", "clean"}
+    assert all(0 < s["writing"] < s["steps"] for s in stored.values())
+    assert "of which" in md.read_text() and "storing tables" in md.read_text()
     assert report["email"]["emulator_matches"]
     v = report["validation"]
     assert len(v["pandera_rounds"]) == len(v["bare_polars_rounds"]) == v["rounds"] == ROUNDS
