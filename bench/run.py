@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -109,7 +110,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "generate", inbox=str(inbox), customers=args.customers, seed=args.seed
         )
         r["floor"] = stage("floor", inbox=str(inbox), out=str(work / "floor"))
-        r["pipeline"] = stage("pipeline", inbox=str(inbox), work=str(work / "project"))
+        r["pipeline"] = stage("pipeline", inbox=str(inbox), work=_fresh(work / "project"))
     if "validation" in only:
         clean = work / "project" / "warehouse" / "clean" / "customers.parquet"
         r["validation"] = stage("validation", clean=str(clean), raw=str(inbox / "customers.csv"))
@@ -124,9 +125,16 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if "reruns" in only:
         sample = REPO / "data" / "inbox"
         r["reruns"] = stage(
-            "reruns", sample=str(sample), work=str(work / "reruns"), churn=args.churn
+            "reruns", sample=str(sample), work=_fresh(work / "reruns"), churn=args.churn
         )
     return r
+
+
+def _fresh(folder: Path) -> str:
+    """A stage's own folder, emptied: with `--work` reused, a stage starts as in a new folder
+    (a first run is a first run, and no table stored by the last benchmark is kept)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return str(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

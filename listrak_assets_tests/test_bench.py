@@ -94,3 +94,22 @@ def test_validation_rounds_alternate_which_side_goes_first() -> None:
     pandera, bare = paired_rounds(lambda: calls.append("p"), lambda: calls.append("b"), rounds=4)
     assert "".join(calls) == "pbbppbbp"
     assert len(pandera) == len(bare) == 4
+
+
+def test_a_reused_work_folder_measures_as_a_new_one(tmp_path: Path) -> None:
+    """`--work` given twice: the re-runs stage starts again from a first run (it failed on
+    the folder the last benchmark left) instead of finding that run's inbox and tables."""
+    reports = []
+    for n in range(2):
+        results = tmp_path / f"results{n}"
+        command = [sys.executable, "-m", "bench", "--customers", "200", "--only", "reruns"]
+        command += ["--results", str(results), "--work", str(tmp_path / "work")]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        [js] = results.glob("*-200.json")
+        reports.append(json.loads(js.read_text()))
+    for report in reports:
+        assert "failed_stages" not in report
+        first = report["reruns"]["first"]
+        assert first["success"] and first["recorded_unchanged"] == 0
+        assert first["clean_recomputed"] > 0
