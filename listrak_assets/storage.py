@@ -49,6 +49,8 @@ _LOCAL_SCHEMES = ("file", "local")
 # fsspec's SFTP filesystem (paramiko): its client is `fs.ftp`.
 _SSH_SCHEMES = ("sftp", "ssh")
 _CHUNK = 1 << 20
+# The most rows in a stored table's row group (about what polars gives a frame of one chunk).
+ROW_GROUP_ROWS = 1 << 17
 
 
 def scheme(value: str) -> str | None:
@@ -162,7 +164,22 @@ def write_parquet_file(
     frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None
 ) -> None:
     """Write one local Parquet file as every stored table is written."""
-    frame.write_parquet(path, compression="zstd", compression_level=ZSTD_LEVEL, metadata=metadata)
+    frame.write_parquet(
+        path,
+        compression="zstd",
+        compression_level=ZSTD_LEVEL,
+        row_group_size=row_group_rows(frame.height),
+        metadata=metadata,
+    )
+
+
+def row_group_rows(height: int) -> int:
+    """Rows per row group: the table split evenly into groups of at most `ROW_GROUP_ROWS`.
+    Said outright because polars otherwise follows the frame's chunks (a table read from a
+    CSV file in 68 chunks got uneven groups), and the clean step reads even groups with less
+    memory (about 100 MB less at 1M rows); a frame need not be copied into one chunk first."""
+    groups = max(1, -(-height // ROW_GROUP_ROWS))
+    return max(1, -(-height // groups))
 
 
 def write_parquet(

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW
 from listrak_assets.inbox import InputFileError, read_table
 from listrak_assets.inbox.csv_shape import (
     delimiters_outside_quotes,
@@ -230,3 +231,16 @@ def test_a_short_row_among_quoted_delimiters_is_found_by_its_line(tmp_path: Path
 def test_blank_lines_dont_make_a_file_ragged(tmp_path: Path) -> None:
     frame = _read(tmp_path, "customers.csv", b"email,firstname\n\na@example.com,Ann\n\n")
     assert ("a@example.com", "Ann") in frame.select("email", "firstname").rows()
+
+
+def test_a_table_of_several_files_has_the_bookkeeping_columns_first(tmp_path: Path) -> None:
+    paths = []
+    for name, data in [
+        ("customers_1.csv", b"email\na@x.org\n"),
+        ("customers_2.csv", b"email\nb@x.org\n"),
+    ]:
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    frame = read_table(CUSTOMERS, paths).frame
+    assert frame.columns == [SOURCE_FILE, SOURCE_ROW, "email"]
+    assert frame.get_column("email").to_list() == ["a@x.org", "b@x.org"]

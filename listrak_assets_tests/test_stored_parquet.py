@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from listrak_assets.defs.resources import ListrakSettings, ParquetIOManager
-from listrak_assets.storage import write_parquet
+from listrak_assets.storage import ROW_GROUP_ROWS, row_group_rows, write_parquet
 
 FRAME = pl.DataFrame(
     {
@@ -61,3 +61,32 @@ def test_a_state_file_keeps_its_metadata_and_is_zstd(tmp_path: Path) -> None:
     assert _codecs(target) == {"ZSTD"}
     assert pl.read_parquet_metadata(target)["version"] == "2"
     assert _read_by_arrow(target).equals(FRAME)
+
+
+def _row_groups(path: Path) -> list[int]:
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+
+
+def test_a_frame_of_many_chunks_is_stored_in_even_row_groups(tmp_path: Path) -> None:
+    """As a frame of one chunk is: the raw step stores the chunks polars read a CSV file in
+    without copying them into one (the step's peak memory), and the clean step reads even
+    row groups with less memory."""
+    height = 2 * ROW_GROUP_ROWS + 5
+    whole = pl.DataFrame({"n": pl.int_range(0, height, eager=True)})
+    chunked = pl.concat([whole.slice(i, 9_000) for i in range(0, height, 9_000)], rechunk=False)
+    assert chunked.n_chunks() > 3
+    path = tmp_path / "t.parquet"
+    write_parquet(chunked, path)
+    groups = _row_groups(path)
+    assert len(groups) == 3
+    assert max(groups) - min(groups) <= 3
+    assert pl.read_parquet(path).equals(whole)
+
+
+def test_row_groups_are_as_few_as_the_most_rows_allow_and_even() -> None:
+    assert row_group_rows(0) == 1
+    assert row_group_rows(10) == 10
+    assert row_group_rows(ROW_GROUP_ROWS) == ROW_GROUP_ROWS
+    assert row_group_rows(ROW_GROUP_ROWS + 1) == ROW_GROUP_ROWS // 2 + 1
+    assert row_group_rows(1_030_000) == 128_750
