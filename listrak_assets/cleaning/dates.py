@@ -330,14 +330,17 @@ _SHORT_SHAPE = r"^\d{2}/\d{2}/\d{2} (?:[01]\d|2[0-3]):[0-5]\d$"
 def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
     """The naive time of a slashed date in one of the two common shapes (day and month in the
     `date_order` setting's order, a two-digit year by the pivot rule), else null."""
+    # Each shape's text is masked before it is parsed, not its parse after: a masked row is
+    # null and costs nothing, so a parse reads only the rows in its shape (a few percent).
     month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
-    clock = text.str.to_datetime(f"{month}/{day}/%Y %I:%M %p", strict=False, time_unit="us")
-    out = pl.when(text.str.contains(_CLOCK_SHAPE)).then(clock)
+    clocked = pl.when(text.str.contains(_CLOCK_SHAPE)).then(text)
+    out = clocked.str.to_datetime(f"{month}/{day}/%Y %I:%M %p", strict=False, time_unit="us")
     if rules.two_digit_years != "pivot":
         return out  # a two-digit year is refused: the general path says so
     # The pivot rule puts one of two centuries before the two digits (a pivot year is
     # 100..9999): the pivot's own up to its last two digits, the one before after them.
     pivot = rules.pivot_year
+    text = pl.when(text.str.contains(_SHORT_SHAPE)).then(text)
     yy = text.str.slice(6, 2)
     century = (
         pl.when(yy <= f"{pivot % 100:02}")  # two digits compare as text as they do as numbers
@@ -346,14 +349,32 @@ def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
     )
     four = pl.concat_str(text.str.slice(0, 6), century, text.str.slice(6))
     short = four.str.to_datetime(f"{month}/{day}/%Y %H:%M", strict=False, time_unit="us")
-    return pl.coalesce(out, pl.when(text.str.contains(_SHORT_SHAPE)).then(short))
+    return pl.coalesce(out, short)
+
+
+def _on_present(
+    text: pl.Expr, read: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType
+) -> pl.Expr:
+    """`read` over the non-null texts only (null where the text is null). polars' string
+    kernels (`str.contains`, `str.slice`, `concat_str` ...) work on a null row's bytes as on
+    any other, so masking a text to null saves nothing: the rows are taken out instead."""
+
+    def present_only(column: pl.Series) -> pl.Series:
+        present = column.is_not_null()
+        out = pl.repeat(None, column.len(), dtype=dtype, eager=True).alias(column.name)
+        if not present.any():
+            return out
+        found = column.filter(present).to_frame("_").select(read(pl.col("_"))).to_series()
+        return out.scatter(present.arg_true(), found)
+
+    return text.map_batches(present_only, return_dtype=dtype, is_elementwise=True)
 
 
 def _fast_instant(
     text: pl.Expr, rules: DateRules, source_timezone: str, scratch: str
-) -> tuple[Stage, Stage]:
+) -> tuple[Stage, ...]:
     """The UTC instant of a text in one of the common exact shapes, else null, in the
-    `fast` column of the second stage. The wall time is the first 19 characters; the offset
+    `fast` column of the last stage. The wall time is the first 19 characters; the offset
     is read at fixed places. The wall time without an offset is a column of its own, so
     that it is read once, however often localising it reads it."""
     iso = text.str.slice(0, 19).str.replace(" ", "T", literal=True)
@@ -368,13 +389,18 @@ def _fast_instant(
         .then(sign * east)
     )
     written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(wall - pl.duration(minutes=offset))
-    local_wall = pl.when(text.str.contains(_LOCAL_SHAPE)).then(wall)
-    walls: Stage = {
+    iso_shapes: Stage = {
         scratch + "written": written.dt.replace_time_zone("UTC"),
-        scratch + "wall": pl.coalesce(local_wall, _slashed_wall(text, rules)),
+        scratch + "local": pl.when(text.str.contains(_LOCAL_SHAPE)).then(wall),
     }
+    # The slashed shapes read only the texts no ISO shape took (a time written or a local
+    # wall time wins over theirs anyway): most columns have few or none of them.
+    written_at, local_wall = pl.col(scratch + "written"), pl.col(scratch + "local")
+    rest = pl.when(written_at.is_null() & local_wall.is_null()).then(text)
+    slashed = _on_present(rest, lambda t: _slashed_wall(t, rules), pl.Datetime("us"))
+    walls: Stage = {scratch + "wall": pl.coalesce(local_wall, slashed)}
     local = localised(pl.col(scratch + "wall"), source_timezone)
-    return walls, {scratch + "fast": pl.coalesce(pl.col(scratch + "written"), local)}
+    return iso_shapes, walls, {scratch + "fast": pl.coalesce(written_at, local)}
 
 
 def datetime_expr(
