@@ -389,6 +389,7 @@ def test_a_column_reads_each_date_as_it_reads_it_alone(
         | st.sampled_from(
             [text for text, _, _ in TIMES]
             + ["2024-05-01T13:45:00Z", "2024-03-10 02:30:00", "03/07/24 13:45:00.5", "x"]
+            + ["03/07/24 13:45", "12/31/2024 1:45 PM", "2024-03-10 02:30:00+01:00"]
         )
         | st.text("0123456789-/:.TZ+ ", max_size=22),
         max_size=12,
