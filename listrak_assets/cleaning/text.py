@@ -1,8 +1,9 @@
 """Text: trimmed, no line breaks or control characters, empty means missing.
 
 The normalisers are polars expressions, so that a table's columns are cleaned in one lazy
-plan: polars evaluates them together, computes a repeated sub-expression once and skips the
-expensive fix for the rows that don't need it (a masked row is null and costs nothing).
+plan: polars evaluates them together and computes a repeated sub-expression once. The
+expensive fix runs on the rows that need it, taken out of the column (masking the others to
+null would not spare them: polars' string kernels read a null row's bytes too).
 """
 
 from collections.abc import Callable
