@@ -10,6 +10,8 @@ lower-case ASCII form, so it is rejected with its own reason.
 
 from __future__ import annotations
 
+import string
+
 import email_validator
 import polars as pl
 
@@ -36,10 +38,58 @@ def _prepared(text: pl.Series) -> pl.Series:
 _UNSURE = rf"--[^@]*$|[@.](?:{_SPECIAL})$"
 
 
+def _none_of(names: list[str], shortest: int) -> str:
+    """A regex for letters-only text of at least `shortest` letters that is none of `names`,
+    spelled out through the names' common prefixes (the regex crate has no lookahead)."""
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for letter in name:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+
+    def rest(node: dict, depth: int) -> str:
+        nexts = sorted(k for k in node if k)
+        others = "".join(c for c in string.ascii_lowercase if c not in nexts)
+        tail = "[a-z]*" if depth + 1 >= shortest else f"[a-z]{{{shortest - depth - 1},}}"
+        ways = [""] if "" not in node and depth >= shortest else []
+        ways += [f"[{others}]{tail}", *(k + rest(node[k], depth + 1) for k in nexts)]
+        return "(?:" + "|".join(ways) + ")"
+
+    return rest(trie, 0)
+
+
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+# Text the library gives back as it is but for case: ASCII (`-u`), nothing to strip, domain
+# labels without `--`, a top-level domain of letters that is not special-use. In an address of
+# at most `_SHORT` characters no local part is over 64 and no label over 63, so with this one
+# regex and a length such text needs none of the other tests.
+_PLAIN = (
+    rf"(?i-u)^{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
+    rf"{_none_of(email_validator.SPECIAL_USE_DOMAIN_NAMES, 2)}$"
+)
+_SHORT = 68
+
+
 def fast_email(text: pl.Series) -> Judged:
     """The vectorised path, on text as written: Listrak's form where it certainly is what the
     library gives, `invalid_email` where the library certainly refuses it, null in both where
     only the library can say.
+
+    Most addresses are plain (see `_PLAIN`): one regex and the lower case decide them. The
+    rest go through `_checked`, which decides the same for plain ones, at four times the cost."""
+    plain = (text.str.contains(_PLAIN) & (text.str.len_bytes() <= _SHORT)).fill_null(False)
+    value = pl.select(pl.when(plain).then(text.str.to_lowercase())).to_series().alias(text.name)
+    reason = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
+    rest = (~plain & text.is_not_null()).arg_true()
+    if rest.is_empty():
+        return Judged(value, reason)
+    checked = _checked(text.gather(rest))
+    return Judged(value.scatter(rest, checked.value), reason.scatter(rest, checked.reason))
+
+
+def _checked(text: pl.Series) -> Judged:
+    """`fast_email` for any text, each test on its own.
 
     Only ASCII text is decided here. For it the library's address is the prepared text
     lower-cased or nothing (it changes no ASCII character but the case of the domain, and
