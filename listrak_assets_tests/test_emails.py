@@ -3,12 +3,18 @@ vectorised path held to the library's answer on generated addresses."""
 
 from __future__ import annotations
 
+import email_validator
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listrak_assets.cleaning.emails import fast_email, library_email, normalise_email
+from listrak_assets.cleaning.emails import (
+    checked_email,
+    fast_email,
+    library_email,
+    normalise_email,
+)
 from listrak_assets.formats import EMAIL_PATTERN
 
 
@@ -164,3 +170,58 @@ def test_fast_path_leaves_what_it_cannot_be_sure_of() -> None:
     fast = fast_email(unsure)
     assert fast.value.to_list() == [None] * 5
     assert fast.reason.to_list() == [None] * 5
+
+
+# --- the plain path (one regex) against the tests it stands for ----------------------------
+
+
+def _same_as_checked(texts: list[str]) -> None:
+    series = pl.Series(texts, dtype=pl.String)
+    fast, checked = fast_email(series), checked_email(series)
+    assert list(zip(texts, fast.value, fast.reason, strict=True)) == list(
+        zip(texts, checked.value, checked.reason, strict=True)
+    )
+
+
+def _near_special_names() -> list[str]:
+    """Each special-use name, in upper case too, its prefixes, and every name one letter
+    longer or one letter changed (from the letters the names share)."""
+    tlds: set[str] = set()
+    for name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        tlds |= {name, name.upper(), name.title()}
+        for i in range(len(name) + 1):
+            tlds.add(name[:i])
+            for letter in "aehilnopstz":
+                tlds |= {name[:i] + letter + name[i:], name[:i] + letter + name[i + 1 :]}
+    return sorted(tlds)
+
+
+def test_plain_path_knows_special_use_names_from_near_misses() -> None:
+    texts = [f"jane@example.{tld}" for tld in _near_special_names()]
+    _same_as_checked(texts)
+    fast = fast_email(pl.Series(texts))
+    for text, value, reason in zip(texts, fast.value, fast.reason, strict=True):
+        if value is not None or reason is not None:
+            assert library_email(text) == (value, reason), text
+
+
+# Around the plain path's length limit: a local part or a domain label at or over its own.
+_LONG_LOCAL = [f"{'a' * n}@e.co" for n in range(60, 67)]
+_LONG_LABEL = [f"a@{'b' * n}.co" for n in range(60, 67)] + [f"ab@{'b' * 63}.co"]
+
+
+@pytest.mark.parametrize("text", _LONG_LOCAL + _LONG_LABEL)
+def test_plain_path_at_the_length_limits(text: str) -> None:
+    _same_as_checked([text, text.upper()])
+    [value], [reason] = _email([text])
+    assert (value, reason) == library_email(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(
+        email_like().map(str.title) | email_like() | st.text(max_size=40), min_size=1, max_size=20
+    )
+)
+def test_plain_path_says_what_the_separate_tests_say(texts: list[str]) -> None:
+    _same_as_checked(texts)
