@@ -38,17 +38,22 @@ def _prepared(text: pl.Series) -> pl.Series:
 _UNSURE = rf"--[^@]*$|[@.](?:{_SPECIAL})$"
 
 
+_Trie = dict[str, "_Trie"]  # a name's next letter, "" where a name ends
+
+
 def _none_of(names: list[str], shortest: int) -> str:
     """A regex for letters-only text of at least `shortest` letters that is none of `names`,
     spelled out through the names' common prefixes (the regex crate has no lookahead)."""
-    trie: dict = {}
+    trie: _Trie = {}
     for name in names:
         node = trie
         for letter in name:
             node = node.setdefault(letter, {})
         node[""] = {}
 
-    def rest(node: dict, depth: int) -> str:
+    def rest(node: _Trie, depth: int) -> str:
+        # Here: the end (where no name ends and the text is long enough), a letter no name
+        # goes on with and then any letters, or a letter some name goes on with, then onwards.
         nexts = sorted(k for k in node if k)
         others = "".join(c for c in string.ascii_lowercase if c not in nexts)
         tail = "[a-z]*" if depth + 1 >= shortest else f"[a-z]{{{shortest - depth - 1},}}"
