@@ -38,10 +38,6 @@ def _outside_quotes(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
     return outside
 
 
-def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
-    return np.flatnonzero(arr == byte)
-
-
 # Bytes compared at a time: numpy compares a slice at memory speed, and the mask of one slice
 # is small, where a mask of the whole file would be as large as the file.
 _CHUNK = 1 << 20
@@ -60,8 +56,8 @@ def _count(arr: np.ndarray, byte: int) -> int:
     return sum(int(np.count_nonzero(part == byte)) for _, part in _slices(arr))
 
 
-def _positions_of(arr: np.ndarray, byte: int) -> np.ndarray:
-    """`_positions` without a mask the size of the file."""
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Where `byte` occurs, found a slice at a time: no mask the size of the file."""
     found = [np.flatnonzero(part == byte) + start for start, part in _slices(arr)]
     return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
 
@@ -86,7 +82,7 @@ def with_lf_endings(data: bytes) -> bytes:
     lone = _lone_crs(arr)
     if len(lone) == 0:  # CRLF only: no quote is looked at
         return data
-    lone = lone[_outside_quotes(lone, _positions_of(arr, _QUOTE))]
+    lone = lone[_outside_quotes(lone, _positions(arr, _QUOTE))]
     if len(lone) == 0:
         return data
     out = arr.copy()
