@@ -406,3 +406,64 @@ def test_a_column_reads_each_timestamp_as_it_reads_it_alone(
     alone = [_time([text], source, rules) for text in texts]
     assert value == [v[0] for v, _ in alone], texts
     assert reason == [r[0] for _, r in alone], texts
+
+
+def _exact_shape(
+    fields: tuple[int, int, int, int, int, int], shape: int, zone: tuple[int, int, int]
+) -> str:
+    """A text in one of the exact shapes the timestamp shortcut reads (`shape` picks which),
+    its digits as drawn: impossible dates, hours, minutes and offsets included."""
+    year, month, day, hour, minute, second = fields
+    sign, hours, minutes = zone
+    date, time = f"{year:04}-{month:02}-{day:02}", f"{hour:02}:{minute:02}:{second:02}"
+    slashed = f"{month:02}/{day:02}"
+    return [
+        f"{date} {time}",
+        f"{date}T{time}",
+        f"{date}T{time}Z",
+        f"{date}T{time}{'+-'[sign]}{hours:02}:{minutes:02}",
+        f"{slashed}/{year:04} {hour % 13}:{minute:02} {['AM', 'pm'][sign]}",
+        f"{slashed}/{year:04} {hour:02}:{minute:02} {['am', 'PM'][sign]}",
+        f"{slashed}/{year % 100:02} {hour:02}:{minute:02}",
+    ][shape]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.none()
+        | st.builds(
+            _exact_shape,
+            st.tuples(
+                st.integers(1985, 2030) | st.integers(0, 9999),
+                st.integers(0, 13),
+                st.integers(0, 32),
+                st.integers(0, 24),
+                st.integers(0, 60),
+                st.integers(0, 60),
+            ),
+            st.integers(0, 6),
+            st.tuples(
+                st.integers(0, 1), st.sampled_from([0, 4, 5, 14, 15]), st.sampled_from([0, 30])
+            ),
+        )
+        | st.sampled_from(["x", "2024-05-01T13:45:0\u0663Z", "05/01/2024 1:45\u00a0PM"]),
+        min_size=2,
+        max_size=24,
+    ),
+    rules=st.sampled_from(
+        [RULES, DateRules("DMY", "reject", 2026), DateRules("MDY", "pivot", 2050)]
+    ),
+    source=st.sampled_from(["UTC", "America/New_York"]),
+)
+def test_a_column_of_exact_shapes_reads_each_text_as_it_reads_it_alone(
+    texts: list[str | None], rules: DateRules, source: str
+) -> None:
+    """The shortcut takes each shape's rows out of the column, reads the commonest offset
+    by a format that writes it and two-digit years `%y` reads in another century again, and
+    puts every row back: a column of every shape mixed (several offsets, both centuries,
+    impossible digits, non-ASCII digits) reads each text as that text alone."""
+    value, reason = _time(texts, source, rules)
+    alone = [_time([text], source, rules) for text in texts]
+    assert value == [v[0] for v, _ in alone], texts
+    assert reason == [r[0] for _, r in alone], texts

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
@@ -165,16 +166,17 @@ def date_expr(
 ) -> JudgedExpr:
     """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
     columns are named with the `scratch` prefix."""
-    # An ISO date alone (most of them) is read at once; the general layouts read only the
-    # distinct texts that left.
+    # An ISO date alone (most of them) is read at once: the texts that are not are masked
+    # before `strptime`, which skips a null but costs several times a fit on a text that
+    # fails it. The general layouts read only the distinct texts that left.
     fast = pl.col(scratch + "fast")
-    iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+    iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text)
     left = pl.when(fast.is_null()).then(text)
     general = pl.col(scratch + "general").struct
     day = pl.coalesce(fast, general.field("day"))
     stages: tuple[Stage, ...] = (
-        {scratch + "fast": iso},
-        {scratch + "general": per_distinct(left, _general_date(rules), _GENERAL_DATE)},
+        {scratch + "fast": iso.str.to_date("%Y-%m-%d", strict=False, cache=False)},
+        {scratch + "general": _left_to_general(left, _general_date(rules), _GENERAL_DATE)},
         {scratch + "value": _in_range(day, earliest, latest or dt.date.today())},
     )
     value = pl.col(scratch + "value")
@@ -321,43 +323,182 @@ _HMS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 _YMD = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _UTC_SHAPE = f"^{_YMD}T{_HMS}Z$"
 _OFFSET_SHAPE = rf"^{_YMD}T{_HMS}[+-]\d{{2}}:[0-5]\d$"
-_LOCAL_SHAPE = f"^{_YMD}[T ]{_HMS}$"
-_ISO_SHAPES = f"{_UTC_SHAPE}|{_OFFSET_SHAPE}|{_LOCAL_SHAPE}"
-_UTC_CHARS, _OFFSET_CHARS, _LOCAL_CHARS = 20, 25, 19  # each shape's length in characters
 # Slashed dates with a minute time and no zone: `03/07/2024 1:45 PM`, `03/07/24 13:45`.
 _CLOCK_SHAPE = r"^\d{2}/\d{2}/\d{4} \d{1,2}:[0-5]\d [AaPp][Mm]$"
 _SHORT_SHAPE = r"^\d{2}/\d{2}/\d{2} (?:[01]\d|2[0-3]):[0-5]\d$"
+_WALL = pl.Datetime("us")
 
 
-def _slashed_wall(text: pl.Expr, rules: DateRules) -> pl.Expr:
-    """The naive time of a slashed date in one of the two common shapes (day and month in the
-    `date_order` setting's order, a two-digit year by the pivot rule), else null."""
-    # Each shape's text is masked before it is parsed, not its parse after: a masked row is
-    # null and costs nothing, so a parse reads only the rows in its shape (a few percent).
-    month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
-    clocked = pl.when(text.str.contains(_CLOCK_SHAPE)).then(text)
-    out = clocked.str.to_datetime(f"{month}/{day}/%Y %I:%M %p", strict=False, time_unit="us")
-    if rules.two_digit_years != "pivot":
-        return out  # a two-digit year is refused: the general path says so
+@dataclass(frozen=True)
+class _Shape:
+    """One exact shape: the texts of one of its `lengths` in bytes that fit its `pattern`
+    and, where another shape has the same length, have its `mark` (a character no other
+    shape of that length has; at most one shape of a length has none). `read` gives their
+    wall time as written, or their UTC instant where the text writes its offset (`zoned`);
+    null where the digits make no time."""
+
+    pattern: str
+    lengths: tuple[int, ...]
+    read: Callable[[pl.Series], pl.Series]
+    mark: str | None = None
+    zoned: bool = False
+
+
+def _strptime(fmt: str) -> Callable[[pl.Series], pl.Series]:
+    # No cache: nearly every timestamp is distinct, so a cache is a hash table built for nothing.
+    return lambda rows: rows.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
+
+
+def _written_utc(rows: pl.Series) -> pl.Series:
+    return _strptime("%Y-%m-%dT%H:%M:%SZ")(rows).dt.replace_time_zone("UTC")
+
+
+def _written_offset(rows: pl.Series) -> pl.Series:
+    """`...T13:45:00-04:00`: the wall time less the offset, null past 14 hours."""
+    # A column writes few offsets, most often one: the first row's is read by a format that
+    # writes it (no slice, no arithmetic per row), any other by slicing it off.
+    first = cast(str, rows[0])[19:]
+    same = rows.str.ends_with(first)
+    if same.all():
+        return _at_offset(_strptime(f"%Y-%m-%dT%H:%M:%S{first}")(rows), _east(first))
+    wall = _strptime("%Y-%m-%dT%H:%M:%S")(rows.str.slice(0, 19))
+    zone = rows.str.slice(19)
+    zones = zone.unique()
+    east = pl.Series([_east(z) for z in zones], dtype=pl.Int64)
+    return _at_offset(wall, zone.replace_strict(zones, east, return_dtype=pl.Int64))
+
+
+def _east(zone: str) -> int:
+    """Minutes east of UTC of `+05:30`, `-04:00`."""
+    minutes = int(zone[1:3]) * 60 + int(zone[4:6])
+    return -minutes if zone.startswith("-") else minutes
+
+
+def _at_offset(wall: pl.Series, east: pl.Series | int) -> pl.Series:
+    """The UTC instants of wall times `east` minutes east of UTC, null past 14 hours."""
+    utc = (wall.cast(pl.Int64) - east * 60_000_000).cast(_WALL).dt.replace_time_zone("UTC")
+    if isinstance(east, int):
+        return utc if abs(east) <= _MAX_OFFSET_MINUTES else utc.clear(wall.len())
+    return (
+        utc.to_frame("_")
+        .select(pl.when(pl.lit(east.abs()) <= _MAX_OFFSET_MINUTES).then(pl.col("_")))
+        .to_series()
+    )
+
+
+def _pivoted(rules: DateRules, month: str, day: str) -> Callable[[pl.Series], pl.Series]:
+    """`03/07/24 13:45`, its two-digit year by the pivot rule."""
     # The pivot rule puts one of two centuries before the two digits (a pivot year is
     # 100..9999): the pivot's own up to its last two digits, the one before after them.
+    # `%y` puts 20 before 00..69 and 19 before 70..99: where it agrees (in most columns, every
+    # row) its reading stands, elsewhere the century is written in and the text read again.
+    # A date `%y` finds impossible is impossible in every century (its 2000 is a leap year,
+    # and other years ending in the same digits are leap years alike).
     pivot = rules.pivot_year
-    text = pl.when(text.str.contains(_SHORT_SHAPE)).then(text)
-    yy = text.str.slice(6, 2)
-    century = (
-        pl.when(yy <= f"{pivot % 100:02}")  # two digits compare as text as they do as numbers
-        .then(pl.lit(f"{pivot // 100:02}"))
-        .otherwise(pl.lit(f"{pivot // 100 - 1:02}"))
-    )
-    four = pl.concat_str(text.str.slice(0, 6), century, text.str.slice(6))
-    short = four.str.to_datetime(f"{month}/{day}/%Y %H:%M", strict=False, time_unit="us")
-    return pl.coalesce(out, short)
+    as_is = _strptime(f"{month}/{day}/%y %H:%M")
+    with_century = _strptime(f"{month}/{day}/%Y %H:%M")
+
+    def read(rows: pl.Series) -> pl.Series:
+        found = as_is(rows)
+        year = found.dt.year().cast(pl.Int64)
+        yy = year % 100
+        century = pivot // 100 - (yy > pivot % 100).cast(pl.Int64)
+        again = (century != year // 100).fill_null(False)
+        if not again.any():
+            return found
+        rows, cc = rows.filter(again), century.filter(again).cast(pl.String).str.zfill(2)
+        written = rows.str.slice(0, 6) + cc + rows.str.slice(6)
+        return found.scatter(again.arg_true(), with_century(written))
+
+    return read
+
+
+def _shapes(rules: DateRules) -> tuple[_Shape, ...]:
+    """The exact shapes under `rules`: day and month of slashed dates in the `date_order`
+    setting's order, their two-digit years by the pivot rule (refused ones are left to the
+    general path, which says why)."""
+    month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
+    shapes = [
+        _Shape(f"^{_YMD} {_HMS}$", (19,), _strptime("%Y-%m-%d %H:%M:%S")),
+        _Shape(f"^{_YMD}T{_HMS}$", (19,), _strptime("%Y-%m-%dT%H:%M:%S"), mark="T"),
+        _Shape(_UTC_SHAPE, (20,), _written_utc, zoned=True),
+        _Shape(_OFFSET_SHAPE, (25,), _written_offset, zoned=True),
+        # The hour has one digit or two.
+        _Shape(_CLOCK_SHAPE, (18, 19), _strptime(f"{month}/{day}/%Y %I:%M %p"), mark="/"),
+    ]
+    if rules.two_digit_years == "pivot":
+        shapes.append(_Shape(_SHORT_SHAPE, (14,), _pivoted(rules, month, day)))
+    return tuple(shapes)
+
+
+def _fast_instant(rules: DateRules, source_timezone: str) -> Callable[[pl.Series], pl.Series]:
+    """The UTC instant of each text in one of the exact shapes, else null.
+
+    One regex tells which texts are in a shape; with `\\d` read as an ASCII digit, such a
+    text's length in bytes (and a mark, where two shapes have a length) tells which. Each
+    shape's rows are taken out of the column and read alone: polars' string kernels work on
+    a masked (null) row's bytes as on any other, and `strptime` on a text that fails it
+    costs several times one that fits. Wall times are localised together, then every
+    instant is put back in its row."""
+    shapes = _shapes(rules)
+    exact = "(?-u)" + "|".join(s.pattern for s in shapes)
+    by_length: dict[int, list[_Shape]] = {}
+    for shape in sorted(shapes, key=lambda s: s.mark is None):  # the unmarked one last
+        for size in shape.lengths:
+            by_length.setdefault(size, []).append(shape)
+
+    def read(text: pl.Series) -> pl.Series:
+        out = pl.repeat(None, text.len(), dtype=_UTC, eager=True).alias(text.name)
+        fits = text.str.contains(exact).fill_null(False)
+        if not fits.any():
+            return out
+        length = text.str.len_bytes()
+        index = pl.int_range(0, text.len(), dtype=pl.UInt32, eager=True)
+        walls: list[pl.Series] = []
+        wall_rows: list[pl.Series] = []
+        instants: list[pl.Series] = []
+        instant_rows: list[pl.Series] = []
+        for size, alike in by_length.items():
+            sized = fits & (length == size)
+            if not sized.any():
+                continue
+            texts, rows = text.filter(sized), index.filter(sized)
+            for shape in alike:
+                taken, at = texts, rows
+                if shape is not alike[-1]:  # the last one takes what the others left
+                    marked = texts.str.contains(cast(str, shape.mark), literal=True)
+                    if not marked.any():
+                        continue
+                    taken, at = texts.filter(marked), rows.filter(marked)
+                    texts, rows = texts.filter(~marked), rows.filter(~marked)
+                if taken.is_empty():
+                    continue
+                (instants if shape.zoned else walls).append(shape.read(taken))
+                (instant_rows if shape.zoned else wall_rows).append(at)
+        if walls:
+            instants.append(_localise(pl.concat(walls), source_timezone))
+            instant_rows.append(pl.concat(wall_rows))
+        if not instants:
+            return out
+        return out.scatter(pl.concat(instant_rows), pl.concat(instants))
+
+    return read
+
+
+def _left_to_general(
+    left: pl.Expr, read: Callable[[pl.Series], pl.Series], dtype: pl.DataType
+) -> pl.Expr:
+    """`read` once per distinct text a fast path left (null elsewhere). Those rows are taken
+    out of the column first: `per_distinct` maps every row of its input to its text's
+    reading, and a column a fast path left is mostly null."""
+    return _on_present(left, lambda t: per_distinct(t, read, dtype), dtype)
 
 
 def _on_present(text: pl.Expr, read: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> pl.Expr:
     """`read` over the non-null texts only (null where the text is null). polars' string
     kernels (`str.contains`, `str.slice`, `concat_str` ...) work on a null row's bytes as on
-    any other, so masking a text to null saves nothing: the rows are taken out instead."""
+    any other, and `replace_strict` reads every row: a column the fast path left mostly null
+    is taken out first."""
 
     def present_only(column: pl.Series) -> pl.Series:
         present = column.is_not_null()
@@ -365,52 +506,19 @@ def _on_present(text: pl.Expr, read: Callable[[pl.Expr], pl.Expr], dtype: pl.Dat
         if not present.any():
             return out
         found = column.filter(present).to_frame("_").select(read(pl.col("_"))).to_series()
-        return out.scatter(present.arg_true(), found)
+        # Gathered, not scattered: polars scatters no structs. A null index gives a null row.
+        nth = present.cum_sum().cast(pl.UInt32) - 1
+        return found.gather(
+            nth.zip_with(present, pl.repeat(None, len(nth), dtype=pl.UInt32, eager=True))
+        ).alias(column.name)
 
     return text.map_batches(present_only, return_dtype=dtype, is_elementwise=True)
 
 
-def _fast_instant(
-    text: pl.Expr, rules: DateRules, source_timezone: str, scratch: str
-) -> tuple[Stage, ...]:
-    """The UTC instant of a text in one of the common exact shapes, else null, in the
-    `fast` column of the last stage. The wall time is the first 19 characters; the offset
-    is read at fixed places. The wall time without an offset is a column of its own, so
-    that it is read once, however often localising it reads it."""
-    # One regex for the three ISO shapes; its match's length in characters tells which
-    # matched (each has its own), at half the cost of a regex per shape.
-    shape: Stage = {scratch + "shape": pl.when(text.str.contains(_ISO_SHAPES)).then(_chars(text))}
-    matched = pl.col(scratch + "shape")
-    iso = text.str.slice(0, 19).str.replace(" ", "T", literal=True)
-    wall = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
-    # The written offset is read from the texts in its shape only (few, in most columns).
-    with_offset = pl.when(matched == _OFFSET_CHARS).then(text)
-    east = _on_present(with_offset, _offset_east, pl.Int32())
-    offset = pl.when(matched == _UTC_CHARS).then(0).when(matched == _OFFSET_CHARS).then(east)
-    written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(wall - pl.duration(minutes=offset))
-    iso_shapes: Stage = {
-        scratch + "written": written.dt.replace_time_zone("UTC"),
-        scratch + "local": pl.when(matched == _LOCAL_CHARS).then(wall),
-    }
-    # The slashed shapes read only the texts no ISO shape took (a time written or a local
-    # wall time wins over theirs anyway): most columns have few or none of them.
-    written_at, local_wall = pl.col(scratch + "written"), pl.col(scratch + "local")
-    rest = pl.when(written_at.is_null() & local_wall.is_null()).then(text)
-    slashed = _on_present(rest, lambda t: _slashed_wall(t, rules), pl.Datetime("us"))
-    walls: Stage = {scratch + "wall": pl.coalesce(local_wall, slashed)}
-    local = localised(pl.col(scratch + "wall"), source_timezone)
-    return shape, iso_shapes, walls, {scratch + "fast": pl.coalesce(written_at, local)}
-
-
-def _chars(text: pl.Expr) -> pl.Expr:
-    return text.str.len_chars().cast(pl.Int32)
-
-
-def _offset_east(text: pl.Expr) -> pl.Expr:
-    """Minutes east of UTC of a text in `_OFFSET_SHAPE` (`...T13:45:00-04:00`)."""
-    hours, minutes = (text.str.slice(at, 2).cast(pl.Int32, strict=False) for at in (20, 23))
-    sign = pl.when(text.str.slice(19, 1) == "-").then(-1).otherwise(1)
-    return sign * (hours * 60 + minutes)
+def _localise(walls: pl.Series, time_zone: str) -> pl.Series:
+    if time_zone == "UTC":
+        return walls.dt.replace_time_zone("UTC")  # no gaps, no overlaps
+    return _by_hour(time_zone)(walls)
 
 
 def datetime_expr(
@@ -434,13 +542,11 @@ def datetime_expr(
         lo = earliest or dt.datetime(1, 1, 1, tzinfo=dt.UTC)
         hi = latest or dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
         value = _in_range(value, lo, hi)
+    fast_instant = _fast_instant(rules, source_timezone)
+    general_instant = _general_instant(rules, source_timezone)
     stages: tuple[Stage, ...] = (
-        *_fast_instant(text, rules, source_timezone, scratch),
-        {
-            scratch + "general": per_distinct(
-                left, _general_instant(rules, source_timezone), _GENERAL_INSTANT
-            )
-        },
+        {scratch + "fast": text.map_batches(fast_instant, return_dtype=_UTC, is_elementwise=True)},
+        {scratch + "general": _left_to_general(left, general_instant, _GENERAL_INSTANT)},
         {scratch + "value": value},
     )
     value = pl.col(scratch + "value")
