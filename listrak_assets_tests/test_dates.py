@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from listrak_assets.cleaning.dates import (
@@ -428,31 +428,46 @@ def _exact_shape(
     ][shape]
 
 
+_EXACT_SHAPES = st.builds(
+    _exact_shape,
+    st.tuples(
+        st.integers(1900, 2099) | st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 24),
+        st.integers(0, 60),
+        st.integers(0, 60),
+    ),
+    st.integers(0, 6),
+    st.tuples(st.integers(0, 1), st.sampled_from([0, 4, 5, 14, 15]), st.sampled_from([0, 30])),
+)
+
+
+# Two-digit years in both centuries the pivot rule gives (under a pivot of 150 `%y` agrees
+# with neither), among other shapes.
+@example(
+    texts=["03/07/24 13:45", "2024-05-01T13:45:00+05:30", "04/08/25 10:00", "12/01/99 23:59"],
+    rules=DateRules("DMY", "pivot", 150),
+    source="UTC",
+)
 @settings(max_examples=100, deadline=None)
 @given(
     texts=st.lists(
         st.none()
-        | st.builds(
-            _exact_shape,
-            st.tuples(
-                st.integers(1985, 2030) | st.integers(0, 9999),
-                st.integers(0, 13),
-                st.integers(0, 32),
-                st.integers(0, 24),
-                st.integers(0, 60),
-                st.integers(0, 60),
-            ),
-            st.integers(0, 6),
-            st.tuples(
-                st.integers(0, 1), st.sampled_from([0, 4, 5, 14, 15]), st.sampled_from([0, 30])
-            ),
-        )
+        | _EXACT_SHAPES
+        | _EXACT_SHAPES
+        | _EXACT_SHAPES
         | st.sampled_from(["x", "2024-05-01T13:45:0\u0663Z", "05/01/2024 1:45\u00a0PM"]),
         min_size=2,
         max_size=24,
     ),
     rules=st.sampled_from(
-        [RULES, DateRules("DMY", "reject", 2026), DateRules("MDY", "pivot", 2050)]
+        [
+            RULES,
+            DateRules("DMY", "reject", 2026),
+            DateRules("MDY", "pivot", 2050),
+            DateRules("DMY", "pivot", 150),
+        ]
     ),
     source=st.sampled_from(["UTC", "America/New_York"]),
 )
@@ -462,8 +477,14 @@ def test_a_column_of_exact_shapes_reads_each_text_as_it_reads_it_alone(
     """The shortcut takes each shape's rows out of the column, reads the commonest offset
     by a format that writes it and two-digit years `%y` reads in another century again, and
     puts every row back: a column of every shape mixed (several offsets, both centuries,
-    impossible digits, non-ASCII digits) reads each text as that text alone."""
-    value, reason = _time(texts, source, rules)
-    alone = [_time([text], source, rules) for text in texts]
+    impossible digits, non-ASCII digits) reads each text as that text alone. No range: a
+    two-digit year read in the wrong century would be out of any range of a few decades."""
+
+    def read(texts: list[str | None]) -> tuple[list, list]:
+        judged = normalise_datetime(pl.Series("t", texts, dtype=pl.String), rules, source)
+        return judged.value.to_list(), judged.reason.to_list()
+
+    value, reason = read(texts)
+    alone = [read([text]) for text in texts]
     assert value == [v[0] for v, _ in alone], texts
     assert reason == [r[0] for _, r in alone], texts
