@@ -361,11 +361,34 @@ def test_iso_dates_read_as_the_general_layouts_do(
     assert _date([text], rules) == _date([f"{text} 00:00"], rules)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.tuples(
+        st.integers(1890, 2030) | st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32)
+    ),
+    shape=st.sampled_from(["{y}/{m}/{d}", "{m}/{d}/{y}", "{d}/{m}/{y}", "{y}{m}{d}"]),
+    rules=st.sampled_from([RULES, DateRules("DMY", "reject", 2026)]),
+)
+def test_common_date_shapes_read_as_the_general_layouts_do(
+    fields: tuple[int, int, int], shape: str, rules: DateRules
+) -> None:
+    """`1984/03/07`, `03/07/1984` (in the `date_order` setting's order) and `19840307` alone
+    take a shortcut; with a time after them the general layouts read them. Both give the
+    same date and reason (impossible months and days, year 0 included)."""
+    year, month, day = fields
+    text = shape.format(y=f"{year:04}", m=f"{month:02}", d=f"{day:02}")
+    assert _date([text], rules) == _date([f"{text} 00:00"], rules)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     texts=st.lists(
         st.none()
-        | st.sampled_from([text for text, _ in DATES] + ["2024-05-01", "1984-03-07 10:00", "x"])
+        | st.sampled_from(
+            [text for text, _ in DATES]
+            + ["2024-05-01", "1984-03-07 10:00", "x", "1984/03/07", "03/07/1984", "19840307"]
+            + ["07/03/1984", "2023/02/29", "19841301", "1984/3/7"]
+        )
         | st.text("0123456789-/. ", max_size=10),
         max_size=12,
     ),

@@ -166,16 +166,18 @@ def date_expr(
 ) -> JudgedExpr:
     """A date within [earliest, latest]; a timestamp keeps its date as written. Intermediate
     columns are named with the `scratch` prefix."""
-    # An ISO date alone (most of them) is read at once: the texts that are not are masked
-    # before `strptime`, which skips a null but costs several times a fit on a text that
-    # fails it. The general layouts read only the distinct texts that left.
+    # A date alone in a common shape (most of them) is read at once; the general layouts
+    # read only the distinct texts that left.
     fast = pl.col(scratch + "fast")
-    iso = pl.when(text.str.contains(f"^{_YMD}$")).then(text)
     left = pl.when(fast.is_null()).then(text)
     general = pl.col(scratch + "general").struct
     day = pl.coalesce(fast, general.field("day"))
     stages: tuple[Stage, ...] = (
-        {scratch + "fast": iso.str.to_date("%Y-%m-%d", strict=False, cache=False)},
+        {
+            scratch + "fast": text.map_batches(
+                _fast_date(rules), return_dtype=pl.Date, is_elementwise=True
+            )
+        },
         {scratch + "general": _left_to_general(left, _general_date(rules), _GENERAL_DATE)},
         {scratch + "value": _in_range(day, earliest, latest or dt.date.today())},
     )
@@ -184,6 +186,46 @@ def date_expr(
 
 
 _GENERAL_DATE = pl.Struct({"day": pl.Date, "refused": pl.Boolean})
+
+
+def _fast_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
+    """The date of each text alone in one of the shapes most exports write (ISO, year first
+    with slashes, slashed with a four-digit year in the `date_order` setting's order,
+    compact), else null: the general layouts' date where one of them gives one.
+
+    Each shape's rows are taken out of the column by their length in bytes, then by its
+    regex among the rows the shapes before it left, and read by one `strptime`: a text that
+    fails a format costs several times one that fits it."""
+    month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
+    shapes = (
+        (10, f"^{_YMD}$", "%Y-%m-%d"),
+        (10, r"^\d{4}/\d{2}/\d{2}$", "%Y/%m/%d"),
+        (10, r"^\d{2}/\d{2}/\d{4}$", f"{month}/{day}/%Y"),
+        (8, r"^\d{8}$", "%Y%m%d"),
+    )
+
+    def read(text: pl.Series) -> pl.Series:
+        out = pl.repeat(None, text.len(), dtype=pl.Date, eager=True).alias(text.name)
+        length = text.str.len_bytes()
+        index = pl.int_range(0, text.len(), dtype=pl.UInt32, eager=True)
+        days: list[pl.Series] = []
+        at: list[pl.Series] = []
+        for size in (10, 8):
+            sized = (length == size).fill_null(False)
+            texts, rows = text.filter(sized), index.filter(sized)
+            for _, pattern, fmt in (s for s in shapes if s[0] == size):
+                if texts.is_empty():
+                    break
+                # ASCII digits: a text of `size` bytes in the shape has `size` characters.
+                fits = texts.str.contains("(?-u)" + pattern)
+                days.append(texts.filter(fits).str.to_date(fmt, strict=False, cache=False))
+                at.append(rows.filter(fits))
+                texts, rows = texts.filter(~fits), rows.filter(~fits)
+        if not days:
+            return out
+        return out.scatter(pl.concat(at), pl.concat(days))
+
+    return read
 
 
 def _general_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
