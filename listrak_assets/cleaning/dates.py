@@ -391,6 +391,20 @@ def _strptime(fmt: str) -> Callable[[pl.Series], pl.Series]:
     return lambda rows: rows.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
+def _local(rows: pl.Series) -> pl.Series:
+    """`2024-05-01 13:45:00` or `2024-05-01T13:45:00`, in the format of the first row's
+    separator; the rows that fail it (the other separator, impossible dates) in the other's.
+    A column writes one separator: no pass over the rows to tell them apart."""
+    formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+    if cast(str, rows[0])[10] == "T":
+        formats.reverse()
+    found = _strptime(formats[0])(rows)
+    missed = found.is_null()
+    if not missed.any():
+        return found
+    return found.scatter(missed.arg_true(), _strptime(formats[1])(rows.filter(missed)))
+
+
 def _written_utc(rows: pl.Series) -> pl.Series:
     return _strptime("%Y-%m-%dT%H:%M:%SZ")(rows).dt.replace_time_zone("UTC")
 
@@ -461,8 +475,7 @@ def _shapes(rules: DateRules) -> tuple[_Shape, ...]:
     general path, which says why)."""
     month, day = ("%m", "%d") if rules.order == "MDY" else ("%d", "%m")
     shapes = [
-        _Shape(f"^{_YMD} {_HMS}$", (19,), _strptime("%Y-%m-%d %H:%M:%S")),
-        _Shape(f"^{_YMD}T{_HMS}$", (19,), _strptime("%Y-%m-%dT%H:%M:%S"), mark="T"),
+        _Shape(f"^{_YMD}[T ]{_HMS}$", (19,), _local),
         _Shape(_UTC_SHAPE, (20,), _written_utc, zoned=True),
         _Shape(_OFFSET_SHAPE, (25,), _written_offset, zoned=True),
         # The hour has one digit or two.
