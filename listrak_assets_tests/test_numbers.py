@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listrak_assets.cleaning.numbers import MONEY, normalise_decimal, normalise_integer
+from listrak_assets.cleaning.numbers import (
+    MONEY,
+    _mostly_repeats,
+    normalise_decimal,
+    normalise_integer,
+)
 
 
 def _money(texts: list[str | None], separator: str = ".") -> list:
@@ -172,3 +177,36 @@ def test_a_column_reads_each_value_as_it_reads_it_alone(
         column = _judged(texts, separator, integer)  # type: ignore[arg-type]
         alone = [_judged([t], separator, integer)[0] for t in texts]  # type: ignore[list-item]
         assert column == alone, texts
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.none() | _MIXED | st.text("0123456789.,$- ", max_size=8), min_size=1, max_size=12
+    ),
+    separator=st.sampled_from([".", ","]),
+)
+def test_a_column_of_repeated_values_reads_each_as_it_reads_it_alone(
+    texts: list[str | None], separator: str
+) -> None:
+    """A batch of mostly repeated texts (prices, counts) is read a distinct text at a time
+    rather than cast row by row: the same values and reasons, scattered to the right rows."""
+    column = texts * 80
+    assert _mostly_repeats(pl.Series(column, dtype=pl.String))
+    for integer in (False, True):
+        alone = [_judged([t], separator, integer)[0] for t in texts]  # type: ignore[list-item]
+        assert _judged(column, separator, integer) == alone * 80, texts  # type: ignore[arg-type]
+
+
+def test_a_column_of_distinct_values_is_cast_row_by_row() -> None:
+    """The other way (that the repeated-values test covers the lookup, this one the cast)."""
+    assert not _mostly_repeats(pl.Series([f"{i}.99" for i in range(100)]))
+
+
+@pytest.mark.parametrize("texts", [[], [None], [None] * 40])
+def test_an_empty_or_all_missing_column(texts: list[None]) -> None:
+    for read, dtype in ((normalise_decimal, MONEY), (normalise_integer, pl.Int64())):
+        judged = read(pl.Series("n", texts, dtype=pl.String))
+        assert judged.value.dtype == dtype
+        assert judged.value.to_list() == texts
+        assert judged.reason.to_list() == texts
