@@ -2,6 +2,7 @@
 
 import polars as pl
 
+from listrak_assets.cleaning.judged import per_distinct
 from listrak_assets.cleaning.text import on_series
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "on")
@@ -10,12 +11,13 @@ _WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)
 
 
 def boolean_expr(text: pl.Expr) -> pl.Expr:
-    """True/false from Y/N, yes/no, true/false, 1/0, on/off in any case; anything else null."""
-    return text.str.to_lowercase().map_batches(
-        lambda s: s.replace_strict(_WORDS, default=None, return_dtype=pl.Boolean),
-        return_dtype=pl.Boolean,
-        is_elementwise=True,
-    )
+    """True/false from Y/N, yes/no, true/false, 1/0, on/off in any case; anything else null.
+    Read once per distinct text, as the closed lists are (a flag column has a few spellings)."""
+
+    def look_up(s: pl.Series) -> pl.Series:
+        return s.str.to_lowercase().replace_strict(_WORDS, default=None, return_dtype=pl.Boolean)
+
+    return per_distinct(text, look_up, pl.Boolean())
 
 
 def normalise_boolean(text: pl.Series) -> pl.Series:
