@@ -72,7 +72,8 @@ def on_distinct(
 ) -> pl.Series:
     """`per_distinct` over one series. One pass of hashing numbers the distinct texts: a
     categorical of the column's own (fresh, freed with it) holds them in code order, so its
-    codes index `read`'s results (`unique` then `replace_strict` hashed every row twice)."""
+    codes index `read`'s results (`unique` then `replace_strict` hashed every row twice).
+    polars calls `Categories` unstable: the column-reads-as-each-value tests hold it to that."""
     categories = pl.Categories.random()
     codes = column.cast(pl.Categorical(categories))
     distinct = categories.to_series()
