@@ -18,7 +18,7 @@ import polars as pl
 from phonenumbers import PhoneMetadata
 
 from listrak_assets.cleaning.judged import Judged, judge
-from listrak_assets.cleaning.phone_rules import INTERNATIONAL, PLAIN, region_plan
+from listrak_assets.cleaning.phone_rules import INTERNATIONAL, PLAIN, digits_regex, region_plan
 from listrak_assets.formats import E164_PATTERN, PhoneValidation
 
 REASON = "invalid_phone"
@@ -141,7 +141,7 @@ def _after_exit_code(read: _Texts, region: str) -> pl.Series:
     if meta is None or not meta.international_prefix:
         return none
     try:
-        exit_code = digits.str.extract(f"^({meta.international_prefix})", 1)
+        exit_code = digits.str.extract(digits_regex(f"^({meta.international_prefix})"), 1)
     except pl.exceptions.ComputeError:
         return none  # a pattern polars can't compile: the library decides
     rest = digits.str.slice(exit_code.str.len_bytes().fill_null(0))
@@ -190,7 +190,9 @@ def _read_from_default_region(digits: pl.Series, region: str) -> pl.Series:
     rescued = digits.str.starts_with(str(meta.country_code))
     if meta.international_prefix:
         try:
-            rescued = rescued | digits.str.contains(f"^(?:{meta.international_prefix})")
+            rescued = rescued | digits.str.contains(
+                digits_regex(f"^(?:{meta.international_prefix})")
+            )
         except pl.exceptions.ComputeError:
             return pl.repeat(True, digits.len(), dtype=pl.Boolean, eager=True)
     return rescued.fill_null(True)
