@@ -439,8 +439,12 @@ def _first_claimer(x: pl.Series, run: tuple[_Rules, ...]) -> pl.Series:
     they are tried region by region, in one more pass."""
     claimed, first = _claimer_tests(run)
     at = _on(x, claimed).arg_true()
-    found = _on(x.gather(at), first)
-    return _none(found, x.len()).scatter(at, found)
+    none = pl.repeat(None, x.len(), dtype=pl.Int32, eager=True)
+    if at.len() == 0:
+        # Not even run on no numbers: polars compiles a regex before it reads any row, and a
+        # batch's phone regexes are more than polars keeps compiled.
+        return none
+    return none.scatter(at, _on(x.gather(at), first))
 
 
 @cache
