@@ -205,7 +205,15 @@ _JUDGED_DTYPE = pl.Struct({"value": pl.String, "reason": pl.String})
 
 def _by_library(col: Col, options: CleanOptions) -> Callable[[pl.Series], pl.Series]:
     """Email and phone columns, judged with their reference library once per distinct value
-    (inside the plan, over the whole column): value and reason as one struct."""
+    (of each batch of the plan for emails, of the whole column for phones): value and reason
+    as one struct.
+
+    An email column is judged a batch at a time, so that the plan streams (judged over the
+    whole column, its input was gathered first and the steps after it ran on the whole table
+    on one core); a value repeated in two batches is judged twice, to the same answer, and
+    nearly all are distinct. A phone column is judged over the whole column: reading the
+    international numbers costs about fifty small steps per calling code, a fixed cost that,
+    paid once per batch, made the SMS audience's step slower (measured: 0.90 -> 0.99 s)."""
 
     def judged(text: pl.Series) -> pl.Series:
         if col.kind is Kind.EMAIL:
@@ -230,10 +238,11 @@ def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFram
     """Typed columns, plus one reason column per column (why a written value has no value)
     and the parsed `updated_at`: one lazy plan, collected once.
 
-    Every step but a library column's is elementwise, so the streaming engine runs the plan
-    in batches and lets the intermediate columns of a batch go before the next (the
-    in-memory engine held every intermediate column of the table at once). A library column
-    judges each distinct value of the whole column once, so its input alone is gathered."""
+    Every step but a phone column's is elementwise (an email column's too, see
+    `_by_library`), so the streaming engine runs the plan in batches and lets the
+    intermediate columns of a batch go before the next (the in-memory engine held every
+    intermediate column of the table at once). A phone column judges each distinct value of
+    the whole column once, so its input alone is gathered."""
     return _normalise_plan(raw, spec, options).collect(engine="streaming")
 
 
@@ -264,7 +273,11 @@ def _normalise_plan(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.Lazy
     if library:
         plan = plan.with_columns(
             pl.col(_TEXT + c.name)
-            .map_batches(_by_library(c, options), return_dtype=_JUDGED_DTYPE)
+            .map_batches(
+                _by_library(c, options),
+                return_dtype=_JUDGED_DTYPE,
+                is_elementwise=c.kind is Kind.EMAIL,
+            )
             .alias(_JUDGED + c.name)
             for c in library
         )
