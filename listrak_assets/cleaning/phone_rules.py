@@ -358,6 +358,67 @@ class RegionPlan:
         nsn = self._after_calling_code(_Read(national, self._general(national)))
         return _Read(nsn.text.alias(national.name), nsn.general)
 
+    def abroad_e164(self, national: pl.Series, validation: PhoneValidation) -> pl.Series:
+        """`calling_code` + `after_calling_code(national)` where `accepts` takes it, null
+        elsewhere: one select (`_after_code_steps`) instead of some fifty eager steps. A
+        batch of a streaming plan holds a few hundred numbers of each of a handful of
+        calling codes, and each eager step's fixed cost is what they cost."""
+        frame = national.to_frame("x").lazy()
+        for step in self._after_code_steps:
+            frame = frame.with_columns(**step)
+        if len(self.regions) == 1 or validation != "valid":
+            return frame.select(self._accepted_e164(validation)).collect().to_series()
+        # Several regions share the code: who claims a number is decided step by step.
+        nsn = frame.select("nsn", "nsn_general").collect()
+        ok = self.is_valid(nsn["nsn"], nsn["nsn_general"])
+        return nsn.select(pl.when(ok).then(self.calling_code + pl.col("nsn"))).to_series()
+
+    @cached_property
+    def _after_code_steps(self) -> tuple[dict[str, pl.Expr], ...]:
+        """`_after_calling_code` of column `x` as stages of expressions (each reads the
+        columns of the ones before): columns `nsn` (null where the library would refuse
+        to parse it) and `nsn_general`."""
+        x = pl.col("x")
+        general = self.rules.general_expr(x)
+        if not self.national_prefix:
+            read: dict[str, pl.Expr] = {"text": x, "g": general}
+            stages: tuple[dict[str, pl.Expr], ...] = (read,)
+        else:
+            starts = {"g": general, "p": self._prefix_test, "after": self._after_prefix}
+            after_general = {"ga": self.rules.general_expr(pl.col("after"))}
+            # Stripped where the prefix is there, unless the general pattern matched before
+            # and not after; kept only where the length of what is left is not refused.
+            strip = (
+                pl.col("p")
+                & ~(pl.col("g") & ~pl.col("ga"))
+                & ~self.rules.refused_expr(pl.col("after").str.len_bytes())
+            )
+            read = {
+                "text": pl.when(strip).then(pl.col("after")).otherwise(x),
+                "g": pl.when(strip).then(pl.col("ga")).otherwise(pl.col("g")),
+            }
+            stages = (starts, after_general, read)
+        n = pl.col("text").str.len_bytes()
+        unviable = ((n < _MIN_NSN) | (n > _MAX_NSN)).fill_null(False)
+        nsn = {
+            "nsn": pl.when(~unviable).then(pl.col("text")),
+            "nsn_general": pl.col("g") & ~unviable & pl.col("text").is_not_null(),
+        }
+        return (*stages, nsn)
+
+    def _accepted_e164(self, validation: PhoneValidation) -> pl.Expr:
+        """Over the columns of `_after_code_steps`: E.164 digits where `accepts` takes
+        the number (a plan of one region: no region after it can claim it)."""
+        nsn = pl.col("nsn")
+        if validation != "valid":
+            ok = self.rules.possible_expr(nsn.str.len_bytes())
+        elif self.rules.leading_digits is None:
+            ok = self.rules.valid_type_expr(nsn, pl.col("nsn_general"))
+        else:
+            starts = nsn.str.contains(digits_regex(f"^(?:{self.rules.leading_digits})"))
+            ok = starts.fill_null(False) & self.rules.valid_type_expr(nsn)
+        return pl.when(ok & nsn.is_not_null()).then(self.calling_code + nsn)
+
     def _after_calling_code(self, national: _Read) -> _Read:
         """`after_calling_code` of a number whose general match is known, with that of the
         number it keeps (false where none)."""

@@ -171,9 +171,7 @@ def _international(read: _Texts, region: str, validation: PhoneValidation) -> pl
         if plan is None or plan.calling_code != code:
             continue
         mine = (codes == code).fill_null(False)
-        nsn = plan.after_calling_code(numbers.filter(mine).str.slice(len(code)))
-        ok = plan.accepts(nsn, validation) & nsn.text.is_not_null()
-        e164 = pl.select(pl.when(ok).then(code + nsn.text)).to_series()
+        e164 = plan.abroad_e164(numbers.filter(mine).str.slice(len(code)), validation)
         accepted = e164.is_not_null()
         out = out.scatter(abroad.filter(mine).filter(accepted), e164.filter(accepted))
     return out
