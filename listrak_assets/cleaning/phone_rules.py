@@ -366,9 +366,10 @@ class RegionPlan:
         frame = national.to_frame("x").lazy()
         for step in self._after_code_steps:
             frame = frame.with_columns(**step)
-        if len(self.regions) == 1 or validation != "valid":
+        if validation != "valid" or self.regions == (self.rules,) and not self.rules.leading_digits:
             return frame.select(self._accepted_e164(validation)).collect().to_series()
-        # Several regions share the code: who claims a number is decided step by step.
+        # Several regions share the code (or one claims by leading digits): who claims a
+        # number is decided step by step.
         nsn = frame.select("nsn", "nsn_general").collect()
         ok = self.is_valid(nsn["nsn"], nsn["nsn_general"])
         return nsn.select(pl.when(ok).then(self.calling_code + pl.col("nsn"))).to_series()
@@ -408,15 +409,12 @@ class RegionPlan:
 
     def _accepted_e164(self, validation: PhoneValidation) -> pl.Expr:
         """Over the columns of `_after_code_steps`: E.164 digits where `accepts` takes
-        the number (a plan of one region: no region after it can claim it)."""
+        the number (for validity, a plan of one region that claims by its types alone)."""
         nsn = pl.col("nsn")
         if validation != "valid":
             ok = self.rules.possible_expr(nsn.str.len_bytes())
-        elif self.rules.leading_digits is None:
-            ok = self.rules.valid_type_expr(nsn, pl.col("nsn_general"))
         else:
-            starts = nsn.str.contains(digits_regex(f"^(?:{self.rules.leading_digits})"))
-            ok = starts.fill_null(False) & self.rules.valid_type_expr(nsn)
+            ok = self.rules.valid_type_expr(nsn, pl.col("nsn_general"))
         return pl.when(ok & nsn.is_not_null()).then(self.calling_code + nsn)
 
     def _after_calling_code(self, national: _Read) -> _Read:
