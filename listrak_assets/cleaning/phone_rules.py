@@ -359,12 +359,14 @@ class RegionPlan:
         nsn = self._after_calling_code(_Read(national, self._general(national)))
         return _Read(nsn.text.alias(national.name), nsn.general)
 
-    def abroad_e164(self, national: pl.Series, validation: PhoneValidation) -> pl.Series:
-        """`calling_code` + `after_calling_code(national)` where `accepts` takes it, null
-        elsewhere: one select (`_after_code_steps`) instead of some fifty eager steps. A
-        batch of a streaming plan holds a few hundred numbers of each of a handful of
-        calling codes, and each eager step's fixed cost is what they cost."""
-        frame = national.to_frame("x").lazy()
+    def abroad_e164(self, digits: pl.Series, validation: PhoneValidation) -> pl.Series:
+        """Of digits that start with the calling code: `calling_code` +
+        `after_calling_code` of the rest where `accepts` takes it, null elsewhere. One
+        select (`_after_code_steps`) instead of some fifty eager steps: a batch of a
+        streaming plan holds a few hundred numbers of each of a handful of calling codes,
+        and each eager step's fixed cost is what they cost."""
+        cut = pl.col("x").str.slice(len(self.calling_code))
+        frame = digits.to_frame("x").lazy().with_columns(cut)
         for step in self._after_code_steps:
             frame = frame.with_columns(**step)
         if validation != "valid" or self.regions == (self.rules,) and not self.rules.leading_digits:

@@ -177,9 +177,7 @@ def _international(read: _Texts, region: str, validation: PhoneValidation) -> pl
         if plan is None or plan.calling_code != code:
             continue
         places.append(mine["at"])
-        answers.append(
-            plan.abroad_e164(mine["digits"].str.slice(len(plan.calling_code)), validation)
-        )
+        answers.append(plan.abroad_e164(mine["digits"], validation))
     if not places:
         return out
     return out.scatter(pl.concat(places), pl.concat(answers))
