@@ -362,14 +362,15 @@ class RegionPlan:
     def abroad_e164(self, digits: pl.Series, validation: PhoneValidation) -> pl.Series:
         """Of digits that start with the calling code: `calling_code` +
         `after_calling_code` of the rest where `accepts` takes it, null elsewhere. One
-        select (`_after_code_steps`) instead of some fifty eager steps: a batch of a
-        streaming plan holds a few hundred numbers of each of a handful of calling codes,
-        and each eager step's fixed cost is what they cost."""
+        select (`_after_code_steps`) instead of some fifty eager steps: a column holds few
+        numbers of most calling codes, and each eager step's fixed cost was what they
+        cost."""
         cut = pl.col("x").str.slice(len(self.calling_code))
         frame = digits.to_frame("x").lazy().with_columns(cut)
         for step in self._after_code_steps:
             frame = frame.with_columns(**step)
-        if validation != "valid" or self.regions == (self.rules,) and not self.rules.leading_digits:
+        one_region = self.regions == (self.rules,) and not self.rules.leading_digits
+        if validation != "valid" or one_region:
             accepted = self._possible_e164 if validation != "valid" else self._valid_e164
             return frame.select(accepted).collect().to_series()
         # Several regions share the code (or one claims by leading digits): who claims a
