@@ -232,11 +232,6 @@ class _Stripped(NamedTuple):
         )
 
 
-def _none(like: pl.Series, n: int | None = None) -> pl.Series:
-    """A null of the type of `like` for each of its values (or `n` of them)."""
-    return pl.Series([None], dtype=like.dtype).new_from_index(0, like.len() if n is None else n)
-
-
 @dataclass(frozen=True)
 class RegionPlan:
     """How a plain national number of one default region becomes E.164, the library's way."""
@@ -352,19 +347,12 @@ class RegionPlan:
         nsn = self._after_calling_code(national)
         return _Read(nsn.text.alias(digits.name), nsn.general)
 
-    def after_calling_code(self, national: pl.Series) -> _Read:
-        """The national significant number the library keeps of the digits after the calling
-        code: the national prefix stripped where what is left is still a viable number (null
-        when it would refuse to parse them)."""
-        nsn = self._after_calling_code(_Read(national, self._general(national)))
-        return _Read(nsn.text.alias(national.name), nsn.general)
-
     def abroad_e164(self, digits: pl.Series, validation: PhoneValidation) -> pl.Series:
-        """Of digits that start with the calling code: `calling_code` +
-        `after_calling_code` of the rest where `accepts` takes it, null elsewhere. One
-        select (`_after_code_steps`) instead of some fifty eager steps: a column holds few
-        numbers of most calling codes, and each eager step's fixed cost was what they
-        cost."""
+        """Of digits that start with the calling code: `calling_code` + the national
+        significant number the library keeps of the rest (`_after_calling_code`) where
+        `accepts` takes it, null elsewhere. One select (`_after_code_steps`) instead of
+        some fifty eager steps: a column holds few numbers of most calling codes, and each
+        eager step's fixed cost was what they cost."""
         cut = pl.col("x").str.slice(len(self.calling_code))
         frame = digits.to_frame("x").lazy().with_columns(cut)
         for step in self._after_code_steps:
