@@ -258,11 +258,3 @@ def normalise_phone(
         decided, on="text", how="left", maintain_order="left"
     )
     return judge(text, lookup["e164"], REASON)
-
-
-def library_share(text: pl.Series, default_country: str) -> float:
-    """The share of distinct non-empty texts that the vectorised path leaves to the library."""
-    distinct = text.drop_nulls().unique()
-    if distinct.len() == 0:
-        return 0.0
-    return fast_e164(distinct, default_country).null_count() / distinct.len()
