@@ -533,3 +533,14 @@ def test_the_shortcut_reads_every_possible_text_in_its_shapes(
     text = _exact_shape(fields, shape, (sign, 4, 30))
     read = _fast_instant(RULES, "America/New_York")
     assert read(pl.Series([text])).null_count() == 0, text
+
+
+@pytest.mark.parametrize("pivot", [150, 1969, 2000, 2026, 2069, 2070, 9999])
+def test_every_two_digit_year_is_the_latest_up_to_the_pivot(pivot: int) -> None:
+    """`03/07/27 13:45` under a pivot: the latest year ending in those digits that is not
+    after the pivot, for all hundred of them (the shortcut tells which ones `%y` reads in
+    another century by the instant it gives)."""
+    texts = pl.Series([f"03/07/{yy:02} 13:45" for yy in range(100)])
+    judged = normalise_datetime(texts, DateRules("MDY", "pivot", pivot))
+    expected = [pivot - (pivot - yy) % 100 for yy in range(100)]
+    assert judged.value.dt.year().to_list() == expected

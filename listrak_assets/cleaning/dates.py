@@ -450,19 +450,23 @@ def _pivoted(rules: DateRules, month: str, day: str) -> Callable[[pl.Series], pl
     # row) its reading stands, elsewhere the century is written in and the text read again.
     # A date `%y` finds impossible is impossible in every century (its 2000 is a leap year,
     # and other years ending in the same digits are leap years alike).
+    # The pivot rule's years are the hundred up to the pivot: `%y`'s reading stands where it
+    # is one of them, told by the instant alone (no year taken out of every row).
     pivot = rules.pivot_year
     as_is = _strptime(f"{month}/{day}/%y %H:%M")
     with_century = _strptime(f"{month}/{day}/%Y %H:%M")
+    first = dt.datetime(pivot - 99, 1, 1)
+    after = dt.datetime(pivot + 1, 1, 1) if pivot < dt.MAXYEAR else None
 
     def read(rows: pl.Series) -> pl.Series:
         found = as_is(rows)
-        year = found.dt.year().cast(pl.Int64)
-        yy = year % 100
-        century = pivot // 100 - (yy > pivot % 100).cast(pl.Int64)
-        again = (century != year // 100).fill_null(False)
+        outside = found < first if after is None else (found < first) | (found >= after)
+        again = outside.fill_null(False)
         if not again.any():
             return found
-        rows, cc = rows.filter(again), century.filter(again).cast(pl.String).str.zfill(2)
+        year = found.filter(again).dt.year().cast(pl.Int64)
+        century = pivot // 100 - (year % 100 > pivot % 100).cast(pl.Int64)
+        rows, cc = rows.filter(again), century.cast(pl.String).str.zfill(2)
         written = rows.str.slice(0, 6) + cc + rows.str.slice(6)
         return found.scatter(again.arg_true(), with_century(written))
 
