@@ -231,17 +231,20 @@ def _fast_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
 def _general_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
     """The general layouts' date (out of range or not) and whether a two-digit year was
     refused, of each text."""
+    parts, stages = _parts(pl.col("_"), rules, "__general__")
+    day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
+    found = pl.struct(day.alias("day"), _refused(parts, rules).alias("refused")).alias("_")
+    return lambda texts: _staged(texts, stages, found)
 
-    def read(texts: pl.Series) -> pl.Series:
-        parts, stages = _parts(pl.col("_"), rules, "__general__")
-        frame = texts.rename("_").to_frame().lazy()
-        for stage in stages:
-            frame = frame.with_columns(**stage)
-        day = _iso_date(parts, rules).str.to_date("%Y-%m-%d", strict=False)
-        found = pl.struct(day.alias("day"), _refused(parts, rules).alias("refused"))
-        return frame.select(found.alias("_")).collect().to_series()
 
-    return read
+def _staged(texts: pl.Series, stages: list[Stage], found: pl.Expr) -> pl.Series:
+    """`found` of `texts` (named `_`) after `stages`. Eager, on expressions built once: a
+    column's batches each call this with a few thousand texts, and building and optimising a
+    lazy plan per call cost more than reading them (2 of 4.5 ms for 2,200 texts)."""
+    frame = texts.rename("_").to_frame()
+    for stage in stages:
+        frame = frame.with_columns(**stage)
+    return frame.select(found).to_series()
 
 
 def normalise_date(
@@ -645,27 +648,20 @@ _GENERAL_INSTANT = pl.Struct({"instant": pl.Datetime("us", "UTC"), "refused": pl
 def _general_instant(rules: DateRules, source_timezone: str) -> Callable[[pl.Series], pl.Series]:
     """The general layouts' UTC instant (out of range or not) and whether a two-digit year
     was refused, of each text."""
-
-    def read(texts: pl.Series) -> pl.Series:
-        parts, stages = _parts(pl.col("_"), rules, "__general__")
-        frame = texts.rename("_").to_frame().lazy()
-        for stage in stages:
-            frame = frame.with_columns(**stage)
-        naive, offset = pl.col("__general__naive"), pl.col("__general__offset")
-        frame = frame.with_columns(
-            _naive(parts, rules).alias("__general__naive"),
-            _offset_minutes(parts["Z"]).alias("__general__offset"),
-        )
-        zone = parts["Z"]
-        written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(
-            naive - pl.duration(minutes=offset)
-        )
-        local = localised(pl.when(zone.is_null()).then(naive), source_timezone)
-        instant = pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
-        found = pl.struct(instant.alias("instant"), _refused(parts, rules).alias("refused"))
-        return frame.select(found.alias("_")).collect().to_series()
-
-    return read
+    parts, stages = _parts(pl.col("_"), rules, "__general__")
+    naive, offset = pl.col("__general__naive"), pl.col("__general__offset")
+    stages.append(
+        {
+            "__general__naive": _naive(parts, rules),
+            "__general__offset": _offset_minutes(parts["Z"]),
+        }
+    )
+    zone = parts["Z"]
+    written = pl.when(offset.abs() <= _MAX_OFFSET_MINUTES).then(naive - pl.duration(minutes=offset))
+    local = localised(pl.when(zone.is_null()).then(naive), source_timezone)
+    instant = pl.when(zone.is_null()).then(local).otherwise(written.dt.replace_time_zone("UTC"))
+    found = pl.struct(instant.alias("instant"), _refused(parts, rules).alias("refused")).alias("_")
+    return lambda texts: _staged(texts, stages, found)
 
 
 def normalise_datetime(
