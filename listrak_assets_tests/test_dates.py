@@ -101,6 +101,8 @@ TIMES = [
     ("2024-05-01T09:45:00-0400", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
     ("05/01/2024 1:45 PM", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
     ("05/01/2024 12:00 AM", "UTC", dt.datetime(2024, 5, 1, 0, 0, tzinfo=UTC)),
+    ("05/01/2024 0:45 PM", "UTC", None),  # a 12-hour clock has no hour 0
+    ("05/01/2024 0:45:00 PM", "UTC", None),  # (the same in the general layouts)
     ("05/01/24 13:45", "UTC", dt.datetime(2024, 5, 1, 13, 45, tzinfo=UTC)),
     # Spring forward in New York: 02:30 never happens; read with the offset before the gap.
     ("2024-03-10 02:30:00", "America/New_York", dt.datetime(2024, 3, 10, 7, 30, tzinfo=UTC)),
