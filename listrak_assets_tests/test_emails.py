@@ -14,7 +14,9 @@ from listrak_assets.cleaning.emails import (
     fast_email,
     library_email,
     normalise_email,
+    written_email,
 )
+from listrak_assets.cleaning.text import clean_text
 from listrak_assets.formats import EMAIL_PATTERN
 
 
@@ -225,3 +227,77 @@ def test_plain_path_at_the_length_limits(text: str) -> None:
 )
 def test_plain_path_says_what_the_separate_tests_say(texts: list[str]) -> None:
     _same_as_checked(texts)
+
+
+# --- text as written: the lower-case plain path and clean text for the rest -----------------
+
+
+def _library_on_written(texts: list[str | None]) -> list[tuple[str | None, str | None]]:
+    """What the library says of each text's clean text (prepared as `normalise_email` does)."""
+    clean = clean_text(pl.Series(texts, dtype=pl.String))
+    prepared = clean.str.replace(r"^(?i)mailto:", "").str.strip_chars("<> ")
+    return [
+        (None, None) if c is None else library_email(p)
+        for c, p in zip(clean, prepared, strict=True)
+    ]
+
+
+def _same_as_library_on_written(texts: list[str | None]) -> None:
+    written = written_email(pl.Series("email", texts, dtype=pl.String))
+    assert written.value.name == written.reason.name == "email"
+    assert list(zip(texts, written.value, written.reason, strict=True)) == [
+        (t, *found) for t, found in zip(texts, _library_on_written(texts), strict=True)
+    ]
+
+
+# Padding that clean text removes (or turns into one space inside), around and in addresses.
+_WRITTEN = st.sampled_from(["{}", " {} ", "\t{}\r\n", "{}\x00", "\u00a0{}", "{}  x", " ", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        st.none()
+        | st.text(max_size=40)
+        | st.tuples(_WRITTEN, email_like().map(str.lower) | email_like()).map(
+            lambda pair: pair[0].format(pair[1])
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_written_email_says_what_the_library_says_of_the_clean_text(
+    texts: list[str | None],
+) -> None:
+    _same_as_library_on_written(texts)
+
+
+def test_written_email_at_the_edges_of_the_lower_case_path() -> None:
+    """Addresses the lower-case path takes or must leave: at the length limits, in upper
+    case, padded, special-use, and one character off a plain address."""
+    near = ["jane@example.com", "jane.doe@mail.example.org"]
+    texts: list[str | None] = [
+        *_LONG_LOCAL,
+        *_LONG_LABEL,
+        *(t.upper() for t in _LONG_LOCAL + _LONG_LABEL),
+        *(f"jane@example.{tld}" for tld in _near_special_names()),
+        *(f"{pad}{t}{end}" for t in near for pad in ["", " ", "\t"] for end in ["", " ", "\n"]),
+        *(t[:i] + c + t[i:] for t in near for i in range(len(t) + 1) for c in " A.-@\x7fé"),
+        "Jane@example.com",
+        "jane@Example.com",
+        "jane@example.Com",
+        "mailto:jane@example.com",
+        "<jane@example.com>",
+        None,
+        "",
+        "  ",
+    ]
+    _same_as_library_on_written(texts)
+
+
+def test_written_email_is_normalise_email_of_the_clean_text() -> None:
+    texts = [" John.Doe@Example.COM\t", "zoë@example.de", "a\nb@example.com", None, " ", "x@y.com"]
+    series = pl.Series("email", texts)
+    written, reference = written_email(series), normalise_email(clean_text(series))
+    assert written.value.to_list() == reference.value.to_list()
+    assert written.reason.to_list() == reference.reason.to_list()

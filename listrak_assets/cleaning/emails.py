@@ -16,6 +16,7 @@ import email_validator
 import polars as pl
 
 from listrak_assets.cleaning.judged import Judged
+from listrak_assets.cleaning.text import clean_text
 from listrak_assets.formats import EMAIL_PATTERN
 
 INVALID = "invalid_email"
@@ -69,10 +70,14 @@ _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
 # labels without `--`, a top-level domain of letters that is not special-use. In an address of
 # at most `_SHORT` characters no local part is over 64 and no label over 63, so with this one
 # regex and a length such text needs none of the other tests.
-_PLAIN = (
-    rf"(?i-u)^{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
+_PLAIN_SHAPE = (
+    rf"^{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
     rf"{_none_of(email_validator.SPECIAL_USE_DOMAIN_NAMES, 2)}$"
 )
+_PLAIN = "(?i-u)" + _PLAIN_SHAPE
+# Plain text already in lower case: Listrak's form itself, and its own clean text (no space,
+# no control character, not empty), so text as written that matches it needs nothing else.
+_PLAIN_LOWER = "(?-u)" + _PLAIN_SHAPE
 _SHORT = 68
 
 
@@ -158,3 +163,18 @@ def normalise_email(text: pl.Series) -> Judged:
         fast.value.scatter(left, found["value"]),
         fast.reason.scatter(left, found["reason"]),
     )
+
+
+def written_email(text: pl.Series) -> Judged:
+    """`normalise_email` of the clean text (`clean_text`) of `text` as written, at a fraction of
+    their cost where most addresses are already in Listrak's form: one case-sensitive regex
+    decides those (each is its own clean text and its own value), and the text is cleaned and
+    judged on the other rows only."""
+    done = (text.str.contains(_PLAIN_LOWER) & (text.str.len_bytes() <= _SHORT)).fill_null(False)
+    value = pl.select(pl.when(done).then(text)).to_series().alias(text.name)
+    reason = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
+    rest = (~done & text.is_not_null()).arg_true()
+    if rest.is_empty():
+        return Judged(value, reason)
+    found = normalise_email(clean_text(text.gather(rest)))
+    return Judged(value.scatter(rest, found.value), reason.scatter(rest, found.reason))

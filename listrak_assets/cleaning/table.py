@@ -24,7 +24,7 @@ import polars as pl
 from listrak_assets.cleaning.booleans import boolean_expr
 from listrak_assets.cleaning.choices import choice_expr, status_expr
 from listrak_assets.cleaning.dates import DateRules, date_expr, datetime_expr
-from listrak_assets.cleaning.emails import normalise_email
+from listrak_assets.cleaning.emails import normalise_email, written_email
 from listrak_assets.cleaning.judged import JudgedExpr, Stage, judge_expr
 from listrak_assets.cleaning.numbers import decimal_expr, integer_expr
 from listrak_assets.cleaning.phones import normalise_phone
@@ -203,10 +203,13 @@ _LIBRARY_KINDS = (Kind.EMAIL, Kind.PHONE)
 _JUDGED_DTYPE = pl.Struct({"value": pl.String, "reason": pl.String})
 
 
-def _by_library(col: Col, options: CleanOptions) -> Callable[[pl.Series], pl.Series]:
+def _by_library(
+    col: Col, options: CleanOptions, written: bool = False
+) -> Callable[[pl.Series], pl.Series]:
     """Email and phone columns, judged with their reference library once per distinct value
     (of each batch of the plan for emails, of the whole column for phones): value and reason
-    as one struct.
+    as one struct. A `written` email column is given as written, not its clean text (see
+    `_written_emails`).
 
     An email column is judged a batch at a time, so that the plan streams (judged over the
     whole column, its input was gathered first and the steps after it ran on the whole table
@@ -218,7 +221,7 @@ def _by_library(col: Col, options: CleanOptions) -> Callable[[pl.Series], pl.Ser
 
     def judged(text: pl.Series) -> pl.Series:
         if col.kind is Kind.EMAIL:
-            found = normalise_email(text)
+            found = written_email(text) if written else normalise_email(text)
         else:
             found = normalise_phone(text, options.default_phone_country, options.phone_validation)
         both = pl.DataFrame(
@@ -247,12 +250,31 @@ def _normalised(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.DataFram
     return _normalise_plan(raw, spec, options).collect(engine="streaming")
 
 
+def _written_emails(spec: TableSpec, present: set[str]) -> set[str]:
+    """Email columns judged from their text as written: `written_email` cleans the text of
+    the few addresses not already in Listrak's form only, where cleaning every text first
+    cost as much as judging it. A column with a fallback is judged from its clean text (the
+    fallback fills in where that is empty)."""
+    return {
+        c.name
+        for c in spec.columns
+        if c.kind is Kind.EMAIL and c.name in present and c.name not in spec.fallbacks
+    }
+
+
 def _normalise_plan(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.LazyFrame:
     """The plan of `_normalised`. Each column's clean text is computed once and shared by its
     value and its reason."""
     present = set(raw.collect_schema().names())
+    written = _written_emails(spec, present)
     texts = {
-        c: clean_text_expr(pl.col(c)) if c in present else pl.lit(None, pl.String)
+        c: (
+            pl.col(c).cast(pl.String)
+            if c in written
+            else clean_text_expr(pl.col(c))
+            if c in present
+            else pl.lit(None, pl.String)
+        )
         for c in spec.column_names
     }
     for target, source in spec.fallbacks.items():
@@ -275,7 +297,7 @@ def _normalise_plan(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.Lazy
         plan = plan.with_columns(
             pl.col(_TEXT + c.name)
             .map_batches(
-                _by_library(c, options),
+                _by_library(c, options, written=c.name in written),
                 return_dtype=_JUDGED_DTYPE,
                 is_elementwise=c.kind is Kind.EMAIL,
             )
