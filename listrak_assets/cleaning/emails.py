@@ -11,6 +11,7 @@ lower-case ASCII form, so it is rejected with its own reason.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 import email_validator
 import polars as pl
@@ -88,14 +89,27 @@ def fast_email(text: pl.Series) -> Judged:
 
     Most addresses are plain (see `_PLAIN`): one regex and the lower case decide them, at
     half the cost of `checked_email`, which decides the rest (and the same for plain ones)."""
-    plain = (text.str.contains(_PLAIN) & (text.str.len_bytes() <= _SHORT)).fill_null(False)
-    value = pl.select(pl.when(plain).then(text.str.to_lowercase())).to_series().alias(text.name)
-    reason = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
-    rest = (~plain & text.is_not_null()).arg_true()
-    if rest.is_empty():
-        return Judged(value, reason)
-    checked = checked_email(text.gather(rest))
-    return Judged(value.scatter(rest, checked.value), reason.scatter(rest, checked.reason))
+    return _where(_plain(text, _PLAIN), text.str.to_lowercase(), text, checked_email)
+
+
+def _plain(text: pl.Series, pattern: str) -> pl.Series:
+    """Where `text` matches a plain pattern (`_PLAIN` or `_PLAIN_LOWER`) and is short enough
+    for it to stand for the other tests."""
+    return (text.str.contains(pattern) & (text.str.len_bytes() <= _SHORT)).fill_null(False)
+
+
+def _where(
+    sure: pl.Series, value: pl.Series, text: pl.Series, rest: Callable[[pl.Series], Judged]
+) -> Judged:
+    """`value` (no reason) where `sure`; `rest` judges the other texts that are not null,
+    taken out of the column and put back in place."""
+    values = pl.select(pl.when(sure).then(value)).to_series().alias(text.name)
+    reasons = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
+    left = (~sure & text.is_not_null()).arg_true()
+    if left.is_empty():
+        return Judged(values, reasons)
+    found = rest(text.gather(left))
+    return Judged(values.scatter(left, found.value), reasons.scatter(left, found.reason))
 
 
 def checked_email(text: pl.Series) -> Judged:
@@ -168,13 +182,19 @@ def normalise_email(text: pl.Series) -> Judged:
 def written_email(text: pl.Series) -> Judged:
     """`normalise_email` of the clean text (`clean_text`) of `text` as written, at a fraction of
     their cost where most addresses are already in Listrak's form: one case-sensitive regex
-    decides those (each is its own clean text and its own value), and the text is cleaned and
-    judged on the other rows only."""
-    done = (text.str.contains(_PLAIN_LOWER) & (text.str.len_bytes() <= _SHORT)).fill_null(False)
-    value = pl.select(pl.when(done).then(text)).to_series().alias(text.name)
-    reason = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
-    rest = (~done & text.is_not_null()).arg_true()
-    if rest.is_empty():
-        return Judged(value, reason)
-    found = normalise_email(clean_text(text.gather(rest)))
-    return Judged(value.scatter(rest, found.value), reason.scatter(rest, found.reason))
+    decides those (each is its own clean text and its own value), and the rest is judged by
+    `_stripped_email`."""
+    return _where(_plain(text, _PLAIN_LOWER), text, text, _stripped_email)
+
+
+def _stripped_email(text: pl.Series) -> Judged:
+    """`written_email` of text not in Listrak's form, most of it a plain address in another
+    case or with spaces around it: stripped, such text is its own clean text, so the plain
+    regex and the lower case decide it. Only the rest is cleaned (`clean_text`) and judged."""
+    stripped = text.str.strip_chars()
+    return _where(
+        _plain(stripped, _PLAIN),
+        stripped.str.to_lowercase(),
+        text,
+        lambda left: normalise_email(clean_text(left)),
+    )
