@@ -16,8 +16,10 @@ from listrak_assets.cleaning.emails import (
     normalise_email,
     written_email,
 )
+from listrak_assets.cleaning.table import _WHY, CleanOptions, _normalise_plan
 from listrak_assets.cleaning.text import clean_text
 from listrak_assets.formats import EMAIL_PATTERN
+from listrak_assets.schemas.spec import Col, Kind, TableSpec
 
 
 def _email(texts: list[str | None]) -> tuple[list, list]:
@@ -305,3 +307,38 @@ def test_written_email_is_normalise_email_of_the_clean_text() -> None:
     written, reference = written_email(series), normalise_email(clean_text(series))
     assert written.value.to_list() == reference.value.to_list()
     assert written.reason.to_list() == reference.reason.to_list()
+
+
+_WRITTEN_TEXTS = [
+    " Jane@Example.COM ",
+    "jane@example.com",
+    "  ",
+    None,
+    "a\tb@x.com",
+    "j@example.test",
+]
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_the_table_plan_judges_an_email_column_as_its_clean_text(fallback: bool) -> None:
+    """An email column is judged from its text as written, or from its clean text where a
+    fallback fills it in (a blank address is empty, so the fallback's is used)."""
+    spec = TableSpec(
+        name="t",
+        columns=(Col("email", Kind.EMAIL), Col("backup", Kind.EMAIL)),
+        key=("email",),
+        description="",
+        fallbacks={"email": "backup"} if fallback else {},
+    )
+    backups = [None, None, "Backup@Example.com", "b@example.com", None, None]
+    raw = pl.DataFrame(
+        {"email": _WRITTEN_TEXTS, "backup": backups},
+        schema_overrides={"email": pl.String, "backup": pl.String},
+    )
+    found = _normalise_plan(raw, spec, CleanOptions()).collect(engine="streaming")
+    texts = clean_text(raw["email"])
+    if fallback:
+        texts = texts.fill_null(clean_text(raw["backup"]))
+    expected = normalise_email(texts)
+    assert found["email"].to_list() == expected.value.to_list()
+    assert found[_WHY + "email"].to_list() == expected.reason.to_list()

@@ -233,7 +233,7 @@ def _by_library(
     return judged
 
 
-_TEXT = "__text__"  # prefix of the clean text of each column
+_TEXT = "__text__"  # prefix of the clean text of each column (as written: `_written_emails`)
 _SCRATCH = "__step__"  # prefix of the intermediate columns of each column's normaliser
 _JUDGED = "__judged__"  # prefix of the library's (value, reason) of email and phone columns
 
@@ -264,7 +264,7 @@ def _written_emails(spec: TableSpec, present: set[str]) -> set[str]:
 
 def _normalise_plan(raw: Raw, spec: TableSpec, options: CleanOptions) -> pl.LazyFrame:
     """The plan of `_normalised`. Each column's clean text is computed once and shared by its
-    value and its reason."""
+    value and its reason (an email column's text as written, see `_written_emails`)."""
     present = set(raw.collect_schema().names())
     written = _written_emails(spec, present)
     texts = {
