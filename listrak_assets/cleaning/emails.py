@@ -165,7 +165,12 @@ def _library(texts: pl.Series) -> pl.Series:
 def normalise_email(text: pl.Series) -> Judged:
     """Listrak's form of each address; `invalid_email` or `non_ascii_email` where there is
     none."""
-    fast = fast_email(text)
+    return _by_library(text, fast_email(text))
+
+
+def _by_library(text: pl.Series, fast: Judged) -> Judged:
+    """`fast` (the vectorised path's judgement of `text`) with the texts it left judged by
+    the library."""
     left = (fast.value.is_null() & fast.reason.is_null() & text.is_not_null()).arg_true()
     if left.is_empty():
         return fast
@@ -196,5 +201,13 @@ def _stripped_email(text: pl.Series) -> Judged:
         _plain(stripped, _PLAIN),
         stripped.str.to_lowercase(),
         text,
-        lambda left: normalise_email(clean_text(left)),
+        _unplain_email,
     )
+
+
+def _unplain_email(text: pl.Series) -> Judged:
+    """`normalise_email` of the clean text, for text that is not plain once stripped (most
+    of it not an address): `checked_email` decides what `fast_email` does without its plain
+    regex, which would find next to nothing here."""
+    clean = clean_text(text)
+    return _by_library(clean, checked_email(clean))
