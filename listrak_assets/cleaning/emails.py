@@ -6,6 +6,9 @@ accepts only what the library accepts, in the form it gives, and refuses text th
 be in Listrak's form; anything else goes to the library, once per distinct text. A local
 part with non-ASCII characters is valid in modern mail (SMTPUTF8) but not in Listrak's
 lower-case ASCII form, so it is rejected with its own reason.
+
+A table's email column is judged from its text as written (`written_email`): most addresses
+are already in Listrak's form, and one regex decides those without cleaning their text first.
 """
 
 from __future__ import annotations
@@ -165,10 +168,10 @@ def _library(texts: pl.Series) -> pl.Series:
 def normalise_email(text: pl.Series) -> Judged:
     """Listrak's form of each address; `invalid_email` or `non_ascii_email` where there is
     none."""
-    return _by_library(text, fast_email(text))
+    return _with_library(text, fast_email(text))
 
 
-def _by_library(text: pl.Series, fast: Judged) -> Judged:
+def _with_library(text: pl.Series, fast: Judged) -> Judged:
     """`fast` (the vectorised path's judgement of `text`) with the texts it left judged by
     the library."""
     left = (fast.value.is_null() & fast.reason.is_null() & text.is_not_null()).arg_true()
@@ -210,4 +213,4 @@ def _unplain_email(text: pl.Series) -> Judged:
     of it not an address): `checked_email` decides what `fast_email` does without its plain
     regex, which would find next to nothing here."""
     clean = clean_text(text)
-    return _by_library(clean, checked_email(clean))
+    return _with_library(clean, checked_email(clean))
