@@ -27,7 +27,14 @@ from typing import cast
 
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged, JudgedExpr, Stage, judged_on, per_distinct
+from listrak_assets.cleaning.judged import (
+    Judged,
+    JudgedExpr,
+    Stage,
+    judged_on,
+    per_distinct,
+    repeated,
+)
 from listrak_assets.formats import DateOrder, TwoDigitYears
 
 DATE_REASON = "invalid_date"
@@ -205,7 +212,7 @@ def _fast_date(rules: DateRules) -> Callable[[pl.Series], pl.Series]:
     )
 
     def read(text: pl.Series) -> pl.Series:
-        out = pl.repeat(None, text.len(), dtype=pl.Date, eager=True).alias(text.name)
+        out = repeated(None, text.len(), pl.Date, text.name)
         length = text.str.len_bytes()
         index = pl.int_range(0, text.len(), dtype=pl.UInt32, eager=True)
         days: list[pl.Series] = []
@@ -437,7 +444,11 @@ def _at_offset(wall: pl.Series, east: pl.Series | int) -> pl.Series:
     """The UTC instants of wall times `east` minutes east of UTC, null past 14 hours."""
     utc = (wall.cast(pl.Int64) - east * 60_000_000).cast(_WALL).dt.replace_time_zone("UTC")
     if isinstance(east, int):
-        return utc if abs(east) <= _MAX_OFFSET_MINUTES else utc.clear(wall.len())
+        return (
+            utc
+            if abs(east) <= _MAX_OFFSET_MINUTES
+            else repeated(None, wall.len(), utc.dtype, utc.name)
+        )
     return (
         utc.to_frame("_")
         .select(pl.when(pl.lit(east.abs()) <= _MAX_OFFSET_MINUTES).then(pl.col("_")))
@@ -497,7 +508,9 @@ def _clock(month: str, day: str, *, one_digit_hour: bool) -> Callable[[pl.Series
         pm = rows.str.contains("(?-u)[Pp]").cast(pl.Int64)
         shift = (pm - (hour == 12).cast(pl.Int64)) * _TWELVE_HOURS_US
         twelve = (wall.cast(pl.Int64) + shift).cast(_WALL)
-        return twelve.zip_with(hour.is_between(1, 12), wall.clear(wall.len()))
+        return twelve.zip_with(
+            hour.is_between(1, 12), repeated(None, wall.len(), wall.dtype, wall.name)
+        )
 
     return read
 
@@ -537,7 +550,7 @@ def _fast_instant(rules: DateRules, source_timezone: str) -> Callable[[pl.Series
             by_length.setdefault(size, []).append(shape)
 
     def read(text: pl.Series) -> pl.Series:
-        out = pl.repeat(None, text.len(), dtype=_UTC, eager=True).alias(text.name)
+        out = repeated(None, text.len(), _UTC, text.name)
         fits = text.str.contains(exact).fill_null(False)
         if not fits.any():
             return out
@@ -591,15 +604,15 @@ def _on_present(text: pl.Expr, read: Callable[[pl.Expr], pl.Expr], dtype: pl.Dat
 
     def present_only(column: pl.Series) -> pl.Series:
         present = column.is_not_null()
-        out = pl.repeat(None, column.len(), dtype=dtype, eager=True).alias(column.name)
+        out = repeated(None, column.len(), dtype, column.name)
         if not present.any():
             return out
         found = column.filter(present).to_frame("_").select(read(pl.col("_"))).to_series()
         # Gathered, not scattered: polars scatters no structs. A null index gives a null row.
         nth = present.cum_sum().cast(pl.UInt32) - 1
-        return found.gather(
-            nth.zip_with(present, pl.repeat(None, len(nth), dtype=pl.UInt32, eager=True))
-        ).alias(column.name)
+        return found.gather(nth.zip_with(present, repeated(None, len(nth), pl.UInt32))).alias(
+            column.name
+        )
 
     return text.map_batches(present_only, return_dtype=dtype, is_elementwise=True)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import email_validator
 import polars as pl
 
-from listrak_assets.cleaning.judged import Judged
+from listrak_assets.cleaning.judged import Judged, repeated
 from listrak_assets.cleaning.text import clean_text
 from listrak_assets.formats import EMAIL_PATTERN
 
@@ -107,7 +107,7 @@ def _where(
     """`value` (no reason) where `sure`; `rest` judges the other texts that are not null,
     taken out of the column and put back in place."""
     values = pl.select(pl.when(sure).then(value)).to_series().alias(text.name)
-    reasons = pl.repeat(None, text.len(), dtype=pl.String, eager=True).alias(text.name)
+    reasons = repeated(None, text.len(), pl.String, text.name)
     left = (~sure & text.is_not_null()).arg_true()
     if left.is_empty():
         return Judged(values, reasons)

@@ -25,6 +25,7 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
+from listrak_assets.cleaning.judged import repeated
 from listrak_assets.formats import PhoneValidation
 
 # ASCII digits with the separators people type; anything else is for the library.
@@ -40,9 +41,8 @@ _TYPES = (
 
 
 def _false(like: pl.Series) -> pl.Series:
-    """False for each value of `like` (one value repeated: a tenth of the cost of
-    `pl.repeat`, paid several times for each batch)."""
-    return pl.Series([False]).new_from_index(0, like.len())
+    """False for each value of `like`."""
+    return repeated(False, like.len(), pl.Boolean)
 
 
 def digits_regex(pattern: str) -> str:
@@ -497,7 +497,7 @@ def _first_claimer(x: pl.Series, run: tuple[_Rules, ...]) -> pl.Series:
     they are tried region by region, in one more pass."""
     claimed, first = _claimer_tests(run)
     at = _on(x, claimed).arg_true()
-    none = pl.Series([None], dtype=pl.Int32).new_from_index(0, x.len())
+    none = repeated(None, x.len(), pl.Int32)
     if at.len() == 0:
         # Not even run on no numbers: polars compiles a regex before it reads any row, and a
         # batch's phone regexes are more than polars keeps compiled.
