@@ -1,11 +1,13 @@
 """What keeps the clean step's memory low, checked by its behaviour and by polars' own plan:
-the normalise plan streams, and the rewrites that avoid a copy or a hash table of the whole
-table give what the plain way gives."""
+the normalise plan is elementwise, so a table normalised a slice at a time gives what the
+whole table gives, and the rewrites that avoid a copy or a hash table of the whole table
+give what the plain way gives."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,15 +20,21 @@ from listrak_assets.cleaning.table import (
     CleanOptions,
     _merged,
     _normalise_plan,
+    _normalised,
     _shares_hash,
     _taken,
 )
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
+from listrak_assets.generator import generate
+from listrak_assets.inbox import find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import Kind, TableSpec
+from listrak_assets.settings import load_settings
+from listrak_assets_tests.conftest import REPO
 
 # Physical nodes of the streaming engine that gather their whole input before passing it on:
-# a plan with one of them holds every intermediate column of the table at once.
+# a plan with one of them has a step that is not elementwise, and a slice of the table would
+# not give its rows what the whole table gives them.
 _WHOLE_INPUT = ("columnar-function", "multiplexer", "zip", "in-memory-sink", "sort", "group-by")
 
 
@@ -45,7 +53,7 @@ def _physical_nodes(plan: pl.LazyFrame) -> list[str]:
     return re.findall(r'label="([^"\\]*)', graph)
 
 
-# A phone column is judged over the whole column (see `_by_library`): its table gathers.
+# A phone column's step is not marked elementwise (see `_by_library`): its table gathers.
 _STREAMED = sorted(
     name for name, spec in TABLES.items() if not any(c.kind is Kind.PHONE for c in spec.columns)
 )
@@ -65,7 +73,7 @@ def test_the_normalise_plan_of_a_table_without_a_phone_column_streams(
     """Every step of the plan is elementwise, so the streaming engine passes each batch
     through; a step that needs the whole column (a `replace_strict` with a mapping was one,
     an email column judged over the whole column another) makes it gather the whole table
-    first."""
+    first, and would make a slice of the table normalise unlike the whole."""
     spec = TABLES[table]
     plan = _normalise_plan(_raw(spec), spec, CleanOptions(source_timezone=time_zone))
     nodes = _physical_nodes(plan)
@@ -80,6 +88,38 @@ def test_the_normalise_plan_check_sees_a_step_that_needs_the_whole_column() -> N
     plan = _normalise_plan(_raw(spec), spec, CleanOptions())
     whole = plan.with_columns(pl.col(ROW).map_batches(lambda s: s, return_dtype=pl.UInt32))
     assert any(n.startswith(_WHOLE_INPUT) for n in _physical_nodes(whole))
+
+
+_WORLD = {"decimal_separator": ",", "source_timezone": "America/New_York"}
+
+
+@pytest.mark.parametrize("export", [{}, _WORLD], ids=["plain", "world"])
+def test_a_table_normalised_a_slice_at_a_time_is_the_table_normalised_whole(
+    tmp_path: Path, export: dict[str, str]
+) -> None:
+    """Generated tables (phone and email columns, every kind of dirt) cut into slices of an
+    odd size: every row, its number and every reason come out as from one slice. The raw
+    table is also read from Parquet with small row groups, as the clean step scans it."""
+    inbox = tmp_path / "inbox"
+    generate(inbox, customers=150, seed=5, **export)  # type: ignore[arg-type]
+    options = CleanOptions(**export)  # type: ignore[arg-type]
+    # The repository's settings name the generator's headers (`Phone Number`, ...).
+    settings = load_settings(REPO / "listrak.yaml")
+    for table, spec in TABLES.items():
+        paths = find_files(inbox, table)
+        raw = read_table(spec, paths, mapping=settings.columns.get(table, {})).frame
+        assert raw.height > 2 * 17, table  # three slices at least
+        whole = _normalised(raw, spec, options, slice_rows=raw.height)
+        assert whole[ROW].to_list() == list(range(raw.height)), table
+        stored = tmp_path / f"{table}.parquet"
+        raw.write_parquet(stored, row_group_size=16)
+        for sliced in (raw, pl.scan_parquet(stored)):
+            assert _normalised(sliced, spec, options, slice_rows=17).equals(whole), table
+
+
+def test_an_empty_table_normalises_to_no_rows() -> None:
+    spec = TABLES["customers"]
+    assert _normalised(_raw(spec).clear(), spec, CleanOptions(), slice_rows=37).height == 0
 
 
 _KEY_PART = st.sampled_from(["a", "b", "ab"])
