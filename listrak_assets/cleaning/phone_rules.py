@@ -48,9 +48,9 @@ def _false(like: pl.Series) -> pl.Series:
 def digits_regex(pattern: str) -> str:
     """A pattern of the library's metadata for polars, matched against digit strings (ASCII
     alone, as every step here reads them): without Unicode, `\\d` is `[0-9]` and the regex
-    compiles in a quarter of the time. A streaming plan judges each batch on its own and polars
-    keeps only a few compiled regexes per thread, so the metadata's are compiled again and
-    again."""
+    compiles in a quarter of the time. A table is judged a slice of rows at a time, and polars
+    keeps only a few compiled regexes per thread, so the metadata's are compiled again for
+    each slice."""
     return f"(?-u){pattern}"
 
 
