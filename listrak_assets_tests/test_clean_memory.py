@@ -54,26 +54,26 @@ def _physical_nodes(plan: pl.LazyFrame) -> list[str]:
 
 
 # A phone column's step is not marked elementwise (see `_by_library`): its table gathers.
-_STREAMED = sorted(
+_ELEMENTWISE = sorted(
     name for name, spec in TABLES.items() if not any(c.kind is Kind.PHONE for c in spec.columns)
 )
 
 
-def test_the_tables_whose_plan_must_stream_have_email_columns() -> None:
+def test_the_tables_whose_plan_must_be_elementwise_have_email_columns() -> None:
     """The test below covers a column judged by a library, not only the expressions."""
-    assert {"products", "order_items", "orders", "email_audience"} <= set(_STREAMED)
-    assert any(c.kind is Kind.EMAIL for name in _STREAMED for c in TABLES[name].columns)
+    assert {"products", "order_items", "orders", "email_audience"} <= set(_ELEMENTWISE)
+    assert any(c.kind is Kind.EMAIL for name in _ELEMENTWISE for c in TABLES[name].columns)
 
 
 @pytest.mark.parametrize("time_zone", ["UTC", "America/New_York"])
-@pytest.mark.parametrize("table", _STREAMED)
-def test_the_normalise_plan_of_a_table_without_a_phone_column_streams(
+@pytest.mark.parametrize("table", _ELEMENTWISE)
+def test_the_normalise_plan_of_a_table_without_a_phone_column_is_elementwise(
     table: str, time_zone: str
 ) -> None:
-    """Every step of the plan is elementwise, so the streaming engine passes each batch
-    through; a step that needs the whole column (a `replace_strict` with a mapping was one,
-    an email column judged over the whole column another) makes it gather the whole table
-    first, and would make a slice of the table normalise unlike the whole."""
+    """Every step of the plan is elementwise, as the streaming engine's plan shows: it passes
+    each batch through. A step that needs the whole column (a `replace_strict` with a
+    mapping was one, an email column judged over the whole column another) makes it gather
+    the whole table first, and would make a slice of the table normalise unlike the whole."""
     spec = TABLES[table]
     plan = _normalise_plan(_raw(spec), spec, CleanOptions(source_timezone=time_zone))
     nodes = _physical_nodes(plan)
