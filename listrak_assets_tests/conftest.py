@@ -25,6 +25,9 @@ from listrak_assets.defs.resources import (
     ParquetIOManager,
 )
 from listrak_assets.defs.sms_sink import removal_guard as sms_guard
+from listrak_assets.inbox import find_files, read_table
+from listrak_assets.schemas import TABLES
+from listrak_assets.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 # The repository's dagster.yaml (pools of one slot, run monitoring, no telemetry): every test's
@@ -150,3 +153,10 @@ def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict
         if mat.asset_key == key:
             return {k: v.value for k, v in mat.metadata.items()}
     raise AssertionError(f"{key.to_user_string()} was not materialized")
+
+
+def raw_table(inbox: Path, table: str) -> pl.DataFrame:
+    """The raw table of `table`'s files in `inbox`, read with the repository's column mapping
+    (which names the generator's and the sample's headers, `Phone Number` and the like)."""
+    mapping = load_settings(REPO / "listrak.yaml").columns.get(table, {})
+    return read_table(TABLES[table], find_files(inbox, table), mapping=mapping).frame

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -26,11 +27,9 @@ from listrak_assets.cleaning.table import (
 )
 from listrak_assets.columns import SOURCE_FILE, SOURCE_ROW, UPDATED_AT
 from listrak_assets.generator import generate
-from listrak_assets.inbox import find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import Kind, TableSpec
-from listrak_assets.settings import load_settings
-from listrak_assets_tests.conftest import REPO
+from listrak_assets_tests.conftest import raw_table
 
 # Physical nodes of the streaming engine that gather their whole input before passing it on:
 # a plan with one of them has a step that is not elementwise, and a slice of the table would
@@ -91,35 +90,33 @@ def test_the_normalise_plan_check_sees_a_step_that_needs_the_whole_column() -> N
 
 
 _WORLD = {"decimal_separator": ",", "source_timezone": "America/New_York"}
+_SLICE = 17  # rows: an odd size, so no slice ends where a Parquet row group does
 
 
 @pytest.mark.parametrize("export", [{}, _WORLD], ids=["plain", "world"])
 def test_a_table_normalised_a_slice_at_a_time_is_the_table_normalised_whole(
-    tmp_path: Path, export: dict[str, str]
+    tmp_path: Path, export: dict[str, Any]
 ) -> None:
     """Generated tables (phone and email columns, every kind of dirt) cut into slices of an
     odd size: every row, its number and every reason come out as from one slice. The raw
     table is also read from Parquet with small row groups, as the clean step scans it."""
     inbox = tmp_path / "inbox"
-    generate(inbox, customers=150, seed=5, **export)  # type: ignore[arg-type]
-    options = CleanOptions(**export)  # type: ignore[arg-type]
-    # The repository's settings name the generator's headers (`Phone Number`, ...).
-    settings = load_settings(REPO / "listrak.yaml")
+    generate(inbox, customers=150, seed=5, **export)
+    options = CleanOptions(**export)
     for table, spec in TABLES.items():
-        paths = find_files(inbox, table)
-        raw = read_table(spec, paths, mapping=settings.columns.get(table, {})).frame
-        assert raw.height > 2 * 17, table  # three slices at least
+        raw = raw_table(inbox, table)
+        assert raw.height > 2 * _SLICE, table  # three slices at least
         whole = _normalised(raw, spec, options, slice_rows=raw.height)
         assert whole[ROW].to_list() == list(range(raw.height)), table
         stored = tmp_path / f"{table}.parquet"
         raw.write_parquet(stored, row_group_size=16)
         for sliced in (raw, pl.scan_parquet(stored)):
-            assert _normalised(sliced, spec, options, slice_rows=17).equals(whole), table
+            assert _normalised(sliced, spec, options, slice_rows=_SLICE).equals(whole), table
 
 
 def test_an_empty_table_normalises_to_no_rows() -> None:
     spec = TABLES["customers"]
-    assert _normalised(_raw(spec).clear(), spec, CleanOptions(), slice_rows=37).height == 0
+    assert _normalised(_raw(spec).clear(), spec, CleanOptions(), slice_rows=_SLICE).height == 0
 
 
 _KEY_PART = st.sampled_from(["a", "b", "ab"])

@@ -27,12 +27,11 @@ from listrak_assets.files import (
     variants,
     write_files,
 )
-from listrak_assets.inbox import find_files, read_table
 from listrak_assets.schemas import TABLES
 from listrak_assets.schemas.spec import Kind, TableSpec
 from listrak_assets.schemas.validation import DTYPES
 from listrak_assets.settings import SettingsError, load_settings
-from listrak_assets_tests.conftest import REPO
+from listrak_assets_tests.conftest import REPO, raw_table
 
 FILE_TABLES = ["customers", "products", "orders", "order_items"]
 DAY = dt.date(2026, 1, 2)
@@ -40,16 +39,11 @@ DAY = dt.date(2026, 1, 2)
 
 @pytest.fixture(scope="module")
 def clean_tables() -> dict[str, pl.DataFrame]:
-    settings = load_settings(REPO / "listrak.yaml")
     inbox = REPO / "data" / "inbox"
-    tables = {}
-    for table in FILE_TABLES:
-        spec = TABLES[table]
-        raw = read_table(
-            spec, find_files(inbox, table), mapping=settings.columns.get(table, {})
-        ).frame
-        tables[table] = clean_table(raw, spec, CleanOptions(today=DAY)).clean
-    return tables
+    return {
+        table: clean_table(raw_table(inbox, table), TABLES[table], CleanOptions(today=DAY)).clean
+        for table in FILE_TABLES
+    }
 
 
 def read_listrak_csv(data: bytes | Path, spec: TableSpec) -> pl.DataFrame:
